@@ -1,0 +1,133 @@
+# SPDX-License-Identifier: Apache-2.0
+# cfgw: one non-recursive Makefile.  make, make check, make VARIANT=asan check,
+# make demo, make deps, make lint.  Objects go under build/<variant>/.
+
+VARIANT	?= release
+BUILD	?= build/$(VARIANT)
+PYTHON	?= /usr/bin/python3
+VERSION	:= 0.1.0
+
+CC	?= cc
+PKGS_ALL := libcurl yajl yaml-0.1 libzmq libsodium libseccomp openssl \
+	    libnghttp2 libevent libpcre2-8 check
+
+HARDEN	:= -D_FORTIFY_SOURCE=2 -fstack-protector-strong \
+	   -fstack-clash-protection -fPIE
+WARN	:= -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
+	   -Wmissing-prototypes -Wvla -Werror
+CSTD	:= -std=c11 -D_GNU_SOURCE -DCFGW_VERSION='"$(VERSION)"'
+OPT	:= -O2 -g
+LDHARD	:= -pie -Wl,-z,relro,-z,now
+
+ifeq ($(VARIANT),asan)
+OPT	:= -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	   -fno-sanitize-recover=undefined
+LDHARD	+= -fsanitize=address,undefined
+HARDEN	:= -fstack-protector-strong -fPIE
+endif
+
+CPPFLAGS := -I. -Iproto -Ilib
+CFLAGS	:= $(CSTD) $(OPT) $(HARDEN) $(WARN) -MMD -MP \
+	   $(shell pkg-config --cflags $(PKGS_ALL) 2>/dev/null)
+LDFLAGS	:= $(LDHARD)
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+# Per-binary library sets: a library appears only where it is used.
+LIBS_cfgwd	:= yajl libsodium
+LIBS_watcher	:= libcurl yajl yaml-0.1 libzmq libsodium libseccomp
+LIBS_reconciler	:= libcurl yajl yaml-0.1 libzmq libsodium libseccomp pcre2-8
+LIBS_cfapi	:= libcurl yajl yaml-0.1 libzmq libsodium libseccomp
+LIBS_dnsworker	:= libcurl yajl yaml-0.1 libzmq libsodium libseccomp
+LIBS_rotator	:= libcurl yajl yaml-0.1 libzmq libsodium libseccomp
+LIBS_cfgwctl	:= libcurl yajl yaml-0.1 libsodium libpcre2-8
+LIBS_cfgw-proxy	:= libcurl yajl yaml-0.1 libsodium openssl libnghttp2 \
+		   libevent libevent_openssl libpcre2-8
+LIBS_test	:= $(PKGS_ALL) libevent_openssl
+
+libs = $(shell pkg-config --libs $(LIBS_$(1)) 2>/dev/null) -lm -lpthread
+
+WORKERS	:= watcher reconciler cfapi dnsworker rotator
+LIB_SRCS := $(wildcard lib/*.c proto/*.c)
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIBA	:= $(BUILD)/libcfgw.a
+
+BINS	:= bin/cfgwd bin/cfgwctl bin/cfgw-proxy \
+	   $(WORKERS:%=libexec/cfgw/%)
+
+UNIT_SRCS := $(wildcard tests/unit/check_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+
+.PHONY: all check unit integration demo deps lint clean fuzz bench
+all: deps-ok $(BINS)
+
+# ---- objects and archives ----------------------------------------------
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(LIBA): $(LIB_OBJS)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+# A binary is its directory's objects plus the shared archive.
+define bin_rule
+$(1): $$(patsubst %.c,$(BUILD)/%.o,$$(wildcard $(2)/*.c)) $(LIBA)
+	@mkdir -p $$(dir $$@)
+	@$$(if $$(Q),echo "  LD      $$@")
+	$$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) $(LIBA) \
+		$$(call libs,$(3))
+endef
+$(eval $(call bin_rule,bin/cfgwd,supervisor,cfgwd))
+$(eval $(call bin_rule,bin/cfgwctl,cli,cfgwctl))
+$(eval $(call bin_rule,bin/cfgw-proxy,proxy,cfgw-proxy))
+$(foreach w,$(WORKERS),$(eval $(call bin_rule,libexec/cfgw/$(w),$(w),$(w))))
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBA)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LIBA) $(call libs,test)
+
+# ---- tests ---------------------------------------------------------------
+check: all $(UNIT_BINS)
+	@$(MAKE) --no-print-directory unit integration
+
+unit: $(UNIT_BINS)
+	@fail=0; for t in $(UNIT_BINS); do \
+		echo "== $$t"; CK_FORK=yes $$t || fail=1; \
+	done; test $$fail -eq 0
+
+integration: $(BINS)
+	CFGW_VARIANT=$(VARIANT) $(PYTHON) -m pytest -q -p no:cacheprovider \
+		tests/sim tests/integration
+
+# ---- fuzzing (clang + libFuzzer) -----------------------------------------
+fuzz:
+	@sh tests/fuzz/build.sh
+
+# ---- the demo -------------------------------------------------------------
+demo: all
+	$(PYTHON) tests/demo.py
+
+# ---- dependencies (the list lives in tools/deps.sh) ----------------------
+deps:
+	@sh tools/deps.sh
+
+deps-ok:
+	@sh tools/deps.sh --quiet
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance \
+		--inline-suppr -I lib -I proto lib proto supervisor $(WORKERS) \
+		proxy cli
+
+clean:
+	rm -rf build bin libexec
+
+-include $(shell find build -name '*.d' 2>/dev/null)

