@@ -39,6 +39,10 @@ struct route_input {
 	size_t		 n_ns;
 	const char	*cluster_domain;	/* NULL: "cluster.local" */
 	const char	*controller_name;	/* NULL: ROUTE_DEFAULT_CONTROLLER */
+	int		 assume_services;	/* offline (cfgwctl plan): a
+						   Service not in services[] is
+						   assumed to exist with the
+						   referenced port */
 };
 
 enum route_cond_status {
