@@ -27,8 +27,11 @@ HARDEN	:= -fstack-protector-strong -fPIE
 endif
 
 CPPFLAGS := -I. -Iproto -Ilib
-CFLAGS	:= $(CSTD) $(OPT) $(HARDEN) $(WARN) -MMD -MP \
-	   $(shell pkg-config --cflags $(PKGS_ALL) 2>/dev/null)
+# pkg-config is asked once, lazily: on a fresh machine `make deps` runs
+# before the first compile and installs the .pc files.
+PKG_CFLAGS = $(eval PKG_CFLAGS := $$(shell pkg-config --cflags \
+	     $(PKGS_ALL) 2>/dev/null))$(PKG_CFLAGS)
+CFLAGS	= $(CSTD) $(OPT) $(HARDEN) $(WARN) -MMD -MP $(PKG_CFLAGS)
 LDFLAGS	:= $(LDHARD)
 
 ifeq ($(V),1)
@@ -63,11 +66,11 @@ UNIT_SRCS := $(wildcard tests/unit/check_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all check unit integration demo deps lint clean fuzz bench
+.PHONY: all check unit integration demo deps deps-ok lint clean fuzz bench
 all: deps-ok $(BINS)
 
 # ---- objects and archives ----------------------------------------------
-$(BUILD)/%.o: %.c
+$(BUILD)/%.o: %.c | deps-ok
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
