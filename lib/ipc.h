@@ -2,6 +2,8 @@
 #ifndef CFGW_IPC_H
 #define CFGW_IPC_H
 
+#include <zmq.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,5 +47,13 @@ int	 ipc_recv(struct worker *, void *sock, struct ipc_msg *m,
 	    int dontwait);
 void	 ipc_msg_free(struct ipc_msg *);
 void	 ipc_close(void **sock);
+/*
+ * Close every socket still open, stop the ZAP handler and end the libzmq
+ * context.  worker_shutdown() calls it; safe to call twice.
+ */
+void	 ipc_shutdown(struct worker *);
+/* "ipc://<runtime_dir>/<name>.sock" into buf; 0, or -1 if too long. */
+int	 ipc_endpoint(const struct worker *, const char *name, char *buf,
+	    size_t bufsz);
 
 #endif

@@ -17,7 +17,25 @@ struct sandbox_profile {
 	int		 network;	/* needs TCP (HTTP clients) */
 };
 
+/*
+ * Both return 0, or -1 (logged) when a mandatory step fails; the worker
+ * then exits.  Landlock missing on the kernel is a warning, not a failure.
+ * Environment (for operators and tests):
+ *   CFGW_WORKER_UID_BASE=N  when root, run worker number i as uid/gid N+i
+ *                           (default: stay root; tests need /proc access)
+ *   CFGW_NO_LANDLOCK=1      skip Landlock
+ *   CFGW_NO_SECCOMP=1       skip seccomp (debugging)
+ *   CFGW_SECCOMP_LOG=1      log violations instead of killing
+ * Under AddressSanitizer seccomp is skipped (its runtime needs more).
+ */
 int	sandbox_enter(const struct sandbox_profile *);
 int	sandbox_seccomp(const struct sandbox_profile *);
+/*
+ * Called by worker_init once CONFIG is known: the worker's index (for the
+ * uid), and the paths every worker needs in Landlock (runtime dir and log
+ * dir read-write, the kubeconfig read-only).  NULL or "" to skip one.
+ */
+void	sandbox_set_context(int index, const char *runtime_dir,
+	    const char *log_dir, const char *kubeconfig);
 
 #endif

@@ -26,6 +26,9 @@
  */
 
 #define WORKER_KEY_LEN	40	/* Z85 CURVE key */
+#define WORKER_HELLO_TIMEOUT_MS	10000	/* wait this long for CONFIG */
+
+struct ipc_state;
 
 struct worker_config {
 	char	 runtime_dir[256];	/* ipc:// endpoints live here, 0700 */
@@ -54,15 +57,30 @@ struct worker {
 	char			 secret_key[WORKER_KEY_LEN + 1];
 	char			 peer_public[PROC_MAX][WORKER_KEY_LEN + 1];
 	void			*zctx;		/* libzmq context (ipc.c) */
+	struct ipc_state	*ipc;		/* sockets, ZAP handler (ipc.c) */
+	int			 ready;		/* READY sent */
 	uint64_t		 ipc_in, ipc_out, ipc_rejected;
 	char			 user_agent[64];	/* cfgw/<ver> (<name>) */
 };
 
+/*
+ * worker_init: 0, or -1 (logged) when there is no supervisor on fd 3, it
+ * hangs up, or CONFIG does not come within WORKER_HELLO_TIMEOUT_MS; the
+ * caller exits 1.  A malformed CONFIG is fatal (fatalx).  argv may carry
+ * "-v" (verbose before CONFIG arrives); everything else comes in CONFIG.
+ */
 int	 worker_init(struct worker *, enum proc_id, int argc, char **argv);
 int	 worker_ready(struct worker *);
 int	 worker_ctl_fd(const struct worker *);
-/* Returns a msg_type for the worker to act on, MSG_NONE, or -1 on EOF. */
+/*
+ * Drains the control socket (non-blocking): answers every PING itself and
+ * returns the first message for the worker to act on (MSG_SHUTDOWN,
+ * MSG_RESYNC, MSG_ROTATE_NOW), MSG_NONE when only pings (or nothing) were
+ * waiting, or -1 when the supervisor is gone (EOF): the worker exits.
+ * A malformed control message is fatal (fatalx): the supervisor restarts us.
+ */
 int	 worker_ctl_dispatch(struct worker *);
+/* Closes every ipc socket, the libzmq context and the control socket. */
 void	 worker_shutdown(struct worker *);
 
 #endif
