@@ -97,6 +97,12 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBA)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LIBA) $(call libs,test)
 
+# The supervisor tests' stand-in worker (tests/integration/testworker.c).
+$(BUILD)/tests/testworker: $(BUILD)/tests/integration/testworker.o $(LIBA)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LIBA) $(call libs,watcher)
+
 # ---- tests ---------------------------------------------------------------
 check: all $(UNIT_BINS)
 	@$(MAKE) --no-print-directory unit integration
@@ -106,7 +112,7 @@ unit: $(UNIT_BINS)
 		echo "== $$t"; CK_FORK=yes $$t || fail=1; \
 	done; test $$fail -eq 0
 
-integration: $(BINS)
+integration: $(BINS) $(BUILD)/tests/testworker
 	CFGW_VARIANT=$(VARIANT) $(PYTHON) -m pytest -q -p no:cacheprovider \
 		tests/sim tests/integration
 
