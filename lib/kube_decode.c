@@ -1,0 +1,626 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * kube_decode: the incremental decoder for Kubernetes watch streams, and
+ * small helpers over decoded objects.
+ *
+ * A watch response is a sequence of JSON objects {"type":..,"object":..},
+ * one per line.  Bytes are fed to a yajl callback parser as they arrive and
+ * each event's tree is built on the fly (compatible with yajl_tree_free), so
+ * nothing ever buffers the stream.  Memory is bounded by max_event: the
+ * bytes of the event in progress are counted, and once over the limit the
+ * partial tree is freed and the rest of the line is discarded.  A parse
+ * error likewise drops the rest of the line; the parser restarts at the next
+ * newline, which in the apiserver's encoding always separates events.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yajl/yajl_parse.h>
+#include <yajl/yajl_tree.h>
+
+#include "json.h"
+#include "kube.h"
+#include "log.h"
+
+#define KD_MAX_DEPTH	64
+#define KD_DEFAULT_MAX	(4u * 1024 * 1024)
+
+struct kd_frame {
+	yajl_val	 v;		/* object or array being built */
+	size_t		 cap;
+	char		*key;		/* pending key (objects) */
+};
+
+struct kube_decoder {
+	yajl_handle	 h;
+	size_t		 max_event;
+	size_t		 cur;		/* bytes of the event in progress */
+	int		 discard;	/* drop until the next newline */
+	void		(*cb)(void *, enum kube_event_type, yajl_val);
+	void		*arg;
+	uint64_t	 events, dropped;
+	struct kd_frame	 st[KD_MAX_DEPTH];
+	int		 depth;
+	const char	*why;		/* reason a callback cancelled */
+	/* What we know of the event in progress, for log lines. */
+	char		 type[16];
+	char		 kind[64];
+	char		 ns[64];
+	char		 name[254];
+};
+
+static int	kd_reset(struct kube_decoder *);
+
+static void
+kd_drop_partial(struct kube_decoder *d)
+{
+	int	 i;
+
+	for (i = 0; i < d->depth; i++) {
+		free(d->st[i].key);
+		d->st[i].key = NULL;
+	}
+	/* The outermost container owns everything below it. */
+	if (d->depth > 0 && d->st[0].v != NULL)
+		yajl_tree_free(d->st[0].v);
+	d->depth = 0;
+}
+
+static const char *
+kd_ident(struct kube_decoder *d, char *buf, size_t sz)
+{
+	if (d->name[0] == '\0')
+		snprintf(buf, sz, "%s (object unknown)",
+		    d->kind[0] ? d->kind : "event");
+	else
+		snprintf(buf, sz, "%s %s%s%s", d->kind[0] ? d->kind : "object",
+		    d->ns, d->ns[0] ? "/" : "", d->name);
+	return buf;
+}
+
+static void
+kd_copy(char *dst, size_t sz, const char *s, size_t len)
+{
+	size_t	 i, n = len < sz - 1 ? len : sz - 1;
+
+	/* Log-safe: printable ASCII only. */
+	for (i = 0; i < n; i++)
+		dst[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+	dst[n] = '\0';
+}
+
+/* Remember type, kind, namespace and name as they stream past. */
+static void
+kd_capture(struct kube_decoder *d, const char *s, size_t len)
+{
+	const char	*k0, *k1, *k2;
+
+	k0 = d->depth >= 1 ? d->st[0].key : NULL;
+	k1 = d->depth >= 2 ? d->st[1].key : NULL;
+	k2 = d->depth >= 3 ? d->st[2].key : NULL;
+	if (d->depth == 1 && k0 != NULL && strcmp(k0, "type") == 0)
+		kd_copy(d->type, sizeof(d->type), s, len);
+	else if (d->depth == 2 && k0 != NULL && strcmp(k0, "object") == 0 &&
+	    k1 != NULL && strcmp(k1, "kind") == 0)
+		kd_copy(d->kind, sizeof(d->kind), s, len);
+	else if (d->depth == 3 && k0 != NULL && strcmp(k0, "object") == 0 &&
+	    k1 != NULL && strcmp(k1, "metadata") == 0 && k2 != NULL) {
+		if (strcmp(k2, "name") == 0)
+			kd_copy(d->name, sizeof(d->name), s, len);
+		else if (strcmp(k2, "namespace") == 0)
+			kd_copy(d->ns, sizeof(d->ns), s, len);
+	}
+}
+
+static void
+kd_event(struct kube_decoder *d, yajl_val root)
+{
+	yajl_val		 obj;
+	const char		*type, *what = NULL;
+	enum kube_event_type	 t = KUBE_EV_ERROR;
+	char			 id[400];
+
+	type = json_str(root, "type");
+	obj = json_get(root, "object");
+	if (type == NULL)
+		what = "no type";
+	else if (obj == NULL || !YAJL_IS_OBJECT(obj))
+		what = "no object";
+	else if (strcmp(type, "ADDED") == 0)
+		t = KUBE_EV_ADDED;
+	else if (strcmp(type, "MODIFIED") == 0)
+		t = KUBE_EV_MODIFIED;
+	else if (strcmp(type, "DELETED") == 0)
+		t = KUBE_EV_DELETED;
+	else if (strcmp(type, "BOOKMARK") == 0)
+		t = KUBE_EV_BOOKMARK;
+	else if (strcmp(type, "ERROR") == 0)
+		t = KUBE_EV_ERROR;
+	else
+		what = "unknown event type";
+	if (what == NULL && t <= KUBE_EV_DELETED) {
+		if (json_get(obj, "metadata") == NULL ||
+		    !YAJL_IS_OBJECT(json_get(obj, "metadata")))
+			what = "missing metadata";
+		else if (kube_obj_name(obj) == NULL ||
+		    *kube_obj_name(obj) == '\0')
+			what = "missing metadata.name";
+		else if (kube_obj_rv(obj) == NULL)
+			what = "missing metadata.resourceVersion";
+	} else if (what == NULL && t == KUBE_EV_BOOKMARK &&
+	    kube_obj_rv(obj) == NULL)
+		what = "bookmark without resourceVersion";
+	if (what != NULL) {
+		d->dropped++;
+		log_warnx("watch: dropping %s: %s", kd_ident(d, id, sizeof(id)),
+		    what);
+		return;
+	}
+	d->events++;
+	d->cb(d->arg, t, obj);
+}
+
+/* Attach a finished value to its parent, or complete the event. */
+static int
+kd_add(struct kube_decoder *d, yajl_val v)
+{
+	struct kd_frame	*f;
+	void		*p;
+	char		 id[400];
+
+	if (d->depth == 0) {
+		if (YAJL_IS_OBJECT(v))
+			kd_event(d, v);
+		else {
+			d->dropped++;
+			log_warnx("watch: dropping %s: not a JSON object",
+			    kd_ident(d, id, sizeof(id)));
+		}
+		yajl_tree_free(v);
+		d->type[0] = d->kind[0] = d->ns[0] = d->name[0] = '\0';
+		return 1;
+	}
+	f = &d->st[d->depth - 1];
+	if (YAJL_IS_OBJECT(f->v)) {
+		if (f->key == NULL)
+			goto bad;
+		if (f->v->u.object.len == f->cap) {
+			f->cap = f->cap ? f->cap * 2 : 8;
+			p = realloc(f->v->u.object.keys,
+			    f->cap * sizeof(char *));
+			if (p == NULL)
+				goto bad;
+			f->v->u.object.keys = p;
+			p = realloc(f->v->u.object.values,
+			    f->cap * sizeof(yajl_val));
+			if (p == NULL)
+				goto bad;
+			f->v->u.object.values = p;
+		}
+		f->v->u.object.keys[f->v->u.object.len] = f->key;
+		f->v->u.object.values[f->v->u.object.len++] = v;
+		f->key = NULL;
+	} else {
+		if (f->v->u.array.len == f->cap) {
+			f->cap = f->cap ? f->cap * 2 : 8;
+			p = realloc(f->v->u.array.values,
+			    f->cap * sizeof(yajl_val));
+			if (p == NULL)
+				goto bad;
+			f->v->u.array.values = p;
+		}
+		f->v->u.array.values[f->v->u.array.len++] = v;
+	}
+	return 1;
+bad:
+	d->why = "out of memory";
+	yajl_tree_free(v);
+	return 0;
+}
+
+static yajl_val
+kd_val(yajl_type t)
+{
+	yajl_val	 v;
+
+	if ((v = calloc(1, sizeof(*v))) != NULL)
+		v->type = t;
+	return v;
+}
+
+static int
+kd_null(void *ctx)
+{
+	yajl_val	 v = kd_val(yajl_t_null);
+
+	return v != NULL && kd_add(ctx, v);
+}
+
+static int
+kd_bool(void *ctx, int b)
+{
+	yajl_val	 v = kd_val(b ? yajl_t_true : yajl_t_false);
+
+	return v != NULL && kd_add(ctx, v);
+}
+
+static int
+kd_number(void *ctx, const char *s, size_t len)
+{
+	yajl_val	 v;
+	char		*end;
+
+	if ((v = kd_val(yajl_t_number)) == NULL)
+		return 0;
+	if ((v->u.number.r = strndup(s, len)) == NULL) {
+		free(v);
+		return 0;
+	}
+	errno = 0;
+	v->u.number.i = strtoll(v->u.number.r, &end, 10);
+	if (errno == 0 && *end == '\0')
+		v->u.number.flags |= YAJL_NUMBER_INT_VALID;
+	errno = 0;
+	v->u.number.d = strtod(v->u.number.r, &end);
+	if (errno == 0 && *end == '\0')
+		v->u.number.flags |= YAJL_NUMBER_DOUBLE_VALID;
+	return kd_add(ctx, v);
+}
+
+static int
+kd_string(void *ctx, const unsigned char *s, size_t len)
+{
+	struct kube_decoder	*d = ctx;
+	yajl_val		 v;
+
+	if (memchr(s, '\0', len) != NULL) {
+		d->why = "NUL in string";
+		return 0;
+	}
+	kd_capture(d, (const char *)s, len);
+	if ((v = kd_val(yajl_t_string)) == NULL)
+		return 0;
+	if ((v->u.string = strndup((const char *)s, len)) == NULL) {
+		free(v);
+		return 0;
+	}
+	return kd_add(d, v);
+}
+
+static int
+kd_open(struct kube_decoder *d, yajl_type t)
+{
+	yajl_val	 v;
+
+	if (d->depth == 0)
+		d->type[0] = d->kind[0] = d->ns[0] = d->name[0] = '\0';
+	if (d->depth >= KD_MAX_DEPTH) {
+		d->why = "nested too deeply";
+		return 0;
+	}
+	if ((v = kd_val(t)) == NULL)
+		return 0;
+	/*
+	 * Link into the parent right away so a cancelled parse frees the
+	 * whole partial tree from the root.
+	 */
+	if (d->depth > 0 && !kd_add(d, v))
+		return 0;
+	d->st[d->depth].v = v;
+	d->st[d->depth].cap = 0;
+	d->st[d->depth].key = NULL;
+	d->depth++;
+	return 1;
+}
+
+static int
+kd_close(struct kube_decoder *d)
+{
+	yajl_val	 v;
+
+	if (d->depth == 0)
+		return 0;
+	d->depth--;
+	v = d->st[d->depth].v;
+	free(d->st[d->depth].key);
+	d->st[d->depth].key = NULL;
+	if (d->depth == 0)
+		return kd_add(d, v);
+	return 1;
+}
+
+static int
+kd_start_map(void *ctx)
+{
+	return kd_open(ctx, yajl_t_object);
+}
+
+static int
+kd_start_array(void *ctx)
+{
+	return kd_open(ctx, yajl_t_array);
+}
+
+static int
+kd_end(void *ctx)
+{
+	return kd_close(ctx);
+}
+
+static int
+kd_key(void *ctx, const unsigned char *s, size_t len)
+{
+	struct kube_decoder	*d = ctx;
+	struct kd_frame		*f = &d->st[d->depth - 1];
+
+	if (memchr(s, '\0', len) != NULL) {
+		d->why = "NUL in key";
+		return 0;
+	}
+	free(f->key);
+	return (f->key = strndup((const char *)s, len)) != NULL;
+}
+
+static const yajl_callbacks kd_callbacks = {
+	kd_null, kd_bool, NULL, NULL, kd_number, kd_string,
+	kd_start_map, kd_key, kd_end, kd_start_array, kd_end,
+};
+
+static int
+kd_reset(struct kube_decoder *d)
+{
+	kd_drop_partial(d);
+	if (d->h != NULL)
+		yajl_free(d->h);
+	d->cur = 0;
+	d->discard = 0;
+	d->why = NULL;
+	d->type[0] = d->kind[0] = d->ns[0] = d->name[0] = '\0';
+	if ((d->h = yajl_alloc(&kd_callbacks, NULL, d)) == NULL)
+		return -1;
+	yajl_config(d->h, yajl_allow_multiple_values, 1);
+	return 0;
+}
+
+struct kube_decoder *
+kube_decoder_new(size_t max_event,
+    void (*cb)(void *, enum kube_event_type, yajl_val), void *arg)
+{
+	struct kube_decoder	*d;
+
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		return NULL;
+	d->max_event = max_event ? max_event : KD_DEFAULT_MAX;
+	d->cb = cb;
+	d->arg = arg;
+	if (kd_reset(d) == -1) {
+		free(d);
+		return NULL;
+	}
+	return d;
+}
+
+void
+kube_decoder_free(struct kube_decoder **pd)
+{
+	struct kube_decoder	*d = *pd;
+
+	if (d == NULL)
+		return;
+	kd_drop_partial(d);
+	if (d->h != NULL)
+		yajl_free(d->h);
+	free(d);
+	*pd = NULL;
+}
+
+static void
+kd_fail(struct kube_decoder *d, const char *what)
+{
+	char	 id[400];
+
+	d->dropped++;
+	log_warnx("watch: dropping %s: %s", kd_ident(d, id, sizeof(id)), what);
+	kd_drop_partial(d);
+	d->discard = 1;
+}
+
+static void
+kd_parse_error(struct kube_decoder *d, const char *seg, size_t len)
+{
+	unsigned char	*e;
+	char		 msg[128];
+
+	if (d->why != NULL)
+		snprintf(msg, sizeof(msg), "%s", d->why);
+	else {
+		e = yajl_get_error(d->h, 0, (const unsigned char *)seg, len);
+		snprintf(msg, sizeof(msg), "malformed JSON (%s)",
+		    e != NULL ? (char *)e : "?");
+		if (e != NULL)
+			yajl_free_error(d->h, e);
+	}
+	kd_fail(d, msg);
+}
+
+/* One segment: bytes up to and including a newline, or the tail. */
+static int
+kd_segment(struct kube_decoder *d, const char *seg, size_t len, int nl)
+{
+	char	 msg[64];
+
+	if (!d->discard) {
+		d->cur += len;
+		if (d->cur > d->max_event) {
+			snprintf(msg, sizeof(msg), "event larger than %zu bytes",
+			    d->max_event);
+			kd_fail(d, msg);
+		} else if (yajl_parse(d->h, (const unsigned char *)seg, len) !=
+		    yajl_status_ok)
+			kd_parse_error(d, seg, len);
+	}
+	if (nl) {
+		if (d->discard)
+			return kd_reset(d);
+		if (d->depth == 0)
+			d->cur = 0;
+	}
+	return 0;
+}
+
+int
+kube_decoder_feed(struct kube_decoder *d, const char *buf, size_t len)
+{
+	const char	*nl;
+	size_t		 n;
+
+	while (len > 0) {
+		nl = memchr(buf, '\n', len);
+		n = nl != NULL ? (size_t)(nl - buf) + 1 : len;
+		if (kd_segment(d, buf, n, nl != NULL) == -1)
+			return -1;
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int
+kube_decoder_finish(struct kube_decoder *d)
+{
+	if (!d->discard && yajl_complete_parse(d->h) != yajl_status_ok) {
+		if (d->depth > 0 || d->cur > 0)
+			kd_parse_error(d, NULL, 0);
+	}
+	return kd_reset(d);
+}
+
+uint64_t
+kube_decoder_events(const struct kube_decoder *d)
+{
+	return d->events;
+}
+
+uint64_t
+kube_decoder_dropped(const struct kube_decoder *d)
+{
+	return d->dropped;
+}
+
+/* ---- object helpers ------------------------------------------------- */
+
+const char *
+kube_obj_name(yajl_val o)
+{
+	return json_str(json_get(o, "metadata"), "name");
+}
+
+const char *
+kube_obj_namespace(yajl_val o)
+{
+	return json_str(json_get(o, "metadata"), "namespace");
+}
+
+const char *
+kube_obj_rv(yajl_val o)
+{
+	return json_str(json_get(o, "metadata"), "resourceVersion");
+}
+
+const char *
+kube_obj_uid(yajl_val o)
+{
+	return json_str(json_get(o, "metadata"), "uid");
+}
+
+static void
+kd_obj_remove(yajl_val o, const char *key)
+{
+	size_t	 i;
+
+	if (o == NULL || !YAJL_IS_OBJECT(o))
+		return;
+	for (i = 0; i < o->u.object.len; i++) {
+		if (strcmp(o->u.object.keys[i], key) != 0)
+			continue;
+		free((char *)o->u.object.keys[i]);
+		yajl_tree_free(o->u.object.values[i]);
+		memmove(&o->u.object.keys[i], &o->u.object.keys[i + 1],
+		    (o->u.object.len - i - 1) * sizeof(char *));
+		memmove(&o->u.object.values[i], &o->u.object.values[i + 1],
+		    (o->u.object.len - i - 1) * sizeof(yajl_val));
+		o->u.object.len--;
+		i--;
+	}
+}
+
+void
+kube_obj_trim(yajl_val o)
+{
+	yajl_val	 md = json_get(o, "metadata");
+
+	kd_obj_remove(md, "managedFields");
+	kd_obj_remove(json_get(md, "annotations"),
+	    "kubectl.kubernetes.io/last-applied-configuration");
+}
+
+yajl_val
+kube_val_dup(yajl_val s)
+{
+	yajl_val	 v;
+	size_t		 i, n;
+
+	if (s == NULL || (v = kd_val(s->type)) == NULL)
+		return NULL;
+	switch (s->type) {
+	case yajl_t_string:
+		if ((v->u.string = strdup(s->u.string)) == NULL)
+			goto fail;
+		break;
+	case yajl_t_number:
+		v->u.number = s->u.number;
+		if ((v->u.number.r = strdup(s->u.number.r)) == NULL)
+			goto fail;
+		break;
+	case yajl_t_object:
+		n = s->u.object.len;
+		if (n == 0)
+			break;
+		v->u.object.keys = calloc(n, sizeof(char *));
+		v->u.object.values = calloc(n, sizeof(yajl_val));
+		if (v->u.object.keys == NULL || v->u.object.values == NULL)
+			goto fail;
+		for (i = 0; i < n; i++) {
+			v->u.object.keys[i] = strdup(s->u.object.keys[i]);
+			v->u.object.values[i] =
+			    kube_val_dup(s->u.object.values[i]);
+			v->u.object.len++;
+			if (v->u.object.keys[i] == NULL ||
+			    v->u.object.values[i] == NULL)
+				goto fail;
+		}
+		break;
+	case yajl_t_array:
+		n = s->u.array.len;
+		if (n == 0)
+			break;
+		if ((v->u.array.values = calloc(n, sizeof(yajl_val))) == NULL)
+			goto fail;
+		for (i = 0; i < n; i++) {
+			v->u.array.values[i] =
+			    kube_val_dup(s->u.array.values[i]);
+			v->u.array.len++;
+			if (v->u.array.values[i] == NULL)
+				goto fail;
+		}
+		break;
+	default:
+		break;
+	}
+	return v;
+fail:
+	yajl_tree_free(v);
+	return NULL;
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef CFGW_KUBE_PRIV_H
+#define CFGW_KUBE_PRIV_H
+
+/* Internals shared by kube.c, kube_verbs.c and kube_watch.c only. */
+
+#include <sys/types.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "kube.h"
+#include "kubeconfig.h"
+#include "ratelimit.h"
+
+#define KUBE_ACCEPT_META	\
+	"application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
+#define KUBE_ACCEPT_META_LIST	\
+	"application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+
+struct kube {
+	struct kube_opts	 opts;
+	char			 ua[128];
+	struct kubeconfig	 kc;
+	char			*token;
+	struct timespec		 token_mtime;
+	off_t			 token_size;
+	struct curl_slist	*connect_to;
+	CURL			*easy;
+	CURLM			*multi;
+	struct ratelimit	 rl;
+	struct kube_watch	*watches;	/* list */
+};
+
+int	 kube_token_refresh(struct kube *);
+int	 kube_setup_handle(struct kube *, CURL *, const char *url,
+	    struct curl_slist **hdrs, const char *accept, const char *ctype);
+void	 kube_hdrs_free(struct curl_slist **);
+void	 kube_resp_status(struct kube_resp *);
+void	 kube_watch_free_all(struct kube *);
+/* Append "&key=value" (value percent-encoded) to a query buffer. */
+int	 kube_query_add(char *q, size_t sz, const char *key, const char *val);
+
+#endif
