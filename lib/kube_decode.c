@@ -44,6 +44,7 @@ struct kube_decoder {
 	struct kd_frame	 st[KD_MAX_DEPTH];
 	int		 depth;
 	const char	*why;		/* reason a callback cancelled */
+	char		 pk[3][16];	/* last key at depths 1..3 */
 	/* What we know of the event in progress, for log lines. */
 	char		 type[16];
 	char		 kind[64];
@@ -97,16 +98,16 @@ kd_capture(struct kube_decoder *d, const char *s, size_t len)
 {
 	const char	*k0, *k1, *k2;
 
-	k0 = d->depth >= 1 ? d->st[0].key : NULL;
-	k1 = d->depth >= 2 ? d->st[1].key : NULL;
-	k2 = d->depth >= 3 ? d->st[2].key : NULL;
-	if (d->depth == 1 && k0 != NULL && strcmp(k0, "type") == 0)
+	k0 = d->pk[0];
+	k1 = d->pk[1];
+	k2 = d->pk[2];
+	if (d->depth == 1 && strcmp(k0, "type") == 0)
 		kd_copy(d->type, sizeof(d->type), s, len);
-	else if (d->depth == 2 && k0 != NULL && strcmp(k0, "object") == 0 &&
-	    k1 != NULL && strcmp(k1, "kind") == 0)
+	else if (d->depth == 2 && strcmp(k0, "object") == 0 &&
+	    strcmp(k1, "kind") == 0)
 		kd_copy(d->kind, sizeof(d->kind), s, len);
-	else if (d->depth == 3 && k0 != NULL && strcmp(k0, "object") == 0 &&
-	    k1 != NULL && strcmp(k1, "metadata") == 0 && k2 != NULL) {
+	else if (d->depth == 3 && strcmp(k0, "object") == 0 &&
+	    strcmp(k1, "metadata") == 0) {
 		if (strcmp(k2, "name") == 0)
 			kd_copy(d->name, sizeof(d->name), s, len);
 		else if (strcmp(k2, "namespace") == 0)
@@ -296,6 +297,8 @@ kd_open(struct kube_decoder *d, yajl_type t)
 
 	if (d->depth == 0)
 		d->type[0] = d->kind[0] = d->ns[0] = d->name[0] = '\0';
+	if (d->depth < 3)
+		d->pk[d->depth][0] = '\0';
 	if (d->depth >= KD_MAX_DEPTH) {
 		d->why = "nested too deeply";
 		return 0;
@@ -359,6 +362,9 @@ kd_key(void *ctx, const unsigned char *s, size_t len)
 		d->why = "NUL in key";
 		return 0;
 	}
+	if (d->depth <= 3)
+		kd_copy(d->pk[d->depth - 1], sizeof(d->pk[0]), (const char *)s,
+		    len);
 	free(f->key);
 	return (f->key = strndup((const char *)s, len)) != NULL;
 }
@@ -439,6 +445,7 @@ kd_parse_error(struct kube_decoder *d, const char *seg, size_t len)
 		e = yajl_get_error(d->h, 0, (const unsigned char *)seg, len);
 		snprintf(msg, sizeof(msg), "malformed JSON (%s)",
 		    e != NULL ? (char *)e : "?");
+		msg[strcspn(msg, "\n")] = '\0';
 		if (e != NULL)
 			yajl_free_error(d->h, e);
 	}
@@ -452,14 +459,18 @@ kd_segment(struct kube_decoder *d, const char *seg, size_t len, int nl)
 	char	 msg[64];
 
 	if (!d->discard) {
-		d->cur += len;
-		if (d->cur > d->max_event) {
+		if (len > d->max_event - d->cur) {
+			/* Parse up to the limit: it may name the object. */
+			yajl_parse(d->h, (const unsigned char *)seg,
+			    d->max_event - d->cur);
 			snprintf(msg, sizeof(msg), "event larger than %zu bytes",
 			    d->max_event);
 			kd_fail(d, msg);
 		} else if (yajl_parse(d->h, (const unsigned char *)seg, len) !=
 		    yajl_status_ok)
 			kd_parse_error(d, seg, len);
+		else
+			d->cur += len;
 	}
 	if (nl) {
 		if (d->discard)
