@@ -554,7 +554,7 @@ class CFSim:
                 raise ApiError(400, 9207, "Request body is invalid.")
             if self.validate and self.schemas is not None:
                 verr = _validate_body(self.schemas, method, fn, body)
-                rec["validation"] = verr or "ok"
+                rec["validation"] = verr
                 if verr:
                     raise ApiError(400, 9207, "Request body is invalid.",
                                    pointer=verr.split(":", 1)[0])
@@ -705,7 +705,7 @@ def _validate_body(schemas, method, fn, body):
     if op is None or "request" not in op:
         return None
     if body is None:
-        if op.get("body_required"):
+        if op.get("body_required") and method in ("POST", "PUT", "PATCH"):
             return "/: request body is required"
         return None
     errs = cf_schema.validate(op["request"], body,
