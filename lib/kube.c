@@ -210,6 +210,22 @@ kube_server(const struct kube *k)
 	return k->kc.server;
 }
 
+int
+kube_files(const struct kube *k, const char **paths, int max)
+{
+	const char	*f[4];
+	int		 i, n = 0;
+
+	f[0] = k->kc.ca_data == NULL ? k->kc.ca_file : NULL;
+	f[1] = k->kc.cert_data == NULL ? k->kc.cert_file : NULL;
+	f[2] = k->kc.key_data == NULL ? k->kc.key_file : NULL;
+	f[3] = k->kc.token_file;
+	for (i = 0; i < 4 && n < max; i++)
+		if (f[i] != NULL)
+			paths[n++] = f[i];
+	return n;
+}
+
 const char *
 kube_namespace(const struct kube *k)
 {

@@ -83,6 +83,13 @@ const char	*kube_server(const struct kube *);
 /* Namespace from the kubeconfig context or the service account, or "". */
 const char	*kube_namespace(const struct kube *);
 
+/*
+ * Files the client reads after kube_new (CA, client certificate and key,
+ * token file), for a sandbox's read-only list.  Returns how many were
+ * stored in paths[0..max).
+ */
+int		 kube_files(const struct kube *, const char **paths, int max);
+
 /* Raw request.  path starts with "/", query is appended ("" or NULL). */
 int	 kube_request(struct kube *, const char *method, const char *path,
 	    const char *query, const char *content_type, const char *accept,
