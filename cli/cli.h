@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef CFGW_CLI_H
+#define CFGW_CLI_H
+
+#include <stdio.h>
+
+/*
+ * cfgwctl subcommands.  Each lives in its own file (cli/<name>.c) and is
+ * listed once in the command table of cli/cfgwctl.c.  A command returns
+ * the process exit status: 0 ok, 1 failure, 2 usage error.
+ */
+
+struct cli_cmd {
+	const char	*name;
+	int		(*run)(int argc, char *argv[]);
+	const char	*summary;
+};
+
+int	 cmd_plan(int, char *[]);
+int	 cmd_version(int, char *[]);
+
+/* util.c */
+int	 cli_json_pretty(FILE *, const char *json, size_t len);
+void	 cli_usage_error(const char *cmd, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+#endif
