@@ -8,8 +8,11 @@
  * the CURVE keys cfgwd handed out work.  Switches for the tests:
  *   SIGUSR2                  stop answering PING (the supervisor must kill
  *                            and restart us)
+ *   SIGWINCH                 send cfgwd a malformed control frame
  *   CFGW_TEST_FAIL_DIR=DIR   exit 1 before READY while DIR/<name> exists
  */
+#include <sys/socket.h>
+
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,13 +27,16 @@
 #include "sandbox.h"
 #include "worker.h"
 
-static volatile sig_atomic_t	 tw_deaf;
+static volatile sig_atomic_t	 tw_deaf, tw_garbage;
+static const char		 tw_junk[FRAME_HDR_LEN] = "not a frame";
 
 static void
-tw_on_usr2(int sig)
+tw_on_signal(int sig)
 {
-	(void)sig;
-	tw_deaf = 1;
+	if (sig == SIGUSR2)
+		tw_deaf = 1;
+	else
+		tw_garbage = 1;
 }
 
 static int
@@ -76,7 +82,8 @@ main(int argc, char *argv[])
 	}
 	if (worker_init(&w, self, argc, argv) == -1)
 		return 1;
-	signal(SIGUSR2, tw_on_usr2);
+	signal(SIGUSR2, tw_on_signal);
+	signal(SIGWINCH, tw_on_signal);
 	memset(&prof, 0, sizeof(prof));
 	prof.name = w.name;
 	prof.undumpable = self == PROC_CFAPI;
@@ -116,6 +123,12 @@ main(int argc, char *argv[])
 			fatalx("zmq_poll: %s", zmq_strerror(errno));
 		if (sock != NULL)
 			tw_recv(&w, sock);
+		if (tw_garbage) {
+			tw_garbage = 0;
+			log_info("testworker: sending a malformed frame");
+			(void)send(worker_ctl_fd(&w), tw_junk,
+			    sizeof(tw_junk), MSG_NOSIGNAL);
+		}
 		if (tw_deaf)
 			continue;
 		msg = worker_ctl_dispatch(&w);
