@@ -93,7 +93,7 @@ def patch(comps):
         "flatten_cname": {"type": "boolean"},
         "ipv4_only": {"type": "boolean"},
         "ipv6_only": {"type": "boolean"}}}
-    base["comment"]["nullable"] = True
+    comps["dns-records_comment"]["nullable"] = True
     notes.append("dns-records_base: added settings {flatten_cname, "
                  "ipv4_only, ipv6_only} (live API, SPEC-NOTES 4.4); comment "
                  "nullable (null removes it)")
