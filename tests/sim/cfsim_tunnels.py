@@ -43,8 +43,7 @@ def _schema(key):
 
 # ---- tokens ------------------------------------------------------------------
 def _verify_result(tok):
-    return {"id": tok["id"], "status": tok["status"], "not_before": None,
-            "expires_on": None}
+    return {"id": tok["id"], "status": tok["status"]}
 
 
 def token_verify(ctx):
@@ -464,7 +463,7 @@ def conns_get(ctx):
 def conns_delete(ctx):
     t = _tunnel(ctx)
     drop_connectors(ctx.sim, t["id"], ctx.q("client_id") or None)
-    return 200, None, None
+    return 200, {}, None
 
 
 def connector_get(ctx):

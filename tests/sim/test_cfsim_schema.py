@@ -182,3 +182,56 @@ def test_without_validate_unknown_fields_are_ignored():
         assert s.requests()[-1]["validation"] is None
     finally:
         s.stop()
+
+
+def test_responses_match_openapi_response_schemas():
+    """Every success answer validates against the published 200 schema."""
+    with open(SCHEMAS) as f:
+        d = json.load(f)
+    ops, comps = d["operations"], d["components"]
+    s = start(auto_connect=True, connect_delay=0.01)
+    try:
+        api = Client(s)
+        T = "/accounts/acc1/cfd_tunnel"
+        D = "/zones/%s/dns_records" % ZONE
+        checked = []
+
+        def chk(key, method, path, body=None):
+            r = api(method, path, body)
+            assert r.status == 200, (key, r)
+            errs = cf_schema.validate(ops[key]["response"], r.json, comps)
+            assert errs == [], (key, errs)
+            checked.append(key)
+            return r.result
+        chk("token.verify", "GET", "/user/tokens/verify")
+        t = chk("tunnel.create", "POST", T, {"name": "n",
+                                            "config_src": "cloudflare"})
+        tp = T + "/" + t["id"]
+        chk("tunnel.list", "GET", T + "?per_page=5")
+        chk("tunnel.get", "GET", tp)
+        chk("tunnel.patch", "PATCH", tp, {"name": "n2"})
+        chk("tunnel.token", "GET", tp + "/token")
+        chk("tunnel.config.get", "GET", tp + "/configurations")
+        chk("tunnel.config.put", "PUT", tp + "/configurations",
+            {"config": {"ingress": [{"service": "http_status:404"}]}})
+        s.connect(t["id"])
+        chk("tunnel.connections.get", "GET", tp + "/connections")
+        chk("tunnel.connections.delete", "DELETE", tp + "/connections")
+        chk("tunnel.delete", "DELETE", tp)
+        chk("zones.list", "GET", "/zones")
+        chk("zones.get", "GET", "/zones/" + ZONE)
+        rec = chk("dns.create", "POST", D, {"type": "CNAME", "name": "a",
+                                            "content": "t.example.org",
+                                            "proxied": True})
+        chk("dns.create", "POST", D, {"type": "MX", "name": "@",
+                                      "content": "mx.example.org",
+                                      "priority": 5})
+        chk("dns.list", "GET", D)
+        chk("dns.get", "GET", D + "/" + rec["id"])
+        chk("dns.patch", "PATCH", D + "/" + rec["id"], {"comment": "c"})
+        chk("dns.put", "PUT", D + "/" + rec["id"],
+            {"type": "A", "name": "a", "content": "192.0.2.1"})
+        chk("dns.delete", "DELETE", D + "/" + rec["id"])
+        assert set(checked) == set(k for k in ops if "response" in ops[k])
+    finally:
+        s.stop()

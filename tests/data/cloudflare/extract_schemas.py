@@ -105,6 +105,13 @@ def patch(comps):
         "type": "boolean"}
     notes.append("tunnel_originRequest: added matchSNItoHost (live API, "
                  "SPEC-NOTES 4.3)")
+    for n in ("tunnel_conns_active_at", "tunnel_conns_inactive_at",
+              "tunnel_deleted_at"):
+        if n in comps:
+            comps[n]["nullable"] = True
+    notes.append("tunnel_conns_active_at, tunnel_conns_inactive_at, "
+                 "tunnel_deleted_at: nullable (the live API sends null "
+                 "while unset)")
     return notes
 
 
@@ -161,6 +168,10 @@ def main():
         if "schema" in js:
             entry["request"] = copy.deepcopy(js["schema"])
             entry["body_required"] = bool(rb.get("required"))
+        ok = o.get("responses", {}).get("200", {})
+        rs = ok.get("content", {}).get("application/json", {})
+        if "schema" in rs:
+            entry["response"] = copy.deepcopy(rs["schema"])
         ops[key] = entry
     ops["dns.patch"]["request"] = {"$ref": REF + "sim_dns-record-patch"}
     ops["dns.batch"] = {"method": "POST", "path": D + "/batch", "query": {},
