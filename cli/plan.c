@@ -142,10 +142,34 @@ plan_args(struct plan *p, int argc, char *argv[])
 }
 
 static int
-plan_push(struct plan_objs *o, yajl_val v)
+plan_same(yajl_val a, yajl_val b)
+{
+	const char	*na, *nb, *sa, *sb;
+
+	na = json_str(json_get(a, "metadata"), "name");
+	nb = json_str(json_get(b, "metadata"), "name");
+	sa = json_str(json_get(a, "metadata"), "namespace");
+	sb = json_str(json_get(b, "metadata"), "namespace");
+	return na != NULL && nb != NULL && strcmp(na, nb) == 0 &&
+	    (sa == sb || (sa != NULL && sb != NULL && strcmp(sa, sb) == 0));
+}
+
+/* Add an object; a later one with the same name replaces (kubectl apply). */
+static int
+plan_push(struct plan_objs *o, yajl_val v, const struct manifest_doc *d)
 {
 	yajl_val	*a;
+	char		 where[512];
+	size_t		 i;
 
+	for (i = 0; i < o->n; i++)
+		if (plan_same(o->v[i], v)) {
+			fprintf(stderr, "cfgwctl plan: warning: %s replaces an "
+			    "earlier object with the same name\n",
+			    manifest_where(d, where, sizeof(where)));
+			o->v[i] = v;
+			return 0;
+		}
 	if ((a = reallocarray(o->v, o->n + 1, sizeof(*a))) == NULL)
 		return -1;
 	o->v = a;
@@ -218,7 +242,7 @@ plan_sort(struct plan *p)
 			o = &p->svc;
 		else if (strcmp(d->kind, "Namespace") == 0)
 			o = &p->nsobj;
-		if (o != NULL && plan_push(o, d->obj) == -1)
+		if (o != NULL && plan_push(o, d->obj, d) == -1)
 			return -1;
 	}
 	return bad ? -1 : 0;
