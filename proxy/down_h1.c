@@ -1,0 +1,591 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * down_h1: HTTP/1.x client connections (plain, or TLS with ALPN
+ * http/1.1).  Reads one request head at a time with the strict parser,
+ * streams the body to the upstream, writes the response back (re-framed:
+ * Content-Length when known, else chunked), and keeps the connection alive
+ * when both sides allow it.  A malformed request gets its 4xx and the
+ * connection is closed; nothing after it is trusted.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "http1.h"
+#include "log.h"
+#include "proxy.h"
+
+enum dstate { D_HEAD, D_BODY, D_WAIT, D_PIPE, D_CLOSING };
+enum bmode { B_NONE, B_CLEN, B_CHUNKED };
+
+struct dconn {
+	struct bufferevent	*bev;
+	struct evbuffer		*tmp;
+	struct event		*tmo;
+	struct event		*defer;
+	char			 ip[64];
+	int			 tls;
+	enum dstate		 state;
+	struct h1_scan		 scan;
+	struct xch		*x;
+	enum bmode		 body;
+	uint64_t		 left;
+	struct h1_chunk		 ch;
+	int			 req_done;
+	int			 head_sent;
+	int			 resp_chunked;
+	int			 resp_close;	/* body ends with the connection */
+	int			 resp_done;
+	int			 keepalive;
+	int			 minor;
+	int			 paused;
+};
+
+static void	 d_read(struct bufferevent *, void *);
+static void	 d_write(struct bufferevent *, void *);
+static void	 d_event(struct bufferevent *, short, void *);
+static void	 d_timeout(evutil_socket_t, short, void *);
+static void	 d_deferred(evutil_socket_t, short, void *);
+static void	 d_free(struct dconn *);
+static void	 d_close_after_write(struct dconn *);
+static void	 d_next(struct dconn *);
+static void	 d_error(struct dconn *, int);
+static int	 d_head(struct dconn *);
+static int	 d_body(struct dconn *);
+static void	 d_finish(struct dconn *);
+
+static void	 dh1_head(struct xch *, int, struct hdrs *, int64_t);
+static void	 dh1_data(struct xch *, struct evbuffer *);
+static void	 dh1_end(struct xch *, struct hdrs *);
+static void	 dh1_fail(struct xch *, int);
+static void	 dh1_resume(struct xch *);
+static size_t	 dh1_pending(struct xch *);
+
+static const struct down_ops dh1_ops = {
+	dh1_head, dh1_data, dh1_end, dh1_fail, dh1_resume, dh1_pending, NULL
+};
+
+void
+down_h1_accept(struct bufferevent *bev, const char *ip, int tls,
+    const char *unused, size_t unusedlen)
+{
+	struct dconn	*d;
+
+	(void)unused;
+	(void)unusedlen;
+	if ((d = calloc(1, sizeof(*d))) == NULL ||
+	    (d->tmp = evbuffer_new()) == NULL ||
+	    (d->tmo = evtimer_new(px->base, d_timeout, d)) == NULL ||
+	    (d->defer = event_new(px->base, -1, 0, d_deferred, d)) == NULL) {
+		if (d != NULL && d->tmp != NULL)
+			evbuffer_free(d->tmp);
+		if (d != NULL && d->tmo != NULL)
+			event_free(d->tmo);
+		free(d);
+		bufferevent_free(bev);
+		px_conn_release();
+		return;
+	}
+	d->bev = bev;
+	d->tls = tls;
+	snprintf(d->ip, sizeof(d->ip), "%s", ip);
+	bufferevent_setcb(bev, d_read, d_write, d_event, d);
+	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	d_next(d);
+}
+
+/* Ready for the next request head. */
+static void
+d_next(struct dconn *d)
+{
+	struct timeval	 tv;
+	size_t		 have = evbuffer_get_length(bufferevent_get_input(
+			    d->bev));
+
+	memset(&d->scan, 0, sizeof(d->scan));
+	memset(&d->ch, 0, sizeof(d->ch));
+	d->state = D_HEAD;
+	d->body = B_NONE;
+	d->req_done = d->head_sent = d->resp_done = 0;
+	d->resp_chunked = d->resp_close = 0;
+	d->x = NULL;
+	px_tv_ms(&tv, have ? px->cf.header_timeout_ms :
+	    px->cf.idle_timeout_ms);
+	evtimer_add(d->tmo, &tv);
+	bufferevent_enable(d->bev, EV_READ);
+	if (have)
+		event_active(d->defer, 0, 0);
+}
+
+/* Work that must not run inside the caller's stack frame. */
+static void
+d_deferred(evutil_socket_t fd, short ev, void *arg)
+{
+	struct dconn	*d = arg;
+
+	(void)fd;
+	(void)ev;
+	if (d->state == D_CLOSING) {
+		if (evbuffer_get_length(bufferevent_get_output(d->bev)) == 0)
+			d_free(d);
+	} else if (d->state == D_HEAD)
+		d_read(d->bev, d);
+}
+
+static void
+d_free(struct dconn *d)
+{
+	if (d->x != NULL) {
+		struct xch *x = d->x;
+		d->x = NULL;
+		xch_down_detach(x);
+	}
+	event_free(d->tmo);
+	event_free(d->defer);
+	evbuffer_free(d->tmp);
+	bufferevent_free(d->bev);
+	free(d);
+	px_conn_release();
+}
+
+static void
+d_close_after_write(struct dconn *d)
+{
+	d->state = D_CLOSING;
+	bufferevent_disable(d->bev, EV_READ);
+	evtimer_del(d->tmo);
+	if (evbuffer_get_length(bufferevent_get_output(d->bev)) == 0)
+		event_active(d->defer, 0, 0);
+}
+
+static void
+d_write(struct bufferevent *bev, void *arg)
+{
+	struct dconn	*d = arg;
+
+	(void)bev;
+	if (d->state == D_CLOSING) {
+		d_free(d);
+		return;
+	}
+	if (d->x != NULL)
+		xch_up_resume(d->x);
+	if (d->x != NULL && d->state == D_PIPE && d->paused) {
+		d->paused = 0;
+		bufferevent_enable(d->bev, EV_READ);
+	}
+}
+
+static void
+d_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct dconn	*d = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_EOF && d->state == D_PIPE && d->x != NULL) {
+		/* WebSocket client closed: tell the upstream, then finish. */
+		xch_send_end(d->x, NULL);
+	}
+	d_free(d);
+}
+
+static void
+d_timeout(evutil_socket_t fd, short ev, void *arg)
+{
+	struct dconn	*d = arg;
+
+	(void)fd;
+	(void)ev;
+	if (d->state == D_HEAD && (d->scan.pos > 0 || evbuffer_get_length(
+	    bufferevent_get_input(d->bev)) > 0)) {
+		d_error(d, 408);
+		return;
+	}
+	d_free(d);
+}
+
+/* Answer a local error and close; the rest of the input is not trusted. */
+static void
+d_error(struct dconn *d, int status)
+{
+	char	 body[64];
+
+	px->m.bad_requests += status == 400;
+	xch_count(status);
+	px_local_body(status, body, sizeof(body));
+	evbuffer_add_printf(bufferevent_get_output(d->bev),
+	    "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\n"
+	    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s", status,
+	    http_reason(status), strlen(body), body);
+	d_close_after_write(d);
+}
+
+static void
+d_read(struct bufferevent *bev, void *arg)
+{
+	struct dconn	*d = arg;
+	struct evbuffer	*in = bufferevent_get_input(bev);
+
+	switch (d->state) {
+	case D_HEAD:
+		if (d_head(d) == -1)
+			return;
+		if (d->state != D_BODY)
+			break;
+		/* FALLTHROUGH */
+	case D_BODY:
+		(void)d_body(d);
+		break;
+	case D_PIPE:
+		if (d->x != NULL) {
+			xch_send(d->x, in);
+			if (xch_up_pending(d->x) > PX_HIGH_WATER) {
+				d->paused = 1;
+				bufferevent_disable(bev, EV_READ);
+			}
+		} else
+			evbuffer_drain(in, evbuffer_get_length(in));
+		break;
+	case D_WAIT:
+		/* Pipelined bytes wait until the response is done. */
+		bufferevent_disable(bev, EV_READ);
+		break;
+	case D_CLOSING:
+		evbuffer_drain(in, evbuffer_get_length(in));
+		break;
+	}
+}
+
+static int
+is_hop(const char *n, size_t l)
+{
+	static const char *hop[] = { "connection", "keep-alive",
+	    "proxy-connection", "te", "trailer", "transfer-encoding",
+	    "upgrade", "host", "content-length", "http2-settings",
+	    "x-forwarded-proto", NULL };
+	int	 i;
+
+	for (i = 0; hop[i] != NULL; i++)
+		if (strlen(hop[i]) == l && strncasecmp(hop[i], n, l) == 0)
+			return 1;
+	return 0;
+}
+
+/* Build the exchange from a parsed head. */
+static struct xch *
+d_make_xch(struct dconn *d, struct h1_msg *m)
+{
+	struct xch	*x;
+	size_t		 i;
+	const char	*t = m->target, *slash;
+	size_t		 tl = m->tlen, al;
+
+	if ((x = xch_new()) == NULL)
+		return NULL;
+	x->method = strndup(m->method, m->mlen);
+	x->scheme = d->tls ? "https" : "http";
+	snprintf(x->client_ip, sizeof(x->client_ip), "%s", d->ip);
+	if (t[0] != '/' && t[0] != '*') {	/* absolute-form */
+		t += (t[4] == 's' || t[4] == 'S') ? 8 : 7;
+		tl -= t - m->target;
+		slash = memchr(t, '/', tl);
+		al = slash ? (size_t)(slash - t) : tl;
+		x->authority = strndup(t, al);
+		x->path = slash ? strndup(slash, tl - al) : strdup("/");
+	} else {
+		x->path = strndup(t, tl);
+		x->authority = m->host ? strndup(m->host, m->hostlen) : NULL;
+	}
+	for (i = 0; i < m->nf; i++) {
+		struct h1_field *f = &m->f[i];
+		if (is_hop(f->name, f->nlen))
+			continue;
+		if (hdrs_add(&x->rqh, f->name, f->nlen, f->value,
+		    f->vlen) == -1)
+			break;
+	}
+	if (m->conn_upgrade) {
+		for (i = 0; i < m->nf; i++)
+			if (m->f[i].nlen == 7 && strncasecmp(m->f[i].name,
+			    "upgrade", 7) == 0 && m->f[i].vlen == 9 &&
+			    strncasecmp(m->f[i].value, "websocket", 9) == 0)
+				x->upgrade = 1;
+	}
+	x->head_only = strcmp(x->method ? x->method : "", "HEAD") == 0;
+	if (m->chunked)
+		x->req_clen = -1;
+	else if (m->clen >= 0)
+		x->req_clen = m->clen;
+	if (x->method == NULL || x->path == NULL) {
+		xch_down_detach(x);
+		return NULL;
+	}
+	return x;
+}
+
+static int
+d_head(struct dconn *d)
+{
+	struct evbuffer	*in = bufferevent_get_input(d->bev);
+	size_t		 len = evbuffer_get_length(in), n;
+	struct h1_msg	 m;
+	struct timeval	 tv;
+	const char	*p;
+	long		 rc;
+	int		 st;
+
+	/* Tolerate stray CRLFs between requests (RFC 9112 2.2). */
+	while (d->scan.pos == 0 && len >= 2 && (p = (const char *)
+	    evbuffer_pullup(in, 2)) != NULL && p[0] == '\r' && p[1] == '\n') {
+		evbuffer_drain(in, 2);
+		len -= 2;
+	}
+	if (len == 0)
+		return 0;
+	if (d->scan.pos == 0) {
+		px_tv_ms(&tv, px->cf.header_timeout_ms);
+		evtimer_add(d->tmo, &tv);
+	}
+	n = len > H1_MAX_HEAD + 1 ? H1_MAX_HEAD + 1 : len;
+	p = (const char *)evbuffer_pullup(in, n);
+	if ((rc = h1_head_end(&d->scan, p, n, 1)) < 0) {
+		d_error(d, -rc);
+		return -1;
+	}
+	if (rc == 0)
+		return 0;
+	evtimer_del(d->tmo);
+	if ((st = h1_parse_request(p, rc, &m)) != 0) {
+		d_error(d, st);
+		return -1;
+	}
+	d->minor = m.minor;
+	d->keepalive = m.minor == 1 ? !m.conn_close : m.conn_keepalive;
+	if ((d->x = d_make_xch(d, &m)) == NULL) {
+		d_error(d, 500);
+		return -1;
+	}
+	if (m.expect_continue && m.minor == 1)
+		hdrs_add(&d->x->rqh, "expect", 6, "100-continue", 12);
+	d->body = m.chunked ? B_CHUNKED : m.clen > 0 ? B_CLEN : B_NONE;
+	d->left = m.clen > 0 ? (uint64_t)m.clen : 0;
+	evbuffer_drain(in, rc);
+	d->state = d->body == B_NONE ? D_WAIT : D_BODY;
+	if (d->body == B_NONE)
+		d->req_done = 1;
+	d->x->darg = d;
+	d->x->dops = &dh1_ops;
+	xch_route_and_start(d->x, 0);
+	if (d->state == D_WAIT && d->x != NULL && !d->x->upgrade)
+		xch_send_end(d->x, NULL);
+	return 0;
+}
+
+/* Move request body bytes to the upstream.  -1: connection finished. */
+static int
+d_body(struct dconn *d)
+{
+	struct evbuffer	*in = bufferevent_get_input(d->bev);
+	size_t		 len, n, used;
+	const char	*p;
+
+	while (d->state == D_BODY && (len = evbuffer_get_length(in)) > 0) {
+		if (d->body == B_CLEN || d->ch.state == CH_DATA) {
+			n = d->body == B_CLEN ? d->left : d->ch.remaining;
+			if (n > len)
+				n = len;
+			evbuffer_remove_buffer(in, d->tmp, n);
+			if (d->body == B_CLEN)
+				d->left -= n;
+			else
+				h1_chunk_data(&d->ch, n);
+			if (d->x != NULL)
+				xch_send(d->x, d->tmp);
+			else
+				evbuffer_drain(d->tmp, n);
+		} else {
+			n = len > 1024 ? 1024 : len;
+			p = (const char *)evbuffer_pullup(in, n);
+			if (h1_chunk_parse(&d->ch, p, n, &used) == -1) {
+				if (d->head_sent) {
+					d->keepalive = 0;
+					d_close_after_write(d);
+					return -1;
+				}
+				if (d->x != NULL) {
+					struct xch *x = d->x;
+					d->x = NULL;
+					xch_down_detach(x);
+				}
+				d_error(d, 400);
+				return -1;
+			}
+			evbuffer_drain(in, used);
+		}
+		if ((d->body == B_CLEN && d->left == 0) ||
+		    (d->body == B_CHUNKED && d->ch.state == CH_DONE)) {
+			d->req_done = 1;
+			d->state = D_WAIT;
+			if (d->x != NULL)
+				xch_send_end(d->x, NULL);
+			if (d->resp_done) {
+				d_finish(d);
+				return -1;
+			}
+			break;
+		}
+		if (d->x != NULL && xch_up_pending(d->x) > PX_HIGH_WATER) {
+			d->paused = 1;
+			bufferevent_disable(d->bev, EV_READ);
+			break;
+		}
+	}
+	return 0;
+}
+
+/* The response is complete. */
+static void
+d_finish(struct dconn *d)
+{
+	struct xch	*x = d->x;
+
+	d->x = NULL;
+	if (x != NULL)
+		xch_down_detach(x);
+	if (!d->keepalive || !d->req_done || d->resp_close)
+		d_close_after_write(d);
+	else
+		d_next(d);
+}
+
+static void
+dh1_head(struct xch *x, int status, struct hdrs *h, int64_t clen)
+{
+	struct dconn	*d = x->darg;
+	struct evbuffer	*out = bufferevent_get_output(d->bev);
+	size_t		 i;
+
+	if (status < 200 && status != 101) {
+		if (d->minor == 1)	/* interim response, e.g. 100 */
+			evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n\r\n",
+			    status, http_reason(status));
+		return;
+	}
+	d->head_sent = 1;
+	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", status,
+	    http_reason(status));
+	for (i = 0; i < h->n; i++)
+		evbuffer_add_printf(out, "%s: %s\r\n", h->v[i].name,
+		    h->v[i].value);
+	if (status == 101) {
+		evbuffer_add_printf(out, "Connection: upgrade\r\n\r\n");
+		d->state = D_PIPE;
+		d->keepalive = 0;
+		bufferevent_enable(d->bev, EV_READ);
+		return;
+	}
+	if (clen >= 0)
+		evbuffer_add_printf(out, "Content-Length: %lld\r\n",
+		    (long long)clen);
+	else if (clen == -1 && !x->head_only) {
+		if (d->minor == 1) {
+			d->resp_chunked = 1;
+			evbuffer_add_printf(out,
+			    "Transfer-Encoding: chunked\r\n");
+		} else
+			d->resp_close = 1;
+	}
+	if (!d->keepalive || d->resp_close || !d->req_done)
+		evbuffer_add_printf(out, "Connection: close\r\n");
+	else if (d->minor == 0)
+		evbuffer_add_printf(out, "Connection: keep-alive\r\n");
+	evbuffer_add(out, "\r\n", 2);
+}
+
+static void
+dh1_data(struct xch *x, struct evbuffer *b)
+{
+	struct dconn	*d = x->darg;
+	struct evbuffer	*out = bufferevent_get_output(d->bev);
+	size_t		 n = evbuffer_get_length(b);
+
+	if (n == 0)
+		return;
+	if (x->head_only && d->state != D_PIPE) {
+		evbuffer_drain(b, n);
+		return;
+	}
+	if (d->resp_chunked) {
+		evbuffer_add_printf(out, "%zx\r\n", n);
+		evbuffer_add_buffer(out, b);
+		evbuffer_add(out, "\r\n", 2);
+	} else
+		evbuffer_add_buffer(out, b);
+}
+
+static void
+dh1_end(struct xch *x, struct hdrs *trailers)
+{
+	struct dconn	*d = x->darg;
+
+	(void)trailers;
+	if (d->resp_chunked)
+		evbuffer_add(bufferevent_get_output(d->bev), "0\r\n\r\n", 5);
+	d->resp_done = 1;
+	if (d->state == D_PIPE) {
+		d->keepalive = 0;
+		d_finish(d);
+		return;
+	}
+	if (d->req_done)
+		d_finish(d);
+	else {
+		/* Early response: the unread body makes reuse impossible. */
+		d->keepalive = 0;
+		d_finish(d);
+	}
+}
+
+static void
+dh1_fail(struct xch *x, int status)
+{
+	struct dconn	*d = x->darg;
+	struct hdrs	 h = { 0 };
+	char		 body[64];
+	if (d->head_sent) {		/* mid-response: abort */
+		d_free(d);
+		return;
+	}
+	if (!d->req_done)
+		d->keepalive = 0;
+	px_local_body(status, body, sizeof(body));
+	hdrs_add(&h, "content-type", 12, "text/plain", 10);
+	dh1_head(x, status, &h, strlen(body));
+	hdrs_clear(&h);
+	if (!x->head_only)
+		evbuffer_add(bufferevent_get_output(d->bev), body,
+		    strlen(body));
+	dh1_end(x, NULL);
+}
+
+static void
+dh1_resume(struct xch *x)
+{
+	struct dconn	*d = x->darg;
+
+	if (d->paused) {
+		d->paused = 0;
+		bufferevent_enable(d->bev, EV_READ);
+		if (d->state == D_BODY)
+			(void)d_body(d);
+	}
+}
+
+static size_t
+dh1_pending(struct xch *x)
+{
+	struct dconn	*d = x->darg;
+
+	return evbuffer_get_length(bufferevent_get_output(d->bev));
+}

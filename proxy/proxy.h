@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef CFGW_PROXY_H
+#define CFGW_PROXY_H
+
+/*
+ * cfgw-proxy: shared declarations.  The process is single-threaded (one
+ * libevent base); nothing here is locked.  A proxied request is an
+ * "exchange" (struct xch) between a downstream side (an HTTP/1 client
+ * connection or an HTTP/2 stream) and an upstream side (a pooled HTTP/1.1
+ * connection or an h2c stream).  Each side talks to the other only through
+ * the ops tables below.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "table.h"
+
+#define PX_DEFAULT_HTTP		"127.0.0.1:8080"
+#define PX_DEFAULT_HTTPS	"127.0.0.1:8443"
+#define PX_DEFAULT_ADMIN	"127.0.0.1:9090"
+
+/* Back-pressure: stop reading a side when the other has this much queued. */
+#define PX_HIGH_WATER		(256 * 1024)
+
+struct hdr {
+	char	*name;		/* lower case */
+	char	*value;
+};
+
+struct hdrs {
+	struct hdr	*v;
+	size_t		 n;
+	size_t		 cap;
+};
+
+int		 hdrs_add(struct hdrs *, const char *, size_t, const char *,
+		    size_t);
+const char	*hdrs_get(const struct hdrs *, const char *);
+void		 hdrs_del(struct hdrs *, const char *);
+void		 hdrs_clear(struct hdrs *);
+
+struct xch;
+
+/* match.c: first-match lookup in a host's rule list. */
+struct mreq {
+	const char		*method;
+	const char		*path;		/* without the query */
+	size_t			 pathlen;
+	const char		*query;		/* after '?', or NULL */
+	size_t			 querylen;
+	const struct hdrs	*h;
+};
+
+int		 host_normalize(const char *, char *, size_t, size_t *);
+const struct trule *match_http(const struct thost *, const struct mreq *);
+const struct trule *match_grpc(const struct thost *, const struct mreq *);
+const struct tbackend *match_backend(const struct trule *);
+
+struct down_ops {
+	void	(*head)(struct xch *, int, struct hdrs *, int64_t);
+	void	(*data)(struct xch *, struct evbuffer *);
+	void	(*end)(struct xch *, struct hdrs *);
+	void	(*fail)(struct xch *, int);
+	void	(*resume)(struct xch *);
+	size_t	(*pending)(struct xch *);
+	void	(*upgraded)(struct xch *);
+};
+
+struct up_ops {
+	void	(*data)(struct xch *, struct evbuffer *);
+	void	(*end)(struct xch *, struct hdrs *);
+	void	(*abort)(struct xch *);
+	void	(*resume)(struct xch *);
+	size_t	(*pending)(struct xch *);
+};
+
+struct xch {
+	struct table		*tbl;
+	const struct trule	*rule;
+	const struct tbackend	*be;
+
+	char			*method;
+	char			*path;		/* target: path + query */
+	char			*authority;	/* Host, as received */
+	const char		*scheme;	/* "http" or "https" */
+	char			 client_ip[64];
+	struct hdrs		 rqh;		/* end-to-end request headers */
+	int64_t			 req_clen;	/* -1 unknown, -2 no body */
+	int			 upgrade;	/* WebSocket upgrade request */
+	int			 grpc;
+	int			 head_only;	/* HEAD: no response body */
+
+	const struct down_ops	*dops;
+	void			*darg;
+	const struct up_ops	*uops;
+	void			*uarg;
+
+	int			 down_gone;
+	int			 up_gone;
+	int			 status;	/* response status, for metrics */
+	int			 redirect;	/* local response from a filter */
+	struct event		*tmo;		/* response header deadline */
+};
+
+/* xch.c */
+struct xch	*xch_new(void);
+void		 xch_route_and_start(struct xch *, int);
+void		 xch_down_detach(struct xch *);
+void		 xch_up_detach(struct xch *);
+void		 xch_count(int);
+void		 xch_resp_head(struct xch *, int, struct hdrs *, int64_t);
+void		 xch_send(struct xch *, struct evbuffer *);
+void		 xch_send_end(struct xch *, struct hdrs *);
+size_t		 xch_up_pending(struct xch *);
+void		 xch_up_resume(struct xch *);
+
+/* up_h1.c: HTTP/1.1 upstream, pooled. */
+int		 up_h1_start(struct xch *);
+void		 up_h1_pool_flush(void);
+
+/* up_h2.c: h2c upstream (gRPC, appProtocol h2c). */
+int		 up_h2_start(struct xch *);
+
+/* down_h1.c: HTTP/1 client connections (plain or TLS). */
+void		 down_h1_accept(struct bufferevent *, const char *, int,
+		    const char *, size_t);
+
+/* down_h2.c: HTTP/2 server connections. */
+void		 down_h2_accept(struct bufferevent *, const char *, int,
+		    const char *, size_t);
+
+/* listener.c */
+int		 listener_open(const char *, int);
+struct sockaddr_storage;
+int		 addr_parse(const char *, struct sockaddr_storage *, int *);
+
+/* tls.c */
+int		 tls_init(const char *, const char *);
+void		*tls_ctx(void);
+
+/* admin.c */
+int		 admin_open(const char *);
+
+struct px_metrics {
+	uint64_t	 req_class[6];	/* 1xx..5xx, [0] unused */
+	uint64_t	 reload_ok;
+	uint64_t	 reload_fail;
+	uint64_t	 conn_active;
+	uint64_t	 conn_total;
+	uint64_t	 conn_rejected;
+	uint64_t	 up_conn_new;
+	uint64_t	 up_conn_reused;
+	uint64_t	 table_generation;
+	uint64_t	 bad_requests;
+};
+
+struct px_config {
+	const char	*http_addr;
+	const char	*https_addr;
+	const char	*admin_addr;
+	const char	*routes_file;
+	const char	*routes_configmap;
+	const char	*kubeconfig;
+	const char	*tls_cert;
+	const char	*tls_key;
+	const char	*cluster_domain;
+	int		 max_connections;
+	int		 header_timeout_ms;	/* whole request head */
+	int		 idle_timeout_ms;	/* between requests */
+	int		 connect_timeout_ms;
+	int		 response_timeout_ms;	/* upstream response head */
+	int		 up_max_requests;	/* per upstream connection */
+	int		 up_max_age_ms;		/* per upstream connection */
+	int		 up_idle_ms;		/* idle pooled connection */
+};
+
+struct px {
+	struct event_base	*base;
+	struct evdns_base	*dns;
+	struct table		*table;		/* current; may be NULL */
+	struct px_config	 cf;
+	struct px_metrics	 m;
+	int			 nconns;
+};
+
+extern struct px	*px;
+
+/* main.c */
+int		 px_conn_admit(void);
+void		 px_conn_release(void);
+struct table	*px_table_get(void);	/* new reference or NULL */
+void		 px_table_set(struct table *, const char *);
+void		 px_table_reject(const char *, const char *);
+
+/* kubewatch.c: --routes-configmap. */
+int		 kube_watch_start(const char *, const char *);
+
+/* Helpers (util.c). */
+int		 px_tv_ms(struct timeval *, int);
+const char	*http_reason(int);
+void		 px_local_body(int, char *, size_t);
+int		 strcaseeq(const char *, const char *);
+
+#endif

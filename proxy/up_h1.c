@@ -1,0 +1,573 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * up_h1: HTTP/1.1 to backends, with a small connection pool.
+ *
+ * Balancing with reuse: backends are Service names, so each new TCP
+ * connection is balanced by kube-proxy (ClusterIP) or by our resolver
+ * pick among the addresses (headless).  Reusing a connection forever would
+ * pin every request to one pod -- the reason the reference proxy disables
+ * keep-alive altogether.  We keep reuse (it saves a handshake per request)
+ * but bound it: a pooled connection serves at most --upstream-max-requests
+ * requests (default 100) and lives at most --upstream-max-age ms (default
+ * 10 s), idle ones are closed after 30 s, and an idle connection is picked
+ * at random among those for the same backend so concurrent traffic spreads
+ * over every connection (and so every pod) the pool holds.
+ */
+#include <sys/queue.h>
+
+#include <event2/dns.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "http1.h"
+#include "log.h"
+#include "proxy.h"
+
+#define POOL_MAX_IDLE	256
+
+enum ustate { U_CONNECTING, U_HEAD, U_BODY, U_PIPE, U_IDLE };
+enum rmode { R_NONE, R_CLEN, R_CHUNKED, R_CLOSE };
+
+struct uconn {
+	struct bufferevent	*bev;
+	struct evbuffer		*tmp;
+	struct event		*tmo;
+	char			 key[300];
+	struct xch		*x;
+	enum ustate		 state;
+	struct h1_scan		 scan;
+	enum rmode		 mode;
+	uint64_t		 left;
+	struct h1_chunk		 ch;
+	int			 req_chunked;
+	int			 req_done;
+	int			 reusable;
+	int			 reused;
+	int			 connected;
+	int			 got_bytes;
+	int			 paused;
+	int			 nreq;
+	struct timeval		 born;
+	TAILQ_ENTRY(uconn)	 entry;
+};
+
+static TAILQ_HEAD(, uconn) pool = TAILQ_HEAD_INITIALIZER(pool);
+static int	npool;
+
+static void	 u_read(struct bufferevent *, void *);
+static void	 u_write(struct bufferevent *, void *);
+static void	 u_event(struct bufferevent *, short, void *);
+static void	 u_timeout(evutil_socket_t, short, void *);
+static void	 u_free(struct uconn *);
+static void	 u_fail(struct uconn *, int);
+static void	 u_done(struct uconn *);
+static int	 u_head(struct uconn *);
+static void	 u_body(struct uconn *);
+static void	 u_send_head(struct uconn *, struct xch *);
+
+static void	 uh1_data(struct xch *, struct evbuffer *);
+static void	 uh1_end(struct xch *, struct hdrs *);
+static void	 uh1_abort(struct xch *);
+static void	 uh1_resume(struct xch *);
+static size_t	 uh1_pending(struct xch *);
+
+static const struct up_ops uh1_ops = {
+	uh1_data, uh1_end, uh1_abort, uh1_resume, uh1_pending
+};
+
+static long
+age_ms(const struct uconn *u)
+{
+	struct timeval	 now, d;
+
+	event_base_gettimeofday_cached(px->base, &now);
+	timersub(&now, &u->born, &d);
+	return d.tv_sec * 1000 + d.tv_usec / 1000;
+}
+
+static struct uconn *
+pool_take(const char *key)
+{
+	struct uconn	*u, *pick = NULL;
+	uint32_t	 seen = 0;
+
+	TAILQ_FOREACH(u, &pool, entry) {
+		if (strcmp(u->key, key) != 0)
+			continue;
+		if (age_ms(u) >= px->cf.up_max_age_ms)
+			continue;
+		/* Reservoir sampling: a uniform pick among the matches. */
+		if (arc4random_uniform(++seen) == 0)
+			pick = u;
+	}
+	if (pick != NULL) {
+		TAILQ_REMOVE(&pool, pick, entry);
+		npool--;
+	}
+	return pick;
+}
+
+static struct uconn *
+u_new(const struct tbackend *be)
+{
+	struct uconn	*u;
+
+	if ((u = calloc(1, sizeof(*u))) == NULL)
+		return NULL;
+	u->bev = bufferevent_socket_new(px->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	u->tmp = evbuffer_new();
+	u->tmo = evtimer_new(px->base, u_timeout, u);
+	if (u->bev == NULL || u->tmp == NULL || u->tmo == NULL) {
+		u_free(u);
+		return NULL;
+	}
+	snprintf(u->key, sizeof(u->key), "%s:%d", be->host, be->port);
+	event_base_gettimeofday_cached(px->base, &u->born);
+	bufferevent_setcb(u->bev, u_read, u_write, u_event, u);
+	if (bufferevent_socket_connect_hostname(u->bev, px->dns, AF_UNSPEC,
+	    be->host, be->port) == -1) {
+		u_free(u);
+		return NULL;
+	}
+	u->state = U_CONNECTING;
+	px->m.up_conn_new++;
+	return u;
+}
+
+static void
+u_free(struct uconn *u)
+{
+	if (u->state == U_IDLE) {
+		TAILQ_REMOVE(&pool, u, entry);
+		npool--;
+	}
+	if (u->bev != NULL)
+		bufferevent_free(u->bev);
+	if (u->tmp != NULL)
+		evbuffer_free(u->tmp);
+	if (u->tmo != NULL)
+		event_free(u->tmo);
+	free(u);
+}
+
+static int
+u_attach(struct xch *x, int fresh)
+{
+	struct uconn	*u = NULL;
+	char		 key[300];
+	struct timeval	 tv;
+	int		 ms;
+
+	snprintf(key, sizeof(key), "%s:%d", x->be->host, x->be->port);
+	if (!fresh && !x->upgrade && (u = pool_take(key)) != NULL) {
+		u->reused = 1;
+		px->m.up_conn_reused++;
+		u->state = U_HEAD;
+	} else if ((u = u_new(x->be)) == NULL)
+		return -1;
+	u->x = x;
+	x->uarg = u;
+	x->uops = &uh1_ops;
+	memset(&u->scan, 0, sizeof(u->scan));
+	memset(&u->ch, 0, sizeof(u->ch));
+	u->req_done = u->got_bytes = u->paused = 0;
+	u->reusable = 1;
+	u->nreq++;
+	u_send_head(u, x);
+	bufferevent_enable(u->bev, EV_READ | EV_WRITE);
+	ms = u->state == U_CONNECTING ? px->cf.connect_timeout_ms :
+	    (int)(x->rule->backend_ms ? x->rule->backend_ms :
+	    x->rule->request_ms ? x->rule->request_ms :
+	    (uint32_t)px->cf.response_timeout_ms);
+	px_tv_ms(&tv, ms);
+	evtimer_add(u->tmo, &tv);
+	return 0;
+}
+
+int
+up_h1_start(struct xch *x)
+{
+	return u_attach(x, 0);
+}
+
+static void
+u_send_head(struct uconn *u, struct xch *x)
+{
+	struct evbuffer	*out = bufferevent_get_output(u->bev);
+	const char	*xff = NULL;
+	size_t		 i;
+
+	evbuffer_add_printf(out, "%s %s HTTP/1.1\r\nHost: %s\r\n",
+	    x->method, x->path, x->authority);
+	for (i = 0; i < x->rqh.n; i++) {
+		if (strcmp(x->rqh.v[i].name, "x-forwarded-for") == 0) {
+			xff = x->rqh.v[i].value;
+			continue;
+		}
+		evbuffer_add_printf(out, "%s: %s\r\n", x->rqh.v[i].name,
+		    x->rqh.v[i].value);
+	}
+	evbuffer_add_printf(out, "X-Forwarded-For: %s%s%s\r\n"
+	    "X-Forwarded-Proto: %s\r\n", xff ? xff : "", xff ? ", " : "",
+	    x->client_ip, x->scheme);
+	if (x->upgrade)
+		evbuffer_add_printf(out, "Connection: upgrade\r\n"
+		    "Upgrade: websocket\r\n");
+	u->req_chunked = 0;
+	if (x->req_clen >= 0)
+		evbuffer_add_printf(out, "Content-Length: %lld\r\n",
+		    (long long)x->req_clen);
+	else if (x->req_clen == -1) {
+		u->req_chunked = 1;
+		evbuffer_add_printf(out, "Transfer-Encoding: chunked\r\n");
+	}
+	evbuffer_add(out, "\r\n", 2);
+}
+
+/* The upstream failed before or during the response. */
+static void
+u_fail(struct uconn *u, int status)
+{
+	struct xch	*x = u->x;
+
+	u->x = NULL;
+	if (x != NULL) {
+		/* A reused connection closed under us: retry once, fresh. */
+		if (u->reused && !u->got_bytes && x->req_clen == -2 &&
+		    status == 502) {
+			u_free(u);
+			if (u_attach(x, 1) == 0)
+				return;
+			u = NULL;
+		}
+		xch_up_detach(x);
+		x->dops->fail(x, status);
+	}
+	if (u != NULL)
+		u_free(u);
+}
+
+/* Response complete: pool or close the connection, then tell downstream. */
+static void
+u_done(struct uconn *u)
+{
+	struct xch	*x = u->x;
+	struct timeval	 tv;
+
+	u->x = NULL;
+	evtimer_del(u->tmo);
+	if (u->reusable && u->req_done && u->state != U_PIPE &&
+	    u->nreq < px->cf.up_max_requests &&
+	    age_ms(u) < px->cf.up_max_age_ms && npool < POOL_MAX_IDLE &&
+	    evbuffer_get_length(bufferevent_get_input(u->bev)) == 0) {
+		u->state = U_IDLE;
+		u->reused = 0;
+		TAILQ_INSERT_HEAD(&pool, u, entry);
+		npool++;
+		px_tv_ms(&tv, px->cf.up_idle_ms);
+		evtimer_add(u->tmo, &tv);
+		bufferevent_enable(u->bev, EV_READ);
+	} else
+		u_free(u);
+	if (x != NULL) {
+		xch_up_detach(x);
+		x->dops->end(x, NULL);
+	}
+}
+
+static void
+u_timeout(evutil_socket_t fd, short ev, void *arg)
+{
+	struct uconn	*u = arg;
+
+	(void)fd;
+	(void)ev;
+	if (u->state == U_IDLE || u->x == NULL) {
+		u_free(u);
+		return;
+	}
+	u_fail(u, 504);
+}
+
+static void
+u_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct uconn	*u = arg;
+	struct timeval	 tv;
+	int		 ms;
+
+	if (what & BEV_EVENT_CONNECTED) {
+		u->connected = 1;
+		u->state = U_HEAD;
+		if (u->x != NULL) {
+			ms = u->x->rule->backend_ms ? (int)u->x->rule->backend_ms
+			    : u->x->rule->request_ms ?
+			    (int)u->x->rule->request_ms :
+			    px->cf.response_timeout_ms;
+			px_tv_ms(&tv, ms);
+			evtimer_add(u->tmo, &tv);
+		}
+		return;
+	}
+	if (u->x == NULL) {
+		u_free(u);
+		return;
+	}
+	if (what & BEV_EVENT_EOF) {
+		if (u->state == U_BODY && u->mode == R_CLOSE) {
+			u->reusable = 0;
+			u_done(u);
+			return;
+		}
+		if (u->state == U_PIPE) {
+			u->reusable = 0;
+			u_done(u);
+			return;
+		}
+	}
+	if (!u->connected && bufferevent_socket_get_dns_error(bev) != 0) {
+		log_warnx("backend %s: cannot resolve", u->key);
+		u_fail(u, 503);
+		return;
+	}
+	if (!u->connected)
+		log_debug("backend %s: connect failed", u->key);
+	u_fail(u, 502);
+}
+
+static void
+u_write(struct bufferevent *bev, void *arg)
+{
+	struct uconn	*u = arg;
+
+	(void)bev;
+	if (u->x != NULL && u->x->dops->resume != NULL)
+		u->x->dops->resume(u->x);
+}
+
+static void
+u_read(struct bufferevent *bev, void *arg)
+{
+	struct uconn	*u = arg;
+	struct evbuffer	*in = bufferevent_get_input(bev);
+
+	if (u->x == NULL) {		/* idle: data or close is unexpected */
+		u_free(u);
+		return;
+	}
+	u->got_bytes = 1;
+	while (u->x != NULL && evbuffer_get_length(in) > 0 && !u->paused) {
+		if (u->state == U_HEAD) {
+			if (u_head(u) <= 0)
+				return;
+		} else if (u->state == U_PIPE) {
+			u->x->dops->data(u->x, in);
+			if (u->x->dops->pending(u->x) > PX_HIGH_WATER) {
+				u->paused = 1;
+				bufferevent_disable(bev, EV_READ);
+			}
+		} else {
+			u_body(u);
+			return;
+		}
+	}
+}
+
+static int
+is_hop(const char *n, size_t l)
+{
+	static const char *hop[] = { "connection", "keep-alive",
+	    "proxy-connection", "te", "trailer", "transfer-encoding",
+	    "upgrade", "content-length", NULL };
+	int	 i;
+
+	for (i = 0; hop[i] != NULL; i++)
+		if (strlen(hop[i]) == l && strncasecmp(hop[i], n, l) == 0)
+			return 1;
+	return 0;
+}
+
+/* 1: head consumed, continue; 0: need more; -1: connection gone. */
+static int
+u_head(struct uconn *u)
+{
+	struct evbuffer	*in = bufferevent_get_input(u->bev);
+	size_t		 len = evbuffer_get_length(in), i;
+	size_t		 n = len > H1_MAX_HEAD + 1 ? H1_MAX_HEAD + 1 : len;
+	const char	*p = (const char *)evbuffer_pullup(in, n);
+	struct h1_msg	 m;
+	struct hdrs	 h = { 0 };
+	long		 rc;
+	int64_t		 clen;
+	struct xch	*x = u->x;
+
+	if ((rc = h1_head_end(&u->scan, p, n, 0)) < 0 ||
+	    (rc > 0 && h1_parse_response(p, rc, &m) == -1)) {
+		log_warnx("backend %s: malformed response", u->key);
+		u_fail(u, 502);
+		return -1;
+	}
+	if (rc == 0)
+		return 0;
+	for (i = 0; i < m.nf; i++)
+		if (!is_hop(m.f[i].name, m.f[i].nlen) || (m.status == 101 &&
+		    m.f[i].nlen == 7 && strncasecmp(m.f[i].name, "upgrade",
+		    7) == 0))
+			(void)hdrs_add(&h, m.f[i].name, m.f[i].nlen,
+			    m.f[i].value, m.f[i].vlen);
+	evbuffer_drain(in, rc);
+	memset(&u->scan, 0, sizeof(u->scan));
+	if (m.status == 101 && x->upgrade) {
+		evtimer_del(u->tmo);
+		u->state = U_PIPE;
+		u->reusable = 0;
+		xch_resp_head(x, 101, &h, -2);
+		hdrs_clear(&h);
+		return 1;
+	}
+	if (m.status < 200) {
+		if (m.status == 100 || m.status == 103)
+			xch_resp_head(x, m.status, &h, -2);
+		hdrs_clear(&h);
+		return 1;
+	}
+	evtimer_del(u->tmo);
+	if ((m.minor == 0 && !m.conn_keepalive) || m.conn_close)
+		u->reusable = 0;
+	if (x->head_only || m.status == 204 || m.status == 304) {
+		u->mode = R_NONE;
+		clen = x->head_only ? m.clen : -2;
+	} else if (m.chunked) {
+		u->mode = R_CHUNKED;
+		clen = -1;
+	} else if (m.clen >= 0) {
+		u->mode = R_CLEN;
+		u->left = m.clen;
+		clen = m.clen;
+	} else {
+		u->mode = R_CLOSE;
+		u->reusable = 0;
+		clen = -1;
+	}
+	u->state = U_BODY;
+	xch_resp_head(x, m.status, &h, clen);
+	hdrs_clear(&h);
+	if (u->mode == R_NONE || (u->mode == R_CLEN && u->left == 0)) {
+		u_done(u);
+		return -1;
+	}
+	return 1;
+}
+
+static void
+u_body(struct uconn *u)
+{
+	struct evbuffer	*in = bufferevent_get_input(u->bev);
+	size_t		 len, n, used;
+	const char	*p;
+
+	while (u->x != NULL && (len = evbuffer_get_length(in)) > 0) {
+		if (u->mode == R_CLOSE || u->mode == R_CLEN ||
+		    u->ch.state == CH_DATA) {
+			n = u->mode == R_CLOSE ? len : u->mode == R_CLEN ?
+			    u->left : u->ch.remaining;
+			if (n > len)
+				n = len;
+			evbuffer_remove_buffer(in, u->tmp, n);
+			if (u->mode == R_CLEN)
+				u->left -= n;
+			else if (u->mode == R_CHUNKED)
+				h1_chunk_data(&u->ch, n);
+			u->x->dops->data(u->x, u->tmp);
+		} else {
+			n = len > 1024 ? 1024 : len;
+			p = (const char *)evbuffer_pullup(in, n);
+			if (h1_chunk_parse(&u->ch, p, n, &used) == -1) {
+				log_warnx("backend %s: bad chunked body",
+				    u->key);
+				u_fail(u, 502);
+				return;
+			}
+			evbuffer_drain(in, used);
+		}
+		if ((u->mode == R_CLEN && u->left == 0) ||
+		    (u->mode == R_CHUNKED && u->ch.state == CH_DONE)) {
+			u_done(u);
+			return;
+		}
+		if (u->x->dops->pending(u->x) > PX_HIGH_WATER) {
+			u->paused = 1;
+			bufferevent_disable(u->bev, EV_READ);
+			return;
+		}
+	}
+}
+
+static void
+uh1_data(struct xch *x, struct evbuffer *b)
+{
+	struct uconn	*u = x->uarg;
+	struct evbuffer	*out = bufferevent_get_output(u->bev);
+	size_t		 n = evbuffer_get_length(b);
+
+	if (n == 0)
+		return;
+	if (u->req_chunked) {
+		evbuffer_add_printf(out, "%zx\r\n", n);
+		evbuffer_add_buffer(out, b);
+		evbuffer_add(out, "\r\n", 2);
+	} else
+		evbuffer_add_buffer(out, b);
+}
+
+static void
+uh1_end(struct xch *x, struct hdrs *trailers)
+{
+	struct uconn	*u = x->uarg;
+
+	(void)trailers;
+	if (u->req_chunked)
+		evbuffer_add(bufferevent_get_output(u->bev), "0\r\n\r\n", 5);
+	u->req_done = 1;
+}
+
+static void
+uh1_abort(struct xch *x)
+{
+	struct uconn	*u = x->uarg;
+
+	u->x = NULL;
+	u_free(u);
+}
+
+static void
+uh1_resume(struct xch *x)
+{
+	struct uconn	*u = x->uarg;
+
+	if (u->paused) {
+		u->paused = 0;
+		bufferevent_enable(u->bev, EV_READ);
+		u_read(u->bev, u);
+	}
+}
+
+static size_t
+uh1_pending(struct xch *x)
+{
+	struct uconn	*u = x->uarg;
+
+	return evbuffer_get_length(bufferevent_get_output(u->bev));
+}
+
+void
+up_h1_pool_flush(void)
+{
+	struct uconn	*u;
+
+	while ((u = TAILQ_FIRST(&pool)) != NULL)
+		u_free(u);
+}

@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* util: header lists, status reasons and small helpers for cfgw-proxy. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proxy.h"
+
+#define HDRS_MAX	1000
+
+int
+hdrs_add(struct hdrs *h, const char *n, size_t nl, const char *v, size_t vl)
+{
+	struct hdr	*nv;
+	size_t		 i;
+	char		*name, *val;
+
+	if (h->n == h->cap) {
+		size_t cap = h->cap ? h->cap * 2 : 16;
+		if (cap > HDRS_MAX)
+			return -1;
+		if ((nv = reallocarray(h->v, cap, sizeof(*nv))) == NULL)
+			return -1;
+		h->v = nv;
+		h->cap = cap;
+	}
+	name = strndup(n, nl);
+	val = strndup(v, vl);
+	if (name == NULL || val == NULL) {
+		free(name);
+		free(val);
+		return -1;
+	}
+	for (i = 0; i < nl; i++)
+		name[i] = tolower((unsigned char)name[i]);
+	h->v[h->n].name = name;
+	h->v[h->n].value = val;
+	h->n++;
+	return 0;
+}
+
+const char *
+hdrs_get(const struct hdrs *h, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; h != NULL && i < h->n; i++)
+		if (strcmp(h->v[i].name, name) == 0)
+			return h->v[i].value;
+	return NULL;
+}
+
+void
+hdrs_del(struct hdrs *h, const char *name)
+{
+	size_t	 i, j;
+
+	for (i = j = 0; i < h->n; i++) {
+		if (strcmp(h->v[i].name, name) == 0) {
+			free(h->v[i].name);
+			free(h->v[i].value);
+			continue;
+		}
+		h->v[j++] = h->v[i];
+	}
+	h->n = j;
+}
+
+void
+hdrs_clear(struct hdrs *h)
+{
+	size_t	 i;
+
+	for (i = 0; i < h->n; i++) {
+		free(h->v[i].name);
+		free(h->v[i].value);
+	}
+	free(h->v);
+	memset(h, 0, sizeof(*h));
+}
+
+int
+strcaseeq(const char *a, const char *b)
+{
+	return a != NULL && b != NULL && strcasecmp(a, b) == 0;
+}
+
+int
+px_tv_ms(struct timeval *tv, int ms)
+{
+	tv->tv_sec = ms / 1000;
+	tv->tv_usec = (ms % 1000) * 1000;
+	return ms > 0;
+}
+
+const char *
+http_reason(int st)
+{
+	switch (st) {
+	case 100: return "Continue";
+	case 101: return "Switching Protocols";
+	case 200: return "OK";
+	case 201: return "Created";
+	case 204: return "No Content";
+	case 301: return "Moved Permanently";
+	case 302: return "Found";
+	case 303: return "See Other";
+	case 304: return "Not Modified";
+	case 307: return "Temporary Redirect";
+	case 308: return "Permanent Redirect";
+	case 400: return "Bad Request";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
+	case 411: return "Length Required";
+	case 413: return "Content Too Large";
+	case 414: return "URI Too Long";
+	case 417: return "Expectation Failed";
+	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	case 505: return "HTTP Version Not Supported";
+	default: return "Unknown";
+	}
+}
+
+void
+px_local_body(int st, char *buf, size_t sz)
+{
+	snprintf(buf, sz, "%d %s\n", st, http_reason(st));
+}

@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * xch: one proxied request.  Routes it through the current table, applies
+ * the rule's filters, picks a backend and hands it to an upstream.  The
+ * exchange lives until both the downstream and the upstream side have
+ * detached; it holds a table reference the whole time, so a reload never
+ * frees a rule that is in use.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proxy.h"
+
+static void	 xch_free(struct xch *);
+static void	 xch_local(struct xch *, int);
+static int	 xch_redirect(struct xch *, const struct mreq *);
+static void	 xch_rewrite(struct xch *, const struct mreq *);
+
+struct xch *
+xch_new(void)
+{
+	struct xch	*x;
+
+	if ((x = calloc(1, sizeof(*x))) == NULL)
+		return NULL;
+	x->req_clen = -2;
+	x->scheme = "http";
+	return x;
+}
+
+static void
+xch_free(struct xch *x)
+{
+	if (x->tmo != NULL)
+		event_free(x->tmo);
+	table_unref(x->tbl);
+	free(x->method);
+	free(x->path);
+	free(x->authority);
+	hdrs_clear(&x->rqh);
+	free(x);
+}
+
+void
+xch_down_detach(struct xch *x)
+{
+	x->down_gone = 1;
+	if (!x->up_gone) {
+		x->up_gone = 1;
+		if (x->uops != NULL && x->uops->abort != NULL)
+			x->uops->abort(x);
+	}
+	xch_free(x);
+}
+
+void
+xch_up_detach(struct xch *x)
+{
+	x->up_gone = 1;
+	if (x->tmo != NULL)
+		event_del(x->tmo);
+	if (x->down_gone)
+		xch_free(x);
+}
+
+void
+xch_count(int status)
+{
+	if (status >= 100 && status < 600)
+		px->m.req_class[status / 100]++;
+}
+
+static void
+xch_local(struct xch *x, int status)
+{
+	x->up_gone = 1;
+	x->status = status;
+	xch_count(status);
+	x->dops->fail(x, status);
+}
+
+static void
+hmod_apply(struct hdrs *h, const struct hmod *m)
+{
+	size_t	 i;
+
+	for (i = 0; i < m->nremove; i++)
+		hdrs_del(h, m->remove[i]);
+	for (i = 0; i < m->nset; i++) {
+		hdrs_del(h, m->set_name[i]);
+		(void)hdrs_add(h, m->set_name[i], strlen(m->set_name[i]),
+		    m->set_value[i], strlen(m->set_value[i]));
+	}
+	for (i = 0; i < m->nadd; i++)
+		(void)hdrs_add(h, m->add_name[i], strlen(m->add_name[i]),
+		    m->add_value[i], strlen(m->add_value[i]));
+}
+
+/* Response head from the upstream: filters, metrics, then downstream. */
+void
+xch_resp_head(struct xch *x, int status, struct hdrs *h, int64_t clen)
+{
+	if (status >= 200 || status == 101) {
+		x->status = status;
+		xch_count(status);
+		if (x->rule != NULL && x->rule->has_respmod)
+			hmod_apply(h, &x->rule->respmod);
+	}
+	x->dops->head(x, status, h, clen);
+}
+
+/* Replace the matched prefix of the path (URLRewrite/RequestRedirect). */
+static char *
+path_replace(const struct trule *r, const struct mreq *q, const char *repl,
+    int prefix)
+{
+	char		*out;
+	const char	*rest = "";
+	size_t		 rl = 0, pl;
+
+	if (prefix && r->path_type == PATH_PREFIX) {
+		pl = r->pathlen == 1 ? 0 : r->pathlen;
+		rest = q->path + pl;
+		rl = q->pathlen - pl;
+		/* "/foo" + "/bar" -> "/foo/bar"; "/" + "/bar" -> "/bar" */
+		if (strcmp(repl, "/") == 0 && rl > 0)
+			repl = "";
+	}
+	if (asprintf(&out, "%s%.*s%s%.*s", repl, (int)rl, rest,
+	    q->query ? "?" : "", q->query ? (int)q->querylen : 0,
+	    q->query ? q->query : "") == -1)
+		return NULL;
+	if (out[0] == '\0') {
+		free(out);
+		out = strdup("/");
+	}
+	return out;
+}
+
+static int
+xch_redirect(struct xch *x, const struct mreq *q)
+{
+	const struct redirect	*rd = &x->rule->redirect;
+	struct hdrs		 h = { 0 };
+	char			*loc = NULL, *path, host[300], port[16] = "";
+	const char		*scheme = rd->scheme ? rd->scheme : x->scheme;
+	size_t			 hl;
+
+	if (host_normalize(x->authority, host, sizeof(host), &hl) == -1)
+		return -1;
+	if (rd->path != NULL)
+		path = path_replace(x->rule, q, rd->path, rd->path_prefix);
+	else
+		path = strdup(x->path);
+	if (path == NULL)
+		return -1;
+	if (rd->port != 0 && !((strcmp(scheme, "http") == 0 &&
+	    rd->port == 80) || (strcmp(scheme, "https") == 0 &&
+	    rd->port == 443)))
+		snprintf(port, sizeof(port), ":%d", rd->port);
+	if (asprintf(&loc, "%s://%s%s%s", scheme,
+	    rd->hostname ? rd->hostname : host, port, path) == -1)
+		loc = NULL;
+	free(path);
+	if (loc == NULL || hdrs_add(&h, "location", 8, loc,
+	    strlen(loc)) == -1) {
+		free(loc);
+		hdrs_clear(&h);
+		return -1;
+	}
+	free(loc);
+	x->up_gone = 1;
+	x->redirect = 1;
+	xch_resp_head(x, rd->status, &h, 0);
+	hdrs_clear(&h);
+	x->dops->end(x, NULL);
+	return 0;
+}
+
+static void
+xch_rewrite(struct xch *x, const struct mreq *q)
+{
+	const struct rewrite	*rw = &x->rule->rewrite;
+	char			*p;
+
+	if (rw->has_path &&
+	    (p = path_replace(x->rule, q, rw->path, rw->path_prefix)) != NULL) {
+		free(x->path);
+		x->path = p;
+	}
+	if (rw->hostname != NULL && (p = strdup(rw->hostname)) != NULL) {
+		free(x->authority);
+		x->authority = p;
+	}
+}
+
+void
+xch_route_and_start(struct xch *x, int grpc)
+{
+	char			 host[300];
+	size_t			 hl;
+	const struct thost	*th;
+	const char		*qm;
+	struct mreq		 q;
+	int			 rc;
+
+	x->grpc = grpc;
+	if ((x->tbl = px_table_get()) == NULL) {
+		xch_local(x, 503);
+		return;
+	}
+	if (x->authority == NULL || host_normalize(x->authority, host,
+	    sizeof(host), &hl) == -1) {
+		xch_local(x, 400);
+		return;
+	}
+	memset(&q, 0, sizeof(q));
+	q.method = x->method;
+	q.path = x->path;
+	q.h = &x->rqh;
+	if ((qm = strchr(x->path, '?')) != NULL) {
+		q.pathlen = qm - x->path;
+		q.query = qm + 1;
+		q.querylen = strlen(q.query);
+	} else
+		q.pathlen = strlen(x->path);
+	if ((th = table_host(x->tbl, host, hl)) == NULL ||
+	    (x->rule = grpc ? match_grpc(th, &q) : match_http(th, &q)) ==
+	    NULL) {
+		xch_local(x, 404);
+		return;
+	}
+	if (x->rule->filter_error) {
+		xch_local(x, 500);
+		return;
+	}
+	if (x->rule->has_redirect) {
+		if (xch_redirect(x, &q) == -1)
+			xch_local(x, 500);
+		return;
+	}
+	if ((x->be = match_backend(x->rule)) == NULL ||
+	    x->be->invalid != NULL) {
+		xch_local(x, 500);
+		return;
+	}
+	if (x->rule->has_reqmod)
+		hmod_apply(&x->rqh, &x->rule->reqmod);
+	if (x->be->has_reqmod)
+		hmod_apply(&x->rqh, &x->be->reqmod);
+	if (x->rule->has_rewrite)
+		xch_rewrite(x, &q);
+	if (grpc || x->be->proto == BE_H2C)
+		rc = up_h2_start(x);
+	else
+		rc = up_h1_start(x);
+	if (rc == -1)
+		xch_local(x, 502);
+}
+
+/* Request body toward the upstream; dropped once the upstream is gone. */
+void
+xch_send(struct xch *x, struct evbuffer *b)
+{
+	if (x->up_gone || x->uops == NULL)
+		evbuffer_drain(b, evbuffer_get_length(b));
+	else
+		x->uops->data(x, b);
+}
+
+void
+xch_send_end(struct xch *x, struct hdrs *trailers)
+{
+	if (!x->up_gone && x->uops != NULL)
+		x->uops->end(x, trailers);
+}
+
+size_t
+xch_up_pending(struct xch *x)
+{
+	if (x->up_gone || x->uops == NULL)
+		return 0;
+	return x->uops->pending(x);
+}
+
+void
+xch_up_resume(struct xch *x)
+{
+	if (!x->up_gone && x->uops != NULL)
+		x->uops->resume(x);
+}

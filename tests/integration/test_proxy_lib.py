@@ -1,0 +1,213 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Helpers for the cfgw-proxy tests (no tests here): start the proxy and
+echo backends on 127.0.0.1 ephemeral ports, write route tables, talk raw
+HTTP/1.1."""
+import json
+import os
+import re
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent.parent
+PYTHON = "/usr/bin/python3"
+ECHO = Path(__file__).resolve().parent / "echo_backend.py"
+DATA = REPO / "tests" / "data" / "proxy"
+PROXY = REPO / "bin" / "cfgw-proxy"
+
+
+def need_proxy():
+    if not PROXY.exists():
+        pytest.skip("bin/cfgw-proxy is not built")
+
+
+class Backend:
+    def __init__(self, name, port=0, reuseport=False):
+        argv = [PYTHON, str(ECHO), name]
+        if port:
+            argv += ["--port", str(port)]
+        if reuseport:
+            argv.append("--reuseport")
+        self.name = name
+        self.p = subprocess.Popen(argv, stdout=subprocess.PIPE,
+                                  stderr=subprocess.DEVNULL, text=True)
+        line = self.p.stdout.readline()
+        if not line.startswith("PORT "):
+            self.stop()
+            raise RuntimeError("echo backend did not start")
+        self.port = int(line.split()[1])
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.kill()
+        self.p.wait()
+
+
+class Proxy:
+    """cfgw-proxy with --routes-file in tmp; .http, .https, .admin ports."""
+
+    def __init__(self, tmp, table=None, extra=(), https=True):
+        need_proxy()
+        self.routes = Path(tmp) / "routes.json"
+        if table is not None:
+            self.write(table)
+        argv = [str(PROXY), "--routes-file", str(self.routes),
+                "--http-addr", "127.0.0.1:0",
+                "--admin-addr", "127.0.0.1:0",
+                "--https-addr", "127.0.0.1:0" if https else ""]
+        argv += list(extra)
+        self.lines = []
+        self.p = subprocess.Popen(argv, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE, text=True)
+        self.ports = {}
+        self._cv = threading.Condition()
+        threading.Thread(target=self._reader, daemon=True).start()
+        want = {"http", "admin"} | ({"https"} if https else set())
+        deadline = time.monotonic() + 10
+        with self._cv:
+            while not want <= set(self.ports):
+                if time.monotonic() > deadline or self.p.poll() is not None:
+                    self.stop()
+                    raise RuntimeError("proxy did not start:\n"
+                                       + "\n".join(self.lines))
+                self._cv.wait(0.1)
+        self.http = self.ports["http"]
+        self.https = self.ports.get("https")
+        self.admin = self.ports["admin"]
+
+    def _reader(self):
+        for line in self.p.stderr:
+            with self._cv:
+                self.lines.append(line.rstrip("\n"))
+                m = re.search(r"listening (\w+) on \S+ port (\d+)", line)
+                if m:
+                    self.ports[m.group(1)] = int(m.group(2))
+                self._cv.notify_all()
+
+    def write(self, table):
+        tmp = self.routes.with_suffix(".tmp")
+        tmp.write_text(table if isinstance(table, str)
+                       else json.dumps(table))
+        os.replace(tmp, self.routes)
+
+    def log(self):
+        with self._cv:
+            return "\n".join(self.lines)
+
+    def wait_log(self, pattern, timeout=5):
+        deadline = time.monotonic() + timeout
+        with self._cv:
+            while time.monotonic() < deadline:
+                if any(re.search(pattern, ln) for ln in self.lines):
+                    return True
+                self._cv.wait(0.1)
+        return False
+
+    def metrics(self):
+        st, _, body = http_get(self.admin, "/metrics", host="admin")
+        assert st == 200
+        out = {}
+        for ln in body.decode().splitlines():
+            if ln and not ln.startswith("#"):
+                k, v = ln.rsplit(" ", 1)
+                out[k] = float(v)
+        return out
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.terminate()
+            try:
+                self.p.wait(5)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+
+
+def load_table(name, **ports):
+    """tests/data/proxy/<name> with "@PORT_X@" placeholders filled."""
+    text = (DATA / name).read_text()
+    for k, v in ports.items():
+        text = text.replace('"@%s@"' % k, str(v))
+    return text
+
+
+def raw(port, data, timeout=5.0, shut=False):
+    """Send raw bytes, return everything read until EOF or timeout."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s.sendall(data)
+        if shut:
+            s.shutdown(socket.SHUT_WR)
+        out = b""
+        try:
+            while True:
+                d = s.recv(65536)
+                if not d:
+                    break
+                out += d
+        except socket.timeout:
+            pass
+        return out
+    finally:
+        s.close()
+
+
+def parse_responses(data):
+    """Split a byte stream into [(status, headers, body)] (CL or chunked)."""
+    res = []
+    while data:
+        head, sep, rest = data.partition(b"\r\n\r\n")
+        if not sep:
+            break
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        hdrs = {}
+        for ln in lines[1:]:
+            k, v = ln.split(":", 1)
+            hdrs[k.strip().lower()] = v.strip()
+        if "content-length" in hdrs:
+            n = int(hdrs["content-length"])
+            body, data = rest[:n], rest[n:]
+        elif hdrs.get("transfer-encoding") == "chunked":
+            body = b""
+            while True:
+                size, _, rest = rest.partition(b"\r\n")
+                n = int(size, 16)
+                if n == 0:
+                    _, _, rest = rest.partition(b"\r\n")
+                    break
+                body += rest[:n]
+                rest = rest[n + 2:]
+            data = rest
+        else:
+            body, data = rest, b""
+        res.append((status, hdrs, body))
+    return res
+
+
+def http_get(port, path, host="app.example.com", headers=(), method="GET",
+             body=None):
+    """One request on a fresh connection: (status, headers, body)."""
+    req = "%s %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n" % (
+        method, path, host)
+    for k, v in headers:
+        req += "%s: %s\r\n" % (k, v)
+    data = req.encode()
+    if body is not None:
+        data += b"Content-Length: %d\r\n\r\n" % len(body) + body
+    else:
+        data += b"\r\n"
+    out = raw(port, data)
+    r = parse_responses(out)
+    assert r, "no response: %r" % out[:200]
+    return r[0]
+
+
+def echo(port, path, **kw):
+    st, h, body = http_get(port, path, **kw)
+    return st, h, (json.loads(body) if st == 200 and body[:1] == b"{"
+                   else body)

@@ -1,0 +1,227 @@
+# SPDX-License-Identifier: Apache-2.0
+"""cfgw-proxy routing matrix over HTTP/1.1 (raw sockets and curl) and
+HTTP/2 over TLS (curl --http2 -k), with the hand-written table
+tests/data/proxy/matrix.json."""
+import json
+import shutil
+import socket
+import subprocess
+
+import pytest
+
+from test_proxy_lib import Backend, Proxy, echo, http_get, load_table
+
+
+def closed_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    a = Backend("a")
+    b = Backend("b")
+    px = None
+    try:
+        table = load_table("matrix.json", PORT_A=a.port, PORT_B=b.port,
+                           PORT_DOWN=closed_port())
+        px = Proxy(tmp_path_factory.mktemp("px"), table)
+        assert px.wait_log("route table loaded"), px.log()
+        yield px
+    finally:
+        if px:
+            px.stop()
+        a.stop()
+        b.stop()
+
+
+CASES = [
+    # (host, path, headers, method, expected backend or status)
+    ("app.example.com", "/exact", [], "GET", "a"),
+    ("app.example.com", "/exact/", [], "GET", 404),
+    ("app.example.com", "/exactly", [], "GET", 404),
+    ("app.example.com", "/foo", [], "GET", "a"),
+    ("app.example.com", "/foo/", [], "GET", "a"),
+    ("app.example.com", "/foo/bar", [], "GET", "a"),
+    ("app.example.com", "/foobar", [], "GET", 404),
+    ("app.example.com", "/foo/bar", [("X-Env", "canary")], "GET", "b"),
+    ("app.example.com", "/foo", [("x-env", "canary")], "GET", "b"),
+    ("app.example.com", "/foo", [("x-env", "Canary")], "GET", "a"),
+    ("app.example.com", "/re/123", [], "GET", "b"),
+    ("app.example.com", "/re/12a", [], "GET", 404),
+    ("app.example.com", "/re/123/x", [], "GET", 404),
+    ("app.example.com", "/m", [], "POST", "b"),
+    ("app.example.com", "/m", [], "GET", "a"),
+    ("app.example.com", "/q?v=42", [], "GET", "b"),
+    ("app.example.com", "/q?a=1&v=42", [], "GET", "b"),
+    ("app.example.com", "/q?v=4x", [], "GET", 404),
+    ("app.example.com", "/q?mode=x", [], "GET", "a"),
+    ("app.example.com", "/q?Mode=x", [], "GET", 404),
+    ("app.example.com", "/q", [], "GET", 404),
+    ("app.example.com", "/hre", [("X-Ver", "v12")], "GET", "b"),
+    ("app.example.com", "/hre", [("X-Ver", "v12x")], "GET", 404),
+    ("app.example.com", "/invalid", [], "GET", 500),
+    ("app.example.com", "/zero", [], "GET", 500),
+    ("app.example.com", "/nobackend", [], "GET", 500),
+    ("app.example.com", "/extref", [], "GET", 500),
+    ("app.example.com", "/down", [], "GET", 502),
+    ("app.example.com", "/dns", [], "GET", 503),
+    ("app.example.com", "/", [], "GET", "a"),
+    ("app.example.com", "/nomatch", [], "GET", 404),
+    ("APP.Example.COM:8080", "/exact", [], "GET", "a"),
+    ("app.example.com.", "/exact", [], "GET", "a"),
+    ("x.example.com", "/anything", [], "GET", "b"),
+    ("a.b.example.com", "/", [], "GET", "b"),
+    ("x.deep.example.com", "/", [], "GET", "a"),
+    ("deep.example.com", "/", [], "GET", "b"),
+    ("example.com", "/", [], "GET", 404),
+    ("other.test", "/", [], "GET", 404),
+]
+
+
+@pytest.mark.parametrize("host,path,headers,method,want", CASES)
+def test_matrix_http1(env, host, path, headers, method, want):
+    st, h, body = echo(env.http, path, host=host, headers=headers,
+                       method=method, body=b"" if method == "POST" else None)
+    if isinstance(want, int):
+        assert st == want, body
+    else:
+        assert st == 200, body
+        assert body["name"] == want
+        assert body["target"] == path
+        assert body["host"] == host          # Host forwarded unchanged
+        assert body["method"] == method
+
+
+def test_forwarded_headers(env):
+    st, _, body = echo(env.http, "/exact",
+                       headers=[("X-Forwarded-For", "10.0.0.1"),
+                                ("X-Forwarded-Proto", "spoofed")])
+    assert st == 200
+    assert body["headers"]["x-forwarded-for"] == "10.0.0.1, 127.0.0.1"
+    assert body["headers"]["x-forwarded-proto"] == "http"
+    assert "connection" not in body["headers"]
+
+
+def test_weights(env):
+    seen = {"a": 0, "b": 0}
+    for _ in range(20):
+        st, _, body = echo(env.http, "/weighted")
+        assert st == 200
+        seen[body["name"]] += 1
+    assert seen == {"a": 20, "b": 0}        # weight 0 is never chosen
+    seen = {"a": 0, "b": 0}
+    for _ in range(80):
+        st, _, body = echo(env.http, "/split")
+        seen[body["name"]] += 1
+    assert seen["a"] > seen["b"] > 0         # 3:1 split
+
+
+def test_invalid_backend_share(env):
+    codes = {}
+    for _ in range(40):
+        st, _, _ = http_get(env.http, "/halfbad")
+        codes[st] = codes.get(st, 0) + 1
+    assert set(codes) == {200, 500}, codes
+
+
+def test_filters(env):
+    st, h, _ = http_get(env.http, "/redirect/x?y=1")
+    assert st == 301
+    assert h["location"] == "https://new.example.com/redirect/x?y=1"
+    st, h, body = echo(env.http, "/hdr", headers=[("X-Drop", "1"),
+                                                  ("X-Set", "old")])
+    assert st == 200
+    assert body["headers"]["x-set"] == "s"
+    assert body["headers"]["x-added"] == "a"
+    assert "x-drop" not in body["headers"]
+    assert h["x-resp"] == "r"
+    st, _, body = echo(env.http, "/rewrite/sub?k=v")
+    assert st == 200
+    assert body["target"] == "/new/sub?k=v"
+    assert body["host"] == "internal.example"
+
+
+def test_backend_timeout(env):
+    st, _, _ = http_get(env.http, "/slow", headers=[("x-echo-mode",
+                                                      "stall")])
+    assert st == 504
+
+
+def test_keepalive_and_bodies(env):
+    s = socket.create_connection(("127.0.0.1", env.http), timeout=5)
+    req = (b"POST /m HTTP/1.1\r\nHost: app.example.com\r\n"
+           b"Content-Length: 5\r\n\r\nhello"
+           b"POST /m HTTP/1.1\r\nHost: app.example.com\r\n"
+           b"Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n4;x=y\r\ndefg"
+           b"\r\n0\r\n\r\n"
+           b"GET /foo HTTP/1.1\r\nHost: app.example.com\r\n"
+           b"x-echo-body: 200000\r\nConnection: close\r\n\r\n")
+    s.sendall(req)
+    out = b""
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        out += d
+    s.close()
+    from test_proxy_lib import parse_responses
+    r = parse_responses(out)
+    assert [x[0] for x in r] == [200, 200, 200]
+    assert json.loads(r[0][2])["body_len"] == 5
+    assert json.loads(r[1][2])["body_len"] == 7
+    assert len(r[2][2]) == 200000
+
+
+def test_close_delimited_response(env):
+    st, h, body = http_get(env.http, "/foo",
+                           headers=[("x-echo-eof-body", "5000")])
+    assert st == 200 and len(body) == 5000
+
+
+def test_head_request(env):
+    st, h, body = http_get(env.http, "/exact", method="HEAD")
+    assert st == 200 and body == b""
+    assert int(h["content-length"]) > 0
+
+
+def curl(*args):
+    if not shutil.which("curl"):
+        pytest.skip("curl missing")
+    r = subprocess.run(["curl", "-sS", "-o", "-", "-w", "\n%{http_code} "
+                        "%{http_version}"] + list(args),
+                       capture_output=True, text=True, timeout=20)
+    body, _, tail = r.stdout.rpartition("\n")
+    code, ver = tail.split()
+    return int(code), ver, body
+
+
+@pytest.mark.parametrize("host,path,headers,method,want", CASES[::3])
+def test_matrix_curl_http2_tls(env, host, path, headers, method, want):
+    args = ["--http2", "-k", "-X", method,
+            "--resolve", "%s:%d:127.0.0.1" % (host.split(":")[0].rstrip(
+                "."), env.https),
+            "-H", "Host: " + host]
+    for k, v in headers:
+        args += ["-H", "%s: %s" % (k, v)]
+    if method == "POST":
+        args += ["--data", "x"]
+    url = "https://%s:%d%s" % (host.split(":")[0].rstrip("."), env.https,
+                               path)
+    code, ver, body = curl(*args, url)
+    assert ver == "2"
+    if isinstance(want, int):
+        assert code == want
+    else:
+        assert code == 200
+        assert json.loads(body)["name"] == want
+
+
+def test_curl_http11(env):
+    code, ver, body = curl("--http1.1", "-H", "Host: app.example.com",
+                           "http://127.0.0.1:%d/foo/x" % env.http)
+    assert (code, ver) == (200, "1.1")
+    assert json.loads(body)["name"] == "a"
