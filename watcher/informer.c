@@ -1,0 +1,539 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * informer: keep a cache of one kind in step with the API server, the
+ * client-go way: discover whether (and in which version) the kind is
+ * served, list it page by page, then watch from the list's
+ * resourceVersion with bookmarks.  A dropped stream resumes from the last
+ * resourceVersion seen; 410 Gone means a full re-list, and objects that
+ * vanished meanwhile are published as DELETED.  Errors back off with
+ * jitter.  Every change is handed to watcher_publish().
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "kube.h"
+#include "log.h"
+#include "watcher.h"
+
+#define INF_PAGE		500
+#define INF_OBJ_MAX		(4u * 1024 * 1024)
+#define INF_BACKOFF_MIN		0.5
+#define INF_BACKOFF_MAX		30.0
+#define INF_RECHECK		60.0
+#define INF_WATCH_MIN_S		300
+#define INF_WATCH_SPAN_S	300
+
+static double
+informer_env_seconds(const char *name, double def)
+{
+	const char	*v = getenv(name);
+	double		 d;
+
+	if (v == NULL || (d = atof(v)) <= 0)
+		return def;
+	return d;
+}
+
+static void
+informer_backoff(struct informer *inf, double now)
+{
+	double	 j;
+
+	inf->backoff = inf->backoff == 0 ? INF_BACKOFF_MIN :
+	    inf->backoff * 2;
+	if (inf->backoff > INF_BACKOFF_MAX)
+		inf->backoff = INF_BACKOFF_MAX;
+	/* Half fixed, half random, so informers do not march in step. */
+	j = inf->backoff / 2 + (inf->backoff / 2) *
+	    ((double)(random() % 1000) / 1000.0);
+	inf->next_at = now + j;
+}
+
+int
+informer_init(struct informer *inf)
+{
+	const struct kube_res	*r;
+
+	if ((r = kube_res_lookup(inf->kind)) == NULL)
+		return -1;
+	inf->res = *r;
+	if (inf->versions[0] == NULL)
+		inf->versions[0] = r->version;
+	inf->phase = INF_DISCOVER;
+	return wcache_init(&inf->cache);
+}
+
+void
+informer_free(struct informer *inf)
+{
+	kube_watch_free(&inf->watch);
+	wcache_free(&inf->cache);
+}
+
+/* Objects must fit in one IPC frame with room to spare. */
+static int
+informer_too_big(yajl_val obj)
+{
+	struct jw	*w;
+	const char	*buf;
+	size_t		 len;
+	int		 big;
+
+	if ((w = jw_new()) == NULL)
+		return 1;
+	jw_val(w, obj);
+	big = jw_result(w, &buf, &len) == -1 || len > INF_OBJ_MAX;
+	jw_free(&w);
+	return big;
+}
+
+static void
+informer_key(const char *ns, const char *name, char *buf, size_t sz)
+{
+	if (ns != NULL && *ns != '\0')
+		snprintf(buf, sz, "%s/%s", ns, name);
+	else
+		snprintf(buf, sz, "%s", name);
+}
+
+/*
+ * A copy of obj fit for the cache and the reconciler: managed fields and
+ * last-applied annotation gone, kind and apiVersion those of the informer
+ * (list items and metadata-only answers lack or differ in them).
+ */
+static yajl_val
+informer_prepare(struct informer *inf, yajl_val src, char *key, size_t sz)
+{
+	const char	*name, *ns;
+	yajl_val	 obj;
+	char		 api[128];
+
+	name = kube_obj_name(src);
+	ns = kube_obj_namespace(src);
+	if (name == NULL || *name == '\0' || kube_obj_rv(src) == NULL ||
+	    (inf->res.namespaced && (ns == NULL || *ns == '\0'))) {
+		log_warnx("%s: dropping object %s%s%s: missing name, namespace "
+		    "or resourceVersion", inf->kind, ns ? ns : "",
+		    ns ? "/" : "", name ? name : "(unnamed)");
+		return NULL;
+	}
+	informer_key(inf->res.namespaced ? ns : NULL, name, key, sz);
+	if ((obj = kube_val_dup(src)) == NULL) {
+		log_warnx("%s %s: out of memory", inf->kind, key);
+		return NULL;
+	}
+	kube_obj_trim(obj);
+	if (informer_too_big(obj)) {
+		log_warnx("%s %s: object larger than %u bytes, dropped",
+		    inf->kind, key, INF_OBJ_MAX);
+		yajl_tree_free(obj);
+		return NULL;
+	}
+	if (inf->res.group[0] != '\0')
+		snprintf(api, sizeof(api), "%s/%s", inf->res.group,
+		    inf->res.version);
+	else
+		snprintf(api, sizeof(api), "%s", inf->res.version);
+	if (wjson_set_str(obj, "kind", inf->kind) == -1 ||
+	    wjson_set_str(obj, "apiVersion", api) == -1) {
+		yajl_tree_free(obj);
+		return NULL;
+	}
+	return obj;
+}
+
+static void
+informer_set_rv(struct informer *inf, const char *rv)
+{
+	if (rv != NULL && *rv != '\0')
+		snprintf(inf->rv, sizeof(inf->rv), "%s", rv);
+}
+
+/* ---- one event from the stream --------------------------------------- */
+
+static void
+informer_apply(struct informer *inf, enum kube_event_type t, yajl_val src)
+{
+	struct wobj	*old;
+	yajl_val	 obj, gone;
+	const char	*orv;
+	char		 key[512];
+
+	if ((obj = informer_prepare(inf, src, key, sizeof(key))) == NULL)
+		return;
+	informer_set_rv(inf, kube_obj_rv(obj));
+	if (t == KUBE_EV_DELETED) {
+		if ((gone = wcache_take(&inf->cache, key)) != NULL)
+			yajl_tree_free(gone);
+		watcher_publish("DELETED", inf->kind, obj);
+		yajl_tree_free(obj);
+		return;
+	}
+	old = wcache_get(&inf->cache, key);
+	orv = old != NULL ? kube_obj_rv(old->obj) : NULL;
+	if (orv != NULL && strcmp(orv, kube_obj_rv(obj)) == 0) {
+		yajl_tree_free(obj);	/* seen already (resumed stream) */
+		return;
+	}
+	watcher_publish(old != NULL ? "MODIFIED" : "ADDED", inf->kind, obj);
+	wcache_put(&inf->cache, key, obj);
+}
+
+static void
+informer_event(void *arg, struct kube_watch *w, enum kube_event_type t,
+    yajl_val obj)
+{
+	struct informer	*inf = arg;
+	long long	 code = 0;
+	const char	*msg;
+
+	(void)w;
+	switch (t) {
+	case KUBE_EV_ADDED:
+	case KUBE_EV_MODIFIED:
+	case KUBE_EV_DELETED:
+		inf->stream_events++;
+		inf->backoff = 0;
+		informer_apply(inf, t, obj);
+		break;
+	case KUBE_EV_BOOKMARK:
+		inf->stream_events++;
+		informer_set_rv(inf, kube_obj_rv(obj));
+		break;
+	case KUBE_EV_ERROR:
+		json_int(obj, "code", &code);
+		msg = json_str(obj, "message");
+		if (code == 410)
+			inf->gone = 1;
+		else
+			inf->failed = 1;
+		log_info("%s: watch error %lld: %s", inf->kind, code,
+		    msg != NULL ? msg : "(no message)");
+		break;
+	case KUBE_EV_CLOSED:
+		inf->closed = 1;
+		break;
+	}
+}
+
+/* ---- list ------------------------------------------------------------- */
+
+struct informer_diff {
+	struct informer	*inf;
+	struct wcache	*other;
+};
+
+static void
+informer_diff_new(void *arg, struct wobj *o)
+{
+	struct informer_diff	*d = arg;
+	struct wobj		*old;
+	const char		*a, *b;
+
+	old = wcache_get(d->other, o->key);
+	if (old == NULL) {
+		watcher_publish("ADDED", d->inf->kind, o->obj);
+		return;
+	}
+	a = kube_obj_rv(old->obj);
+	b = kube_obj_rv(o->obj);
+	if (d->inf->resend || a == NULL || b == NULL || strcmp(a, b) != 0)
+		watcher_publish("MODIFIED", d->inf->kind, o->obj);
+}
+
+static void
+informer_diff_gone(void *arg, struct wobj *o)
+{
+	struct informer_diff	*d = arg;
+
+	if (wcache_get(d->other, o->key) == NULL)
+		watcher_publish("DELETED", d->inf->kind, o->obj);
+}
+
+/* Publish what changed between the cache and a fresh list; adopt it. */
+static void
+informer_adopt(struct informer *inf, struct wcache *fresh)
+{
+	struct informer_diff	 d;
+
+	d.inf = inf;
+	d.other = &inf->cache;
+	wcache_walk(fresh, informer_diff_new, &d);
+	d.other = fresh;
+	wcache_walk(&inf->cache, informer_diff_gone, &d);
+	wcache_swap(&inf->cache, fresh);
+	inf->resend = 0;
+}
+
+static int
+informer_page(struct informer *inf, struct kube_resp *resp,
+    struct wcache *fresh, char *rv, size_t rvsz, char **cont)
+{
+	yajl_val	 items, obj;
+	const char	*s;
+	char		 key[512];
+	size_t		 i;
+
+	items = json_get(resp->json, "items");
+	if (items == NULL || !(YAJL_IS_ARRAY(items) || YAJL_IS_NULL(items))) {
+		log_warnx("%s: list answer without items", inf->kind);
+		return -1;
+	}
+	for (i = 0; i < json_len(items); i++) {
+		obj = informer_prepare(inf, json_at(items, i), key,
+		    sizeof(key));
+		if (obj != NULL)
+			wcache_put(fresh, key, obj);
+	}
+	if (rv[0] == '\0' && (s = json_str(json_get(resp->json, "metadata"),
+	    "resourceVersion")) != NULL)
+		snprintf(rv, rvsz, "%s", s);
+	free(*cont);
+	*cont = NULL;
+	s = json_str(json_get(resp->json, "metadata"), "continue");
+	if (s != NULL && *s != '\0' && (*cont = strdup(s)) == NULL)
+		return -1;
+	return 0;
+}
+
+/* 0 listed, -1 error (back off), -2 not served any more. */
+static int
+informer_list(struct kube *k, struct informer *inf)
+{
+	struct kube_list_opts	 lo;
+	struct kube_resp	 resp;
+	struct wcache		 fresh;
+	char			 rv[64] = "", *cont = NULL;
+	int			 rc = 0, restarts = 0;
+
+	if (wcache_init(&fresh) == -1)
+		return -1;
+	do {
+		memset(&lo, 0, sizeof(lo));
+		lo.label_selector = inf->label_selector;
+		lo.field_selector = inf->field_selector;
+		lo.limit = INF_PAGE;
+		lo.continue_token = cont;
+		lo.metadata_only = inf->meta;
+		if (kube_list(k, &inf->res, NULL, &lo, &resp) == -1) {
+			log_warnx("%s: list: %s", inf->kind, resp.message);
+			rc = resp.status == 404 ? -2 : -1;
+			/* An expired continue token: start the list over. */
+			if (resp.status == 410 && cont != NULL &&
+			    restarts++ == 0) {
+				free(cont);
+				cont = NULL;
+				wcache_free(&fresh);
+				rc = wcache_init(&fresh);
+				rv[0] = '\0';
+				kube_resp_free(&resp);
+				if (rc == 0)
+					continue;
+			}
+			kube_resp_free(&resp);
+			break;
+		}
+		rc = informer_page(inf, &resp, &fresh, rv, sizeof(rv), &cont);
+		kube_resp_free(&resp);
+	} while (rc == 0 && cont != NULL);
+	free(cont);
+	if (rc == 0) {
+		informer_adopt(inf, &fresh);
+		informer_set_rv(inf, rv);
+		log_debug("%s: listed %zu objects at resourceVersion %s",
+		    inf->kind, inf->cache.n, inf->rv);
+	}
+	wcache_free(&fresh);
+	return rc;
+}
+
+/* ---- discovery ------------------------------------------------------- */
+
+static void
+informer_forget_one(void *arg, struct wobj *o)
+{
+	struct informer	*inf = arg;
+
+	watcher_publish("DELETED", inf->kind, o->obj);
+}
+
+static void
+informer_unserved(struct informer *inf, double now)
+{
+	if (inf->served || !inf->synced)
+		log_warnx("%s: not served by the API server; skipping it "
+		    "(re-checked every %.0f s)", inf->kind,
+		    informer_env_seconds("CFGW_WATCHER_RECHECK", INF_RECHECK));
+	inf->served = 0;
+	inf->synced = 1;
+	if (inf->cache.n > 0) {
+		wcache_walk(&inf->cache, informer_forget_one, inf);
+		wcache_free(&inf->cache);
+		wcache_init(&inf->cache);
+	}
+	inf->rv[0] = '\0';
+	inf->next_at = now + informer_env_seconds("CFGW_WATCHER_RECHECK",
+	    INF_RECHECK);
+}
+
+static void
+informer_discover(struct kube *k, struct informer *inf, double now)
+{
+	int	 i, r;
+
+	for (i = 0; i < 3 && inf->versions[i] != NULL; i++) {
+		inf->res.version = inf->versions[i];
+		if ((r = kube_served(k, &inf->res)) == -1) {
+			log_warnx("%s: discovery failed", inf->kind);
+			informer_backoff(inf, now);
+			return;
+		}
+		if (r == 1) {
+			if (!inf->served)
+				log_info("%s: served as %s%s%s", inf->kind,
+				    inf->res.group, *inf->res.group ? "/" :
+				    "", inf->res.version);
+			inf->served = 1;
+			inf->phase = INF_LIST;
+			inf->next_at = now;
+			return;
+		}
+	}
+	informer_unserved(inf, now);
+}
+
+/* ---- the state machine ------------------------------------------------ */
+
+static void
+informer_start_watch(struct kube *k, struct informer *inf, double now)
+{
+	struct kube_watch_opts	 o;
+	double			 t;
+
+	if (inf->rv[0] == '\0') {
+		inf->phase = INF_LIST;
+		inf->next_at = now;
+		return;
+	}
+	memset(&o, 0, sizeof(o));
+	o.resource_version = inf->rv;
+	o.bookmarks = 1;
+	t = informer_env_seconds("CFGW_WATCH_TIMEOUT", 0);
+	o.timeout_seconds = t > 0 ? (long)t :
+	    INF_WATCH_MIN_S + random() % INF_WATCH_SPAN_S;
+	o.metadata_only = inf->meta;
+	o.label_selector = inf->label_selector;
+	o.field_selector = inf->field_selector;
+	inf->gone = inf->failed = inf->closed = 0;
+	inf->stream_events = 0;
+	inf->watch = kube_watch_start(k, &inf->res, NULL, &o, informer_event,
+	    inf);
+	if (inf->watch == NULL) {
+		informer_backoff(inf, now);
+		return;
+	}
+	inf->watch_started = now;
+	inf->phase = INF_WATCHING;
+}
+
+double
+informer_step(struct kube *k, struct informer *inf, double now)
+{
+	int	 rc;
+
+	if (inf->phase == INF_WATCHING)
+		return now + 3600;
+	if (now < inf->next_at)
+		return inf->next_at;
+	switch (inf->phase) {
+	case INF_DISCOVER:
+		informer_discover(k, inf, now);
+		break;
+	case INF_LIST:
+		if ((rc = informer_list(k, inf)) == 0) {
+			inf->synced = 1;
+			inf->backoff = 0;
+			inf->phase = INF_WATCH_START;
+			inf->next_at = now;
+		} else if (rc == -2) {
+			inf->phase = INF_DISCOVER;
+			inf->next_at = now;
+		} else
+			informer_backoff(inf, now);
+		break;
+	case INF_WATCH_START:
+		informer_start_watch(k, inf, now);
+		break;
+	case INF_WATCHING:
+		break;
+	}
+	return inf->phase == INF_WATCHING ? now + 3600 : inf->next_at;
+}
+
+void
+informer_reap(struct informer *inf, double now)
+{
+	long	 status = 0;
+
+	if (inf->phase != INF_WATCHING || !inf->closed)
+		return;
+	kube_watch_done(inf->watch, &status);
+	kube_watch_free(&inf->watch);
+	inf->next_at = now;
+	if (inf->gone || status == 410) {
+		log_info("%s: resourceVersion %s expired, re-listing",
+		    inf->kind, inf->rv);
+		inf->phase = INF_LIST;
+	} else if (status == 404) {
+		inf->phase = INF_DISCOVER;
+	} else if (inf->failed || status != 200) {
+		inf->phase = INF_WATCH_START;
+		informer_backoff(inf, now);
+	} else {
+		inf->phase = INF_WATCH_START;
+		/* A stream that ends at once, empty, must not spin. */
+		if (now - inf->watch_started < 1.0 && inf->stream_events == 0)
+			informer_backoff(inf, now);
+		else
+			inf->backoff = 0;
+	}
+}
+
+void
+informer_resync(struct informer *inf, double now)
+{
+	kube_watch_free(&inf->watch);
+	inf->resend = 1;
+	inf->backoff = 0;
+	inf->next_at = now;
+	if (inf->phase != INF_DISCOVER)
+		inf->phase = INF_LIST;
+}
+
+struct informer_walk_arg {
+	struct informer	*inf;
+	void		(*fn)(void *, const char *, yajl_val);
+	void		*arg;
+};
+
+static void
+informer_walk_one(void *arg, struct wobj *o)
+{
+	struct informer_walk_arg	*a = arg;
+
+	a->fn(a->arg, a->inf->kind, o->obj);
+}
+
+void
+informer_walk(struct informer *inf,
+    void (*fn)(void *, const char *, yajl_val), void *arg)
+{
+	struct informer_walk_arg	 a;
+
+	a.inf = inf;
+	a.fn = fn;
+	a.arg = arg;
+	wcache_walk(&inf->cache, informer_walk_one, &a);
+}
