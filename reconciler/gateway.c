@@ -1,0 +1,1070 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * gateway: reconcile one Gateway of our class.  The pipeline is
+ *   finalizer -> tunnel.ensure -> compile routes -> ConfigMap ->
+ *   tunnel.config -> tunnel.token_secret -> RBAC + Deployments ->
+ *   DNS_SYNC -> route, Gateway and CGS status,
+ * and on deletion DNS_CLEANUP -> tunnel.delete -> route status entries ->
+ * finalizer.  Each Cloudflare step is an asynchronous request; the job
+ * (gwjob.h) remembers where it is.  Kubernetes writes are synchronous.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gwjob.h"
+#include "json.h"
+#include "log.h"
+#include "owned.h"
+#include "proto.h"
+#include "queue.h"
+#include "reconciler.h"
+#include "route.h"
+#include "status.h"
+#include "store.h"
+
+#define GW_TERMINAL	1
+#define GW_RETRY	0
+
+static struct gw_job	**gw_jobs;
+static size_t		  gw_njobs, gw_capjobs;
+
+static struct gw_job	*gw_job_get(const char *ns, const char *name,
+			    int create);
+static void		 gw_job_drop(struct gw_job *);
+static void		 gw_done(struct rec *, struct gw_job *, long long);
+static void		 gw_fail(struct rec *, struct gw_job *, int terminal,
+			    const char *accepted_reason, const char *fmt, ...)
+			    __attribute__((format(printf, 5, 6)));
+static int		 gw_send_cf(struct rec *, struct gw_job *,
+			    enum gw_step, const char *op, struct jw *);
+static struct jw	*gw_cf_begin(struct gw_job *, const char *op);
+static int		 gw_prepare(struct rec *, struct gw_job *, yajl_val gw,
+			    yajl_val *cgp);
+static int		 gw_finalizer(struct rec *, struct gw_job *,
+			    yajl_val gw, int add);
+static void		 gw_finalize(struct rec *, struct gw_job *, yajl_val);
+static void		 gw_step_tunnel(struct rec *, struct gw_job *,
+			    yajl_val result);
+static void		 gw_step_config(struct rec *, struct gw_job *,
+			    yajl_val result);
+static void		 gw_step_token(struct rec *, struct gw_job *,
+			    yajl_val result);
+static void		 gw_step_dns(struct rec *, struct gw_job *,
+			    yajl_val reply);
+static void		 gw_fin_next(struct rec *, struct gw_job *,
+			    enum gw_step done, yajl_val reply);
+
+static int
+gw_has_finalizer(yajl_val gw)
+{
+	yajl_val	 f = json_path(gw, "metadata", "finalizers", NULL);
+	size_t		 i;
+
+	for (i = 0; i < json_len(f); i++) {
+		const char *s = json_str(json_at(f, i), NULL);
+
+		if (s != NULL && strcmp(s, REC_FINALIZER) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static const char *
+gw_annotation(yajl_val gw, const char *key)
+{
+	return json_str(json_path(gw, "metadata", "annotations", NULL), key);
+}
+
+static struct gw_job *
+gw_job_get(const char *ns, const char *name, int create)
+{
+	struct gw_job	*j, **nv;
+	size_t		 i;
+
+	for (i = 0; i < gw_njobs; i++)
+		if (strcmp(gw_jobs[i]->ns, ns) == 0 &&
+		    strcmp(gw_jobs[i]->name, name) == 0)
+			return gw_jobs[i];
+	if (!create || strlen(ns) >= GW_NAME_MAX ||
+	    strlen(name) >= GW_NAME_MAX)
+		return NULL;
+	if (gw_njobs == gw_capjobs) {
+		nv = reallocarray(gw_jobs, gw_capjobs ? gw_capjobs * 2 : 16,
+		    sizeof(*nv));
+		if (nv == NULL)
+			return NULL;
+		gw_jobs = nv;
+		gw_capjobs = gw_capjobs ? gw_capjobs * 2 : 16;
+	}
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return NULL;
+	strcpy(j->ns, ns);
+	strcpy(j->name, name);
+	snprintf(j->key, sizeof(j->key), "Gateway/%s/%s", ns, name);
+	gw_jobs[gw_njobs++] = j;
+	return j;
+}
+
+static void
+gw_job_reset(struct gw_job *j)
+{
+	route_result_free(&j->rr);
+	free(j->zones);
+	j->zones = NULL;
+	j->step = GW_IDLE;
+	j->reqid = 0;
+}
+
+static void
+gw_job_drop(struct gw_job *j)
+{
+	size_t	 i;
+
+	for (i = 0; i < gw_njobs; i++) {
+		if (gw_jobs[i] != j)
+			continue;
+		gw_job_reset(j);
+		free(j);
+		gw_jobs[i] = gw_jobs[--gw_njobs];
+		return;
+	}
+}
+
+void
+gateway_forget_all(struct rec *r)
+{
+	(void)r;
+	while (gw_njobs > 0)
+		gw_job_drop(gw_jobs[0]);
+	free(gw_jobs);
+	gw_jobs = NULL;
+	gw_capjobs = 0;
+}
+
+/* End of a run: requeue (periodic or at once if asked while busy). */
+static void
+gw_done(struct rec *r, struct gw_job *j, long long delay_ms)
+{
+	gw_job_reset(j);
+	if (j->dirty) {
+		j->dirty = 0;
+		delay_ms = 0;
+	}
+	rec_enqueue(r, j->key, delay_ms);
+}
+
+/*
+ * A run that cannot continue.  Terminal failures (bad input) wait for the
+ * objects to change; the others retry with the key's backoff.  Either way
+ * the Gateway's status says why.
+ */
+static void
+gw_fail(struct rec *r, struct gw_job *j, int terminal,
+    const char *accepted_reason, const char *fmt, ...)
+{
+	struct gw_outcome	 o = { .c = { .n = 0 }, .keep_others = 1 };
+	yajl_val		 gw;
+	va_list			 ap;
+	char			*msg = NULL;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) == -1)
+		msg = NULL;
+	va_end(ap);
+	log_warnx("Gateway %s/%s: %s", j->ns, j->name, msg ? msg : "error");
+	if (accepted_reason != NULL)
+		status_cond_set(&o.c, "Accepted", "False", accepted_reason,
+		    "%s", msg ? msg : "");
+	if (terminal)
+		status_cond_set(&o.c, "Ready", "False",
+		    "ReconciliationFailed", "%s", msg ? msg : "");
+	else
+		status_cond_set(&o.c, "Ready", "Unknown",
+		    "ProgressingWithRetry", "%s", msg ? msg : "");
+	if ((gw = store_get(r->store, "Gateway", j->ns, j->name)) != NULL &&
+	    j->step < GW_FIN_LIST)
+		gwstatus_gateway(r, j, gw, &o);
+	status_conds_free(&o.c);
+	free(msg);
+	gw_done(r, j, terminal ? j->every_ms :
+	    (long long)queue_backoff(r->queue, j->key));
+}
+
+static struct jw *
+gw_cf_begin(struct gw_job *j, const char *op)
+{
+	struct jw	*w;
+
+	if ((w = jw_new()) == NULL)
+		return NULL;
+	jw_obj(w);
+	jw_kstr(w, "op", op);
+	jw_kstr(w, "priority", "normal");
+	jw_key(w, "cred");
+	jw_obj(w);
+	jw_kstr(w, "namespace", j->cred_ns);
+	jw_kstr(w, "name", j->cred_name);
+	jw_obj_end(w);
+	return w;
+}
+
+/* Close the object begun by gw_cf_begin and send it. */
+static int
+gw_send_cf(struct rec *r, struct gw_job *j, enum gw_step step,
+    const char *op, struct jw *w)
+{
+	const char	*buf;
+	size_t		 len;
+
+	jw_obj_end(w);
+	if (jw_result(w, &buf, &len) == -1) {
+		jw_free(&w);
+		gw_fail(r, j, GW_RETRY, NULL, "cannot encode %s", op);
+		return -1;
+	}
+	j->step = step;
+	j->reqid = rec_request(r, REC_PEER_CFAPI, MSG_CF_REQUEST, j->key,
+	    step, buf, len, REC_CF_TIMEOUT_MS);
+	jw_free(&w);
+	if (j->reqid == 0) {
+		gw_fail(r, j, GW_RETRY, NULL, "cannot send %s to cfapi", op);
+		return -1;
+	}
+	return 0;
+}
+
+/* Add or remove our finalizer; the list is replaced under the object's
+ * resourceVersion so a concurrent edit is not lost. */
+static int
+gw_finalizer(struct rec *r, struct gw_job *j, yajl_val gw, int add)
+{
+	yajl_val	 f = json_path(gw, "metadata", "finalizers", NULL);
+	struct jw	*w;
+	const char	*buf, *rv = json_str(json_get(gw, "metadata"),
+			    "resourceVersion");
+	size_t		 i, len;
+	char		 err[512];
+	int		 rc = -1;
+
+	if ((w = jw_new()) == NULL)
+		return -1;
+	jw_obj(w);
+	jw_key(w, "metadata");
+	jw_obj(w);
+	if (rv != NULL)
+		jw_kstr(w, "resourceVersion", rv);
+	jw_key(w, "finalizers");
+	jw_arr(w);
+	for (i = 0; i < json_len(f); i++) {
+		const char *s = json_str(json_at(f, i), NULL);
+
+		if (s != NULL && strcmp(s, REC_FINALIZER) != 0)
+			jw_str(w, s);
+	}
+	if (add)
+		jw_str(w, REC_FINALIZER);
+	jw_arr_end(w);
+	jw_obj_end(w);
+	jw_obj_end(w);
+	if (jw_result(w, &buf, &len) == 0) {
+		rc = kio_merge(r, "Gateway", j->ns, j->name, buf, len, 0, err,
+		    sizeof(err));
+		if (rc == -1)
+			log_warnx("Gateway %s/%s: finalizer: %s", j->ns,
+			    j->name, err);
+	}
+	jw_free(&w);
+	return rc;
+}
+
+/* reconcileEvery: a Go-style duration; 0 on success. */
+static int
+gw_every(yajl_val gw, long long *ms)
+{
+	const char	*v = gw_annotation(gw, REC_ANN_EVERY);
+
+	*ms = REC_EVERY_DEFAULT_MS;
+	if (v == NULL)
+		return 0;
+	*ms = route_duration_ms(v);
+	if (*ms <= 0) {
+		*ms = REC_EVERY_DEFAULT_MS;
+		return -1;
+	}
+	if (*ms < 10000)
+		*ms = 10000;	/* no hot loops against Cloudflare */
+	return 0;
+}
+
+static int
+gw_copy(char *dst, size_t sz, const char *src)
+{
+	if (src == NULL || strlen(src) >= sz)
+		return -1;
+	strcpy(dst, src);
+	return 0;
+}
+
+/* CGP: parametersRef, credentials, DNS zones, rotation.  0, or -1 after
+ * gw_fail. */
+static int
+gw_params(struct rec *r, struct gw_job *j, yajl_val gw, yajl_val *cgpp)
+{
+	yajl_val	 pr, cgp = NULL, gc, cpr, dns, rot;
+	const char	*grp, *kind, *pname, *sref;
+	int		 en;
+
+	pr = json_path(gw, "spec", "infrastructure", "parametersRef", NULL);
+	if (pr != NULL) {
+		grp = json_str(pr, "group");
+		kind = json_str(pr, "kind");
+		pname = json_str(pr, "name");
+		if (grp == NULL || strcmp(grp, REC_GROUP) != 0 ||
+		    kind == NULL ||
+		    strcmp(kind, "CloudflareGatewayParameters") != 0 ||
+		    pname == NULL) {
+			gw_fail(r, j, GW_TERMINAL, "InvalidParameters",
+			    "Failed to read parameters: parametersRef must be "
+			    "a %s CloudflareGatewayParameters", REC_GROUP);
+			return -1;
+		}
+		cgp = store_get(r->store, "CloudflareGatewayParameters",
+		    j->ns, pname);
+		if (cgp == NULL) {
+			gw_fail(r, j, GW_TERMINAL, "InvalidParameters",
+			    "Failed to read parameters: "
+			    "CloudflareGatewayParameters %s/%s not found",
+			    j->ns, pname);
+			return -1;
+		}
+	}
+	*cgpp = cgp;
+	sref = json_str(json_path(cgp, "spec", "secretRef", NULL), "name");
+	gc = store_get(r->store, "GatewayClass", NULL,
+	    json_str(json_get(gw, "spec"), "gatewayClassName"));
+	cpr = json_path(gc, "spec", "parametersRef", NULL);
+	if (sref != NULL) {
+		(void)gw_copy(j->cred_ns, sizeof(j->cred_ns), j->ns);
+		if (gw_copy(j->cred_name, sizeof(j->cred_name), sref) == -1)
+			sref = NULL;
+	} else if (gw_copy(j->cred_ns, sizeof(j->cred_ns),
+	    json_str(cpr, "namespace")) == 0 &&
+	    gw_copy(j->cred_name, sizeof(j->cred_name),
+	    json_str(cpr, "name")) == 0)
+		sref = j->cred_name;
+	if (sref == NULL) {
+		gw_fail(r, j, GW_TERMINAL, "InvalidParameters",
+		    "Failed to read credentials: neither the "
+		    "CloudflareGatewayParameters secretRef nor the "
+		    "GatewayClass parametersRef names a Secret");
+		return -1;
+	}
+	dns = json_path(cgp, "spec", "dns", NULL);
+	free(j->zones);
+	j->zones = NULL;
+	j->dns_disabled = 0;
+	if (dns != NULL) {
+		struct jw	*w = jw_new();
+		yajl_val	 zs = json_get(dns, "zones");
+		size_t		 i;
+
+		if (w == NULL)
+			return -1;
+		jw_arr(w);
+		for (i = 0; i < json_len(zs); i++)
+			if (json_str(json_at(zs, i), "name") != NULL)
+				jw_str(w, json_str(json_at(zs, i), "name"));
+		jw_arr_end(w);
+		j->zones = jw_take(w, NULL);
+		jw_free(&w);
+		j->dns_disabled = json_len(zs) == 0;
+	}
+	rot = json_path(cgp, "spec", "tunnel", "token", "rotation", NULL);
+	j->rot_enabled = 1;
+	if (json_bool(rot, "enabled", &en) == 0)
+		j->rot_enabled = en;
+	if (gw_copy(j->rot_cron, sizeof(j->rot_cron),
+	    json_str(json_get(rot, "schedule"), "cron")) == 0) {
+		if (gw_copy(j->rot_tz, sizeof(j->rot_tz),
+		    json_str(json_get(rot, "schedule"), "timeZone")) == -1)
+			strcpy(j->rot_tz, "UTC");
+	} else {
+		strcpy(j->rot_cron, "0 18 * * 4");
+		strcpy(j->rot_tz, "America/Los_Angeles");
+	}
+	return 0;
+}
+
+/* Everything checked before the first Cloudflare call. */
+static int
+gw_prepare(struct rec *r, struct gw_job *j, yajl_val gw, yajl_val *cgp)
+{
+	const char	*cluster;
+
+	(void)json_int(json_get(gw, "metadata"), "generation",
+	    &j->generation);
+	if (gw_copy(j->uid, sizeof(j->uid),
+	    json_str(json_get(gw, "metadata"), "uid")) == -1)
+		j->uid[0] = '\0';
+	if (gw_every(gw, &j->every_ms) == -1) {
+		gw_fail(r, j, GW_TERMINAL, "InvalidParameters",
+		    "annotation %s: not a duration: %s", REC_ANN_EVERY,
+		    gw_annotation(gw, REC_ANN_EVERY));
+		return -1;
+	}
+	if (json_len(json_path(gw, "spec", "addresses", NULL)) > 0) {
+		gw_fail(r, j, GW_TERMINAL, "UnsupportedAddress",
+		    "spec.addresses is not supported: the address is the "
+		    "tunnel's <id>.cfargotunnel.com");
+		return -1;
+	}
+	if (gw_params(r, j, gw, cgp) == -1)
+		return -1;
+	cluster = r->w.cfg.cluster_name[0] ? r->w.cfg.cluster_name :
+	    "default";
+	snprintf(j->tunnel_name, sizeof(j->tunnel_name),
+	    "cloudflare-gateway-controller.io/clusters/%s/namespaces/%s/"
+	    "gateways/%s", cluster, j->ns, j->name);
+	return 0;
+}
+
+void
+gateway_reconcile(struct rec *r, const char *ns, const char *name)
+{
+	struct gw_job	*j;
+	yajl_val	 gw, gc, cgp = NULL;
+	const char	*cls, *sus;
+	struct jw	*w;
+
+	gw = store_get(r->store, "Gateway", ns, name);
+	if ((j = gw_job_get(ns, name, gw != NULL)) == NULL)
+		return;
+	if (j->step != GW_IDLE) {
+		j->dirty = 1;
+		return;
+	}
+	if (gw == NULL) {
+		gw_job_drop(j);
+		return;
+	}
+	cls = json_str(json_get(gw, "spec"), "gatewayClassName");
+	gc = store_get(r->store, "GatewayClass", NULL, cls);
+	sus = gw_annotation(gw, REC_ANN_RECONCILE);
+	if (json_path(gw, "metadata", "deletionTimestamp", NULL) != NULL) {
+		if (gw_has_finalizer(gw))
+			gw_finalize(r, j, gw);
+		return;
+	}
+	if (gc == NULL || !gatewayclass_ours(gc))
+		return;
+	if (sus != NULL && strcmp(sus, "disabled") == 0) {
+		log_debug("Gateway %s/%s: reconcile disabled", ns, name);
+		return;
+	}
+	if (!gatewayclass_ready(r, cls)) {
+		log_debug("Gateway %s/%s: class %s not accepted", ns, name,
+		    cls);
+		return;
+	}
+	if (!gw_has_finalizer(gw) && gw_finalizer(r, j, gw, 1) == -1) {
+		gw_fail(r, j, GW_RETRY, NULL, "cannot add finalizer");
+		return;
+	}
+	if (gw_prepare(r, j, gw, &cgp) == -1)
+		return;
+	if ((w = gw_cf_begin(j, "tunnel.ensure")) == NULL)
+		return;
+	jw_kstr(w, "name", j->tunnel_name);
+	(void)gw_send_cf(r, j, GW_TUNNEL, "tunnel.ensure", w);
+}
+
+/* Cloudflare error kinds that retrying will not fix. */
+static int
+gw_cf_terminal(const char *kind)
+{
+	return kind != NULL && (strcmp(kind, "credentials") == 0 ||
+	    strcmp(kind, "auth") == 0 || strcmp(kind, "validation") == 0);
+}
+
+void
+gateway_resume(struct rec *r, const char *ns, const char *name, int step,
+    uint64_t reqid, yajl_val reply)
+{
+	struct gw_job	*j;
+	yajl_val	 e;
+	const char	*kind, *msg;
+	int		 ok = 0;
+
+	if ((j = gw_job_get(ns, name, 0)) == NULL || j->reqid != reqid ||
+	    (int)j->step != step)
+		return;		/* a late reply to an abandoned run */
+	j->reqid = 0;
+	if (reply == NULL) {
+		gw_fail(r, j, GW_RETRY, NULL, "no answer from %s (step %d)",
+		    step == GW_DNS || step == GW_FIN_DNS ? "dnsworker" :
+		    "cfapi", step);
+		return;
+	}
+	if (step == GW_DNS || step == GW_FIN_DNS) {
+		if (step == GW_DNS)
+			gw_step_dns(r, j, reply);
+		else
+			gw_fin_next(r, j, GW_FIN_DNS, reply);
+		return;
+	}
+	(void)json_bool(reply, "ok", &ok);
+	e = json_get(reply, "error");
+	kind = json_str(e, "kind");
+	msg = json_str(e, "message");
+	if (!ok && !(step == GW_FIN_DELETE && kind != NULL &&
+	    strcmp(kind, "not_found") == 0)) {
+		if (gw_cf_terminal(kind) && step < GW_FIN_LIST)
+			gw_fail(r, j, GW_TERMINAL, "InvalidParameters",
+			    "Failed to use credentials %s/%s: %s", j->cred_ns,
+			    j->cred_name, msg != NULL ? msg : kind);
+		else
+			gw_fail(r, j, GW_RETRY, NULL, "Cloudflare: %s",
+			    msg != NULL ? msg : kind != NULL ? kind :
+			    "malformed reply");
+		return;
+	}
+	switch (step) {
+	case GW_TUNNEL:
+		gw_step_tunnel(r, j, json_get(reply, "result"));
+		break;
+	case GW_CONFIG:
+		gw_step_config(r, j, json_get(reply, "result"));
+		break;
+	case GW_TOKEN:
+		gw_step_token(r, j, json_get(reply, "result"));
+		break;
+	default:
+		gw_fin_next(r, j, (enum gw_step)step, json_get(reply,
+		    "result"));
+		break;
+	}
+}
+
+/* Every object of a kind, as an array for the compiler (malloc'd). */
+static yajl_val *
+gw_all(struct rec *r, const char *kind, size_t *n)
+{
+	yajl_val	*v;
+	size_t		 i;
+
+	*n = store_count(r->store, kind);
+	if ((v = calloc(*n + 1, sizeof(*v))) == NULL) {
+		*n = 0;
+		return NULL;
+	}
+	for (i = 0; i < *n; i++)
+		v[i] = store_at(r->store, kind, i);
+	return v;
+}
+
+static struct route_result *
+gw_compile(struct rec *r, yajl_val gw, char *err, size_t errsz)
+{
+	struct route_input	 in;
+	struct route_result	*rr;
+
+	memset(&in, 0, sizeof(in));
+	in.gateway = gw;
+	in.gatewayclass = store_get(r->store, "GatewayClass", NULL,
+	    json_str(json_get(gw, "spec"), "gatewayClassName"));
+	in.httproutes = gw_all(r, "HTTPRoute", &in.n_http);
+	in.grpcroutes = gw_all(r, "GRPCRoute", &in.n_grpc);
+	in.services = gw_all(r, "Service", &in.n_svc);
+	in.refgrants = gw_all(r, "ReferenceGrant", &in.n_rg);
+	in.namespaces = gw_all(r, "Namespace", &in.n_ns);
+	in.cluster_domain = r->w.cfg.cluster_domain[0] ?
+	    r->w.cfg.cluster_domain : NULL;
+	in.controller_name = REC_CONTROLLER;
+	rr = route_compile(&in, err, errsz);
+	free(in.httproutes);
+	free(in.grpcroutes);
+	free(in.services);
+	free(in.refgrants);
+	free(in.namespaces);
+	return rr;
+}
+
+static void
+gw_owned_init(struct owned_gw *og, struct gw_job *j, yajl_val gw)
+{
+	memset(og, 0, sizeof(*og));
+	og->ns = j->ns;
+	og->name = j->name;
+	og->uid = j->uid;
+	og->infra_labels = json_path(gw, "spec", "infrastructure", "labels",
+	    NULL);
+	og->infra_annotations = json_path(gw, "spec", "infrastructure",
+	    "annotations", NULL);
+}
+
+/* Apply one owned object; -1 after gw_fail. */
+static int
+gw_apply(struct rec *r, struct gw_job *j, const char *kind,
+    const char *name, char *body, size_t len)
+{
+	char	 err[512];
+
+	if (body == NULL) {
+		free(body);
+		gw_fail(r, j, GW_TERMINAL, NULL, "cannot build %s %s (name "
+		    "too long?)", kind, name);
+		return -1;
+	}
+	if (kio_apply(r, kind, j->ns, name, body, len, err,
+	    sizeof(err)) == -1) {
+		free(body);
+		gw_fail(r, j, GW_RETRY, NULL, "%s", err);
+		return -1;
+	}
+	free(body);
+	return 0;
+}
+
+static void
+gw_step_tunnel(struct rec *r, struct gw_job *j, yajl_val res)
+{
+	struct owned_gw	 og;
+	struct jw	*w;
+	yajl_val	 gw, ing;
+	char		 err[512], cm[OWNED_NAME_MAX + 1];
+	char		*body;
+	size_t		 len;
+
+	if (gw_copy(j->tunnel_id, sizeof(j->tunnel_id),
+	    json_str(res, "id")) == -1) {
+		gw_fail(r, j, GW_RETRY, NULL, "tunnel.ensure: no tunnel id");
+		return;
+	}
+	if ((gw = store_get(r->store, "Gateway", j->ns, j->name)) == NULL) {
+		gw_done(r, j, 0);
+		return;
+	}
+	route_result_free(&j->rr);
+	if ((j->rr = gw_compile(r, gw, err, sizeof(err))) == NULL) {
+		gw_fail(r, j, GW_TERMINAL, "Invalid", "route compiler: %s",
+		    err);
+		return;
+	}
+	gw_owned_init(&og, j, gw);
+	(void)owned_name(cm, sizeof(cm), j->name, NULL);
+	body = owned_configmap(&og, j->rr->table, j->rr->table_len, &len);
+	if (gw_apply(r, j, "ConfigMap", cm, body, len) == -1)
+		return;
+	ing = json_parse(j->rr->tunnel, j->rr->tunnel_len, err, sizeof(err));
+	if (ing == NULL) {
+		gw_fail(r, j, GW_TERMINAL, NULL, "ingress document: %s", err);
+		return;
+	}
+	if ((w = gw_cf_begin(j, "tunnel.config")) != NULL) {
+		jw_kstr(w, "id", j->tunnel_id);
+		jw_key(w, "config");
+		jw_val(w, ing);
+		(void)gw_send_cf(r, j, GW_CONFIG, "tunnel.config", w);
+	}
+	json_free(&ing);
+}
+
+static void
+gw_step_config(struct rec *r, struct gw_job *j, yajl_val res)
+{
+	struct owned_gw	 og;
+	struct jw	*w;
+	yajl_val	 gw;
+	char		 sec[OWNED_NAME_MAX + 1];
+
+	j->config_version = -1;
+	(void)json_int(res, "version", &j->config_version);
+	if ((gw = store_get(r->store, "Gateway", j->ns, j->name)) == NULL) {
+		gw_done(r, j, 0);
+		return;
+	}
+	gw_owned_init(&og, j, gw);
+	(void)owned_name(sec, sizeof(sec), j->name, NULL);
+	if ((w = gw_cf_begin(j, "tunnel.token_secret")) == NULL)
+		return;
+	jw_kstr(w, "id", j->tunnel_id);
+	jw_key(w, "secret");
+	jw_obj(w);
+	jw_kstr(w, "namespace", j->ns);
+	jw_kstr(w, "name", sec);
+	jw_obj_end(w);
+	jw_key(w, "owner");
+	owned_write_owner_ref(w, &og);
+	jw_key(w, "labels");
+	owned_write_labels(w, &og, NULL);
+	(void)gw_send_cf(r, j, GW_TOKEN, "tunnel.token_secret", w);
+}
+
+/* ServiceAccount, Role, RoleBinding, then one Deployment per replica. */
+static int
+gw_apply_workload(struct rec *r, struct gw_job *j, yajl_val gw,
+    yajl_val cgp)
+{
+	struct owned_gw		 og;
+	struct owned_deploy	 d;
+	yajl_val		 rep;
+	char			 name[OWNED_NAME_MAX + 1], *b;
+	size_t			 len, i, n;
+
+	gw_owned_init(&og, j, gw);
+	(void)owned_name(name, sizeof(name), j->name, NULL);
+	b = owned_serviceaccount(&og, &len);
+	if (gw_apply(r, j, "ServiceAccount", name, b, len) == -1)
+		return -1;
+	b = owned_role(&og, &len);
+	if (gw_apply(r, j, "Role", name, b, len) == -1)
+		return -1;
+	b = owned_rolebinding(&og, &len);
+	if (gw_apply(r, j, "RoleBinding", name, b, len) == -1)
+		return -1;
+	n = gw_replica_count(cgp);
+	for (i = 0; i < n; i++) {
+		memset(&d, 0, sizeof(d));
+		rep = gw_replica(cgp, i);
+		d.replica = gw_replica_name(cgp, i);
+		d.tunnel_image = r->w.cfg.tunnel_image[0] ?
+		    r->w.cfg.tunnel_image : "cloudflare/cloudflared:2025.4.0";
+		d.proxy_image = r->w.cfg.proxy_image[0] ?
+		    r->w.cfg.proxy_image : "cfgw-proxy:latest";
+		d.token_hash = j->token_hash;
+		d.min_ready_seconds = -1;
+		(void)json_int(json_path(cgp, "spec", "tunnel", NULL),
+		    "minReadySeconds", &d.min_ready_seconds);
+		d.resources = json_path(cgp, "spec", "tunnel", "resources",
+		    NULL);
+		d.zone = json_str(rep, "zone");
+		d.node_selector = json_get(rep, "nodeSelector");
+		d.affinity = json_get(rep, "affinity");
+		if (d.replica == NULL ||
+		    owned_name(name, sizeof(name), j->name, d.replica) == -1)
+			continue;
+		b = owned_deployment(&og, &d, &len);
+		if (gw_apply(r, j, "Deployment", name, b, len) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static void
+gw_step_token(struct rec *r, struct gw_job *j, yajl_val res)
+{
+	yajl_val	 gw, cgp = NULL;
+	struct jw	*w;
+	const char	*buf, *cluster;
+	size_t		 len, i;
+	char		 owner[800], target[GW_ID_MAX + 32];
+
+	if (gw_copy(j->token_hash, sizeof(j->token_hash),
+	    json_str(res, "token_hash")) == -1) {
+		gw_fail(r, j, GW_RETRY, NULL, "tunnel.token_secret: no hash");
+		return;
+	}
+	if ((gw = store_get(r->store, "Gateway", j->ns, j->name)) == NULL) {
+		gw_done(r, j, 0);
+		return;
+	}
+	cgp = store_get(r->store, "CloudflareGatewayParameters", j->ns,
+	    json_str(json_path(gw, "spec", "infrastructure", "parametersRef",
+	    NULL), "name"));
+	if (gw_apply_workload(r, j, gw, cgp) == -1)
+		return;
+	cluster = r->w.cfg.cluster_name[0] ? r->w.cfg.cluster_name :
+	    "default";
+	snprintf(owner, sizeof(owner), "%s/%s/%s", cluster, j->ns, j->name);
+	if ((w = jw_new()) == NULL)
+		return;
+	jw_obj(w);
+	jw_key(w, "gateway");
+	jw_strn(w, j->key + strlen("Gateway/"),
+	    strlen(j->key) - strlen("Gateway/"));
+	jw_key(w, "cred");
+	jw_obj(w);
+	jw_kstr(w, "namespace", j->cred_ns);
+	jw_kstr(w, "name", j->cred_name);
+	jw_obj_end(w);
+	snprintf(target, sizeof(target), "%s.cfargotunnel.com", j->tunnel_id);
+	jw_kstr(w, "target", target);
+	jw_kstr(w, "owner", owner);
+	jw_key(w, "zones");
+	if (j->zones != NULL) {
+		yajl_val z = json_parse(j->zones, strlen(j->zones), NULL, 0);
+
+		jw_val(w, z);
+		json_free(&z);
+	} else
+		jw_null(w);
+	jw_key(w, "hostnames");
+	jw_arr(w);
+	for (i = 0; i < j->rr->n_dns; i++) {
+		jw_obj(w);
+		jw_kstr(w, "hostname", j->rr->dns[i].hostname);
+		jw_kstr(w, "route", j->rr->dns[i].route);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+	jw_obj_end(w);
+	if (jw_result(w, &buf, &len) == 0) {
+		j->step = GW_DNS;
+		j->reqid = rec_request(r, REC_PEER_DNS, MSG_DNS_SYNC, j->key,
+		    GW_DNS, buf, len, REC_DNS_TIMEOUT_MS);
+	}
+	jw_free(&w);
+	if (j->reqid == 0)
+		gw_fail(r, j, GW_RETRY, NULL, "cannot send DNS_SYNC");
+}
+
+static void
+gw_dns_condition(struct gw_job *j, struct conds *c)
+{
+	yajl_val	 z;
+	size_t		 i, off = 0;
+	char		 msg[2048];
+
+	if (j->dns_disabled) {
+		status_cond_set(c, "DNSManagement", "False", "Disabled",
+		    "DNS management is disabled");
+		return;
+	}
+	if (j->zones == NULL) {
+		status_cond_set(c, "DNSManagement", "True", "Enabled",
+		    "All hostnames");
+		return;
+	}
+	z = json_parse(j->zones, strlen(j->zones), NULL, 0);
+	msg[0] = '\0';
+	for (i = 0; i < json_len(z) && off < sizeof(msg); i++)
+		off += snprintf(msg + off, sizeof(msg) - off, "\n- %s",
+		    json_str(json_at(z, i), NULL));
+	json_free(&z);
+	status_cond_set(c, "DNSManagement", "True", "Enabled",
+	    "Allowed zones:%s", msg);
+}
+
+static int
+gw_listeners_ok(const struct route_result *rr)
+{
+	size_t	 i, k;
+
+	if (rr->n_listeners == 0)
+		return 0;
+	for (i = 0; i < rr->n_listeners; i++)
+		for (k = 0; k < rr->listeners[i].n_conds; k++)
+			if (strcmp(rr->listeners[i].conds[k].type,
+			    "Accepted") == 0 &&
+			    rr->listeners[i].conds[k].status ==
+			    ROUTE_COND_TRUE)
+				return 1;
+	return 0;
+}
+
+/* DNS done: write what the user sees, then wait for the next run. */
+static void
+gw_step_dns(struct rec *r, struct gw_job *j, yajl_val dnsres)
+{
+	struct gw_outcome	 o = { .c = { .n = 0 }, .keep_others = 0 };
+	yajl_val		 gw, cgp;
+	const char		*derr;
+	long long		 delay;
+	int			 ready;
+
+	if ((gw = store_get(r->store, "Gateway", j->ns, j->name)) == NULL) {
+		gw_done(r, j, 0);
+		return;
+	}
+	cgp = store_get(r->store, "CloudflareGatewayParameters", j->ns,
+	    json_str(json_path(gw, "spec", "infrastructure", "parametersRef",
+	    NULL), "name"));
+	gwstatus_routes(r, j, dnsres);
+	if (gw_listeners_ok(j->rr))
+		status_cond_set(&o.c, "Accepted", "True", "Accepted",
+		    "Gateway is accepted");
+	else
+		status_cond_set(&o.c, "Accepted", "False", "ListenersNotValid",
+		    "No listener is valid");
+	status_cond_set(&o.c, "Programmed", "True", "Programmed",
+	    "Gateway is programmed: tunnel %s, configuration version %lld",
+	    j->tunnel_id, j->config_version);
+	derr = json_str(dnsres, "error");
+	ready = gwstatus_ready(r, j, cgp, &o.c);
+	if (derr != NULL) {
+		status_cond_set(&o.c, "Ready", "Unknown",
+		    "ProgressingWithRetry", "DNS: %s", derr);
+		ready = 0;
+	}
+	gw_dns_condition(j, &o.c);
+	gwstatus_gateway(r, j, gw, &o);
+	gwstatus_cgs(r, j, gw, cgp, &o);
+	r->rotate_dirty = 1;
+	gateway_rotation_request(r, j, gw);
+	status_conds_free(&o.c);
+	if (derr != NULL)
+		delay = (long long)queue_backoff(r->queue, j->key);
+	else {
+		queue_forget(r->queue, j->key);
+		delay = ready ? j->every_ms : 30000;
+		if (delay > j->every_ms)
+			delay = j->every_ms;
+	}
+	log_info("Gateway %s/%s: reconciled (tunnel %s, %zu hostnames%s)",
+	    j->ns, j->name, j->tunnel_id, j->rr->n_dns,
+	    ready ? ", ready" : "");
+	gw_done(r, j, delay);
+}
+
+/*
+ * Deletion: DNS records, then the tunnel (cfapi cleans its connections
+ * first), then our route status entries, then the finalizer; the owned
+ * objects follow by ownerReference garbage collection.  A suspended
+ * Gateway is let go at once and its Cloudflare resources stay.
+ */
+static void
+gw_finalize(struct rec *r, struct gw_job *j, yajl_val gw)
+{
+	struct jw	*w;
+	yajl_val	 cgp = NULL;
+	const char	*sus = gw_annotation(gw, REC_ANN_RECONCILE);
+	const char	*cluster;
+
+	if (sus != NULL && strcmp(sus, "disabled") == 0) {
+		log_info("Gateway %s/%s: suspended, released without cleanup",
+		    j->ns, j->name);
+		if (gw_finalizer(r, j, gw, 0) == -1)
+			rec_enqueue(r, j->key, -1);
+		return;
+	}
+	j->step = GW_FIN_LIST;	/* gw_fail must not write Gateway status */
+	if (gw_params(r, j, gw, &cgp) == -1)
+		return;
+	cluster = r->w.cfg.cluster_name[0] ? r->w.cfg.cluster_name :
+	    "default";
+	snprintf(j->tunnel_name, sizeof(j->tunnel_name),
+	    "cloudflare-gateway-controller.io/clusters/%s/namespaces/%s/"
+	    "gateways/%s", cluster, j->ns, j->name);
+	if ((w = gw_cf_begin(j, "tunnel.list")) == NULL)
+		return;
+	jw_kstr(w, "name", j->tunnel_name);
+	(void)gw_send_cf(r, j, GW_FIN_LIST, "tunnel.list", w);
+}
+
+static void
+gw_fin_send_cleanup(struct rec *r, struct gw_job *j)
+{
+	struct jw	*w;
+	const char	*buf, *cluster;
+	size_t		 len;
+	char		 s[800];
+
+	if ((w = jw_new()) == NULL)
+		return;
+	cluster = r->w.cfg.cluster_name[0] ? r->w.cfg.cluster_name :
+	    "default";
+	jw_obj(w);
+	snprintf(s, sizeof(s), "%s/%s", j->ns, j->name);
+	jw_kstr(w, "gateway", s);
+	jw_key(w, "cred");
+	jw_obj(w);
+	jw_kstr(w, "namespace", j->cred_ns);
+	jw_kstr(w, "name", j->cred_name);
+	jw_obj_end(w);
+	snprintf(s, sizeof(s), "%s.cfargotunnel.com", j->tunnel_id);
+	jw_kstr(w, "target", s);
+	snprintf(s, sizeof(s), "%s/%s/%s", cluster, j->ns, j->name);
+	jw_kstr(w, "owner", s);
+	jw_obj_end(w);
+	j->step = GW_FIN_DNS;
+	if (jw_result(w, &buf, &len) == 0)
+		j->reqid = rec_request(r, REC_PEER_DNS, MSG_DNS_CLEANUP,
+		    j->key, GW_FIN_DNS, buf, len, REC_DNS_TIMEOUT_MS);
+	jw_free(&w);
+	if (j->reqid == 0)
+		gw_fail(r, j, GW_RETRY, NULL, "cannot send DNS_CLEANUP");
+}
+
+static void
+gw_fin_release(struct rec *r, struct gw_job *j)
+{
+	yajl_val	 gw;
+
+	if (gwstatus_routes_forget(r, j) == -1) {
+		gw_fail(r, j, GW_RETRY, NULL, "cannot clean route status");
+		return;
+	}
+	gw = store_get(r->store, "Gateway", j->ns, j->name);
+	if (gw != NULL && gw_finalizer(r, j, gw, 0) == -1) {
+		gw_fail(r, j, GW_RETRY, NULL, "cannot remove finalizer");
+		return;
+	}
+	log_info("Gateway %s/%s: finalized", j->ns, j->name);
+	j->tunnel_id[0] = '\0';
+	r->rotate_dirty = 1;
+	gw_job_reset(j);
+}
+
+static void
+gw_fin_next(struct rec *r, struct gw_job *j, enum gw_step done,
+    yajl_val res)
+{
+	struct jw	*w;
+	const char	*name, *derr;
+	size_t		 i;
+
+	switch (done) {
+	case GW_FIN_LIST:
+		j->tunnel_id[0] = '\0';
+		for (i = 0; i < json_len(res); i++) {
+			name = json_str(json_at(res, i), "name");
+			if (name != NULL && strcmp(name, j->tunnel_name) == 0)
+				(void)gw_copy(j->tunnel_id,
+				    sizeof(j->tunnel_id),
+				    json_str(json_at(res, i), "id"));
+		}
+		if (j->tunnel_id[0] == '\0') {
+			gw_fin_release(r, j);	/* nothing at Cloudflare */
+			return;
+		}
+		gw_fin_send_cleanup(r, j);
+		return;
+	case GW_FIN_DNS:
+		if ((derr = json_str(res, "error")) != NULL) {
+			gw_fail(r, j, GW_RETRY, NULL, "DNS cleanup: %s", derr);
+			return;
+		}
+		if ((w = gw_cf_begin(j, "tunnel.delete")) == NULL)
+			return;
+		jw_kstr(w, "id", j->tunnel_id);
+		(void)gw_send_cf(r, j, GW_FIN_DELETE, "tunnel.delete", w);
+		return;
+	case GW_FIN_DELETE:
+		log_info("Gateway %s/%s: tunnel %s deleted", j->ns, j->name,
+		    j->tunnel_id);
+		gw_fin_release(r, j);
+		return;
+	default:
+		gw_done(r, j, 0);
+		return;
+	}
+}
+
+size_t
+gw_job_count(void)
+{
+	return gw_njobs;
+}
+
+struct gw_job *
+gw_job_at(size_t i)
+{
+	return i < gw_njobs ? gw_jobs[i] : NULL;
+}
+
+struct gw_job *
+gw_job_find(const char *ns, const char *name)
+{
+	return gw_job_get(ns, name, 0);
+}

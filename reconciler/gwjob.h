@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef CFGW_RECONCILER_GWJOB_H
+#define CFGW_RECONCILER_GWJOB_H
+
+#include <stdint.h>
+
+#include <yajl/yajl_tree.h>
+
+#include "owned.h"
+#include "queue.h"
+#include "route.h"
+#include "status.h"
+
+struct rec;
+
+/*
+ * One Gateway's reconcile in flight: a small state machine that sends one
+ * request at a time to cfapi or dnsworker and continues when the reply (or
+ * its deadline) comes, so that no Gateway waits on another's Cloudflare
+ * calls.  Shared by gateway.c (the steps) and gwstatus.c (what is written).
+ */
+
+enum gw_step {
+	GW_IDLE = 0,
+	GW_TUNNEL,		/* tunnel.ensure */
+	GW_CONFIG,		/* tunnel.config */
+	GW_TOKEN,		/* tunnel.token_secret */
+	GW_DNS,			/* DNS_SYNC */
+	GW_FIN_LIST,		/* tunnel.list (finalizing, id unknown) */
+	GW_FIN_DNS,		/* DNS_CLEANUP */
+	GW_FIN_DELETE,		/* tunnel.delete */
+};
+
+#define GW_NAME_MAX	254
+#define GW_ID_MAX	64
+
+struct gw_job {
+	char			 ns[GW_NAME_MAX];
+	char			 name[GW_NAME_MAX];
+	char			 key[QUEUE_KEY_MAX];	/* Gateway/ns/name */
+	enum gw_step		 step;
+	uint64_t		 reqid;
+	int			 dirty;		/* asked again while busy */
+
+	/* This run's inputs. */
+	long long		 generation;
+	char			 uid[GW_ID_MAX];
+	char			 cred_ns[GW_NAME_MAX];
+	char			 cred_name[GW_NAME_MAX];
+	char			*zones;		/* JSON: null or ["z",..] */
+	int			 dns_disabled;
+	long long		 every_ms;
+	char			 tunnel_name[800];
+
+	/* This run's results. */
+	char			 tunnel_id[GW_ID_MAX];
+	long long		 config_version;
+	char			 token_hash[65];
+	struct route_result	*rr;
+
+	/* Kept across runs. */
+	char			 last_rotated_at[40];
+	char			 handled_rotate[64];
+	int			 rot_enabled;
+	char			 rot_cron[128];
+	char			 rot_tz[64];
+};
+
+/* gateway.c: the job table, for rotation.c. */
+size_t		 gw_job_count(void);
+struct gw_job	*gw_job_at(size_t);
+struct gw_job	*gw_job_find(const char *ns, const char *name);
+
+/* rotation.c */
+void		 gateway_rotation_request(struct rec *, struct gw_job *,
+		    yajl_val gw);
+
+/* gwstatus.c */
+struct gw_outcome {
+	struct conds	 c;		/* Accepted, Programmed, Ready,
+					   DNSManagement */
+	int		 keep_others;	/* error path: upsert */
+};
+
+/* Patch the Gateway's status if it changed. */
+void	gwstatus_gateway(struct rec *, struct gw_job *, yajl_val gw,
+	    const struct gw_outcome *);
+/* Write our status.parents entries on every route the compiler saw,
+ * with DNSRecordsApplied from the DNS result (may be NULL). */
+void	gwstatus_routes(struct rec *, struct gw_job *, yajl_val dnsres);
+/* Remove our entries for this Gateway from every route (finalizing). */
+int	gwstatus_routes_forget(struct rec *, struct gw_job *);
+/* Create the CGS if missing and patch its status if it changed. */
+void	gwstatus_cgs(struct rec *, struct gw_job *, yajl_val gw,
+	    yajl_val cgp, const struct gw_outcome *);
+/* Ready from the tunnel Deployments in the store; 1 if all rolled out. */
+int	gwstatus_ready(struct rec *, struct gw_job *, yajl_val cgp,
+	    struct conds *);
+/* The tunnel replicas: CGP tunnel.replicas, or one "primary" when absent
+ * ([] means none).  gw_replica returns the i-th replica object or NULL
+ * for the default. */
+size_t	gw_replica_count(yajl_val cgp);
+const char *gw_replica_name(yajl_val cgp, size_t i);
+yajl_val gw_replica(yajl_val cgp, size_t i);
+
+#endif

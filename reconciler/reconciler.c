@@ -1,0 +1,716 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * reconciler: turns the cluster objects the watcher publishes into the
+ * state a user asked for: GatewayClass acceptance, and per Gateway a
+ * Cloudflare tunnel (through cfapi), its DNS records (through dnsworker),
+ * token rotation schedules (through rotator), the tunnel Deployment and
+ * its companions, and the status of every object involved.
+ *
+ * It must never hold a Cloudflare credential or a tunnel token: cfapi
+ * reads the credentials Secrets and writes the token Secret itself, and
+ * answers with the token's SHA-256 only.  Secrets reach this process as
+ * metadata.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zmq.h>
+
+#include "ipc.h"
+#include "json.h"
+#include "kube.h"
+#include "log.h"
+#include "proto.h"
+#include "queue.h"
+#include "reconciler.h"
+#include "sandbox.h"
+#include "store.h"
+#include "worker.h"
+
+#define REC_BATCH		16	/* keys per loop turn */
+#define REC_BUFFER_MAX		100000	/* deltas held during a snapshot */
+
+struct rec_pending {
+	uint64_t	 reqid;
+	enum rec_peer	 peer;
+	char		 key[QUEUE_KEY_MAX];
+	int		 step;
+	uint64_t	 deadline;
+};
+
+static void	reconciler_init(struct rec *);
+static void	reconciler_open(struct rec *);
+static void	reconciler_loop(struct rec *);
+static void	reconciler_dispatch_watcher(struct rec *, void *sock);
+static void	reconciler_dispatch_cfapi(struct rec *);
+static void	reconciler_dispatch_dnsworker(struct rec *);
+static void	reconciler_dispatch_rotator(struct rec *);
+static void	reconciler_dispatch_ctl(struct rec *);
+static void	reconciler_handle_delta(struct rec *, const char *, size_t);
+static void	reconciler_handle_snapshot_obj(struct rec *,
+		    const struct ipc_msg *);
+static void	reconciler_handle_snapshot_end(struct rec *,
+		    const struct ipc_msg *);
+static void	reconciler_handle_reply(struct rec *, enum rec_peer,
+		    const struct ipc_msg *);
+static void	reconciler_handle_rotated(struct rec *,
+		    const struct ipc_msg *);
+static void	reconciler_sync_request(struct rec *);
+static void	reconciler_expire(struct rec *, uint64_t now);
+static void	reconciler_work(struct rec *, uint64_t now);
+static void	reconciler_shutdown(struct rec *);
+
+/* Who may send us what: checked after the catalogue's own check. */
+static const struct {
+	unsigned	 type;
+	enum proc_id	 from;
+} reconciler_peers[] = {
+	{ MSG_SNAPSHOT_OBJ,	PROC_WATCHER },
+	{ MSG_SNAPSHOT_END,	PROC_WATCHER },
+	{ MSG_DELTA,		PROC_WATCHER },
+	{ MSG_CF_REPLY,		PROC_CFAPI },
+	{ MSG_DNS_RESULT,	PROC_DNSWORKER },
+	{ MSG_ROTATED,		PROC_ROTATOR },
+};
+
+/* Network for the API server; read-only files the kube client names. */
+static struct sandbox_profile reconciler_profile = {
+	.name = "reconciler",
+	.undumpable = 1,
+	.network = 1,
+};
+
+static struct rec	 reconciler_state;
+
+int
+main(int argc, char *argv[])
+{
+	struct rec	*r = &reconciler_state;
+
+	if (worker_init(&r->w, PROC_RECONCILER, argc, argv) == -1)
+		return 1;
+	reconciler_init(r);
+	if (sandbox_enter(&reconciler_profile) == -1)
+		fatalx("cannot enter the sandbox");
+	reconciler_open(r);
+	if (sandbox_seccomp(&reconciler_profile) == -1)
+		fatalx("cannot load the seccomp filter");
+	if (worker_ready(&r->w) == -1)
+		fatalx("cannot send READY");
+	log_info("ready (cluster %s)", r->w.cfg.cluster_name[0] ?
+	    r->w.cfg.cluster_name : "default");
+	reconciler_sync_request(r);
+	reconciler_loop(r);
+	reconciler_shutdown(r);
+	return 0;
+}
+
+/* Before the sandbox: the Kubernetes client reads its files here. */
+static void
+reconciler_init(struct rec *r)
+{
+	struct kube_opts	 ko;
+	const char		*files[8];
+	int			 n, i;
+
+	memset(&ko, 0, sizeof(ko));
+	ko.kubeconfig = r->w.cfg.kubeconfig;
+	ko.context = r->w.cfg.kube_context;
+	ko.user_agent = r->w.user_agent;
+	ko.qps = r->w.cfg.kube_qps;
+	ko.burst = r->w.cfg.kube_burst;
+	ko.timeout_ms = 20000;
+	if ((r->kube = kube_new(&ko)) == NULL)
+		fatalx("cannot configure the Kubernetes client");
+	n = kube_files(r->kube, files, 8);
+	for (i = 0; i < n && i < 8; i++)
+		reconciler_profile.ro_paths[i] = files[i];
+	if ((r->store = store_new()) == NULL ||
+	    (r->queue = queue_new()) == NULL)
+		fatal("calloc");
+}
+
+static void
+reconciler_open(struct rec *r)
+{
+	r->sub = ipc_connect(&r->w, ZMQ_SUB, PROC_WATCHER, "watcher-pub");
+	r->snap = ipc_connect(&r->w, ZMQ_DEALER, PROC_WATCHER,
+	    "watcher-snap");
+	r->cfapi = ipc_connect(&r->w, ZMQ_DEALER, PROC_CFAPI, "cfapi");
+	r->dns = ipc_connect(&r->w, ZMQ_DEALER, PROC_DNSWORKER, "dnsworker");
+	r->rot = ipc_connect(&r->w, ZMQ_DEALER, PROC_ROTATOR, "rotator");
+	if (r->sub == NULL || r->snap == NULL || r->cfapi == NULL ||
+	    r->dns == NULL || r->rot == NULL)
+		fatalx("cannot connect to the other workers");
+}
+
+static void
+reconciler_loop(struct rec *r)
+{
+	zmq_pollitem_t	 it[6];
+	uint64_t	 now;
+	long long	 wait;
+
+	while (!r->stop) {
+		memset(it, 0, sizeof(it));
+		it[0].socket = r->sub;
+		it[1].socket = r->snap;
+		it[2].socket = r->cfapi;
+		it[3].socket = r->dns;
+		it[4].socket = r->rot;
+		it[5].fd = worker_ctl_fd(&r->w);
+		for (int i = 0; i < 6; i++)
+			it[i].events = ZMQ_POLLIN;
+		now = queue_now();
+		wait = queue_wait(r->queue, now);
+		if (wait < 0 || wait > 1000)
+			wait = 1000;	/* deadlines and the snapshot timer */
+		if (zmq_poll(it, 6, (long)wait) == -1) {
+			if (errno == EINTR)
+				continue;
+			fatalx("zmq_poll: %s", zmq_strerror(errno));
+		}
+		if (it[5].revents & ZMQ_POLLIN)
+			reconciler_dispatch_ctl(r);
+		if (it[0].revents & ZMQ_POLLIN)
+			reconciler_dispatch_watcher(r, r->sub);
+		if (it[1].revents & ZMQ_POLLIN)
+			reconciler_dispatch_watcher(r, r->snap);
+		if (it[2].revents & ZMQ_POLLIN)
+			reconciler_dispatch_cfapi(r);
+		if (it[3].revents & ZMQ_POLLIN)
+			reconciler_dispatch_dnsworker(r);
+		if (it[4].revents & ZMQ_POLLIN)
+			reconciler_dispatch_rotator(r);
+		now = queue_now();
+		reconciler_expire(r, now);
+		if (r->sync == REC_SYNC_WAIT &&
+		    now - r->snap_started > REC_SNAPSHOT_TIMEOUT_MS) {
+			log_warnx("snapshot did not complete; asking again");
+			reconciler_sync_request(r);
+		}
+		/*
+		 * A snapshot taken before the watcher's first lists finished
+		 * may lack routes: acting on it could delete DNS records.
+		 * Ask again until it is complete.
+		 */
+		if (r->sync == REC_SYNC_LIVE && !r->synced &&
+		    now - r->snap_started > 1000)
+			reconciler_sync_request(r);
+		if (r->sync == REC_SYNC_LIVE && r->synced)
+			reconciler_work(r, now);
+		if (r->rotate_dirty)
+			gateway_rotation_flush(r);
+	}
+}
+
+/* A message type from the wrong peer is a protocol violation. */
+static void
+reconciler_check_peer(const struct ipc_msg *m)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(reconciler_peers) /
+	    sizeof(reconciler_peers[0]); i++)
+		if (reconciler_peers[i].type == m->f.hdr.type &&
+		    reconciler_peers[i].from == m->peer)
+			return;
+	fatalx("%s from %s: not expected", msg_name(m->f.hdr.type),
+	    proc_name(m->peer));
+}
+
+static int
+reconciler_recv(struct rec *r, void *sock, struct ipc_msg *m)
+{
+	int	 rc;
+
+	memset(m, 0, sizeof(*m));
+	rc = ipc_recv(&r->w, sock, m, 1);
+	if (rc == -2)
+		return -2;	/* logged, dropped */
+	if (rc != 0)
+		return 1;
+	reconciler_check_peer(m);
+	return 0;
+}
+
+static void
+reconciler_dispatch_watcher(struct rec *r, void *sock)
+{
+	struct ipc_msg	 m;
+	int		 rc;
+
+	while ((rc = reconciler_recv(r, sock, &m)) != 1) {
+		if (rc == -2)
+			continue;
+		switch (m.f.hdr.type) {
+		case MSG_DELTA:
+			reconciler_handle_delta(r, m.f.payload, m.f.paylen);
+			break;
+		case MSG_SNAPSHOT_OBJ:
+			reconciler_handle_snapshot_obj(r, &m);
+			break;
+		case MSG_SNAPSHOT_END:
+			reconciler_handle_snapshot_end(r, &m);
+			break;
+		default:
+			break;
+		}
+		ipc_msg_free(&m);
+	}
+}
+
+static void
+reconciler_dispatch_cfapi(struct rec *r)
+{
+	struct ipc_msg	 m;
+	int		 rc;
+
+	while ((rc = reconciler_recv(r, r->cfapi, &m)) != 1) {
+		if (rc == -2)
+			continue;
+		reconciler_handle_reply(r, REC_PEER_CFAPI, &m);
+		ipc_msg_free(&m);
+	}
+}
+
+static void
+reconciler_dispatch_dnsworker(struct rec *r)
+{
+	struct ipc_msg	 m;
+	int		 rc;
+
+	while ((rc = reconciler_recv(r, r->dns, &m)) != 1) {
+		if (rc == -2)
+			continue;
+		reconciler_handle_reply(r, REC_PEER_DNS, &m);
+		ipc_msg_free(&m);
+	}
+}
+
+static void
+reconciler_dispatch_rotator(struct rec *r)
+{
+	struct ipc_msg	 m;
+	int		 rc;
+
+	while ((rc = reconciler_recv(r, r->rot, &m)) != 1) {
+		if (rc == -2)
+			continue;
+		reconciler_handle_rotated(r, &m);
+		ipc_msg_free(&m);
+	}
+}
+
+static void
+reconciler_dispatch_ctl(struct rec *r)
+{
+	switch (worker_ctl_dispatch(&r->w)) {
+	case -1:
+		log_info("supervisor gone");
+		r->stop = 1;
+		break;
+	case MSG_SHUTDOWN:
+		r->stop = 1;
+		break;
+	case MSG_RESYNC:
+		log_info("resync: new snapshot, reconcile everything");
+		reconciler_sync_request(r);
+		break;
+	default:
+		break;
+	}
+}
+
+/*
+ * Parse a watcher message; the "obj" member is detached from the tree and
+ * returned in *obj so the store can keep it without a copy.  A payload
+ * that is not JSON is a protocol violation.
+ */
+static yajl_val
+reconciler_parse(const char *buf, size_t len, yajl_val *obj)
+{
+	yajl_val	 v;
+	size_t		 i;
+	char		 err[128];
+
+	if ((v = json_parse(buf, len, err, sizeof(err))) == NULL ||
+	    !YAJL_IS_OBJECT(v))
+		fatalx("malformed message from the watcher: %s", err);
+	if (obj != NULL) {
+		*obj = NULL;
+		for (i = 0; i < v->u.object.len; i++)
+			if (strcmp(v->u.object.keys[i], "obj") == 0) {
+				*obj = v->u.object.values[i];
+				v->u.object.values[i] = NULL;
+			}
+	}
+	return v;
+}
+
+static void
+reconciler_apply(struct rec *r, struct store *s, const char *kind,
+    const char *event, yajl_val obj, int notify)
+{
+	yajl_val	 old;
+	const char	*ns, *name;
+	int		 err;
+
+	if (!store_kind_known(kind) || obj == NULL || !YAJL_IS_OBJECT(obj)) {
+		log_debug("ignoring %s %s", event, kind ? kind : "object");
+		if (obj != NULL)
+			yajl_tree_free(obj);
+		return;
+	}
+	ns = json_str(json_get(obj, "metadata"), "namespace");
+	name = json_str(json_get(obj, "metadata"), "name");
+	if (name == NULL) {
+		log_warnx("skipping a %s without metadata.name", kind);
+		yajl_tree_free(obj);
+		return;
+	}
+	if (strcmp(event, "DELETED") == 0) {
+		old = store_del(s, kind, ns, name);
+		if (notify)
+			triggers_changed(r, kind, old, NULL);
+		yajl_tree_free(obj);
+	} else {
+		old = store_put(s, kind, obj, &err);
+		if (err == 0 && notify)
+			triggers_changed(r, kind, old, obj);
+	}
+	if (old != NULL)
+		yajl_tree_free(old);
+}
+
+/* One DELTA, live or replayed after a snapshot. */
+static void
+reconciler_delta(struct rec *r, yajl_val v, yajl_val obj)
+{
+	const char	*epoch = json_str(v, "epoch");
+	const char	*event = json_str(v, "event");
+	long long	 seq = -1;
+
+	(void)json_int(v, "seq", &seq);
+	if (epoch == NULL || event == NULL || seq < 0)
+		fatalx("DELTA without epoch, seq or event");
+	if (strcmp(epoch, r->epoch) != 0) {
+		log_info("watcher epoch changed; new snapshot");
+		reconciler_sync_request(r);
+		goto done;
+	}
+	if (strcmp(event, "SYNC") == 0) {
+		/* The heartbeat carries the last seq published. */
+		if (seq > r->seq) {
+			log_info("missed deltas %lld..%lld; new snapshot",
+			    r->seq + 1, seq);
+			reconciler_sync_request(r);
+		}
+		goto done;
+	}
+	if (seq <= r->seq)
+		goto done;	/* already in the snapshot */
+	if (seq != r->seq + 1) {
+		log_info("gap in deltas (%lld after %lld); new snapshot", seq,
+		    r->seq);
+		reconciler_sync_request(r);
+		goto done;
+	}
+	r->seq = seq;
+	reconciler_apply(r, r->store, json_str(v, "kind"), event, obj, 1);
+	return;
+done:
+	if (obj != NULL)
+		yajl_tree_free(obj);
+}
+
+static void
+reconciler_handle_delta(struct rec *r, const char *buf, size_t len)
+{
+	yajl_val	 v, obj;
+	char		**nb;
+
+	if (r->sync == REC_SYNC_WAIT) {
+		if (r->nbuffered >= REC_BUFFER_MAX) {
+			reconciler_sync_request(r);
+			return;
+		}
+		nb = reallocarray(r->buffered, r->nbuffered + 1, sizeof(*nb));
+		if (nb == NULL || (nb[r->nbuffered] = strndup(buf, len)) ==
+		    NULL) {
+			if (nb != NULL)
+				r->buffered = nb;
+			reconciler_sync_request(r);
+			return;
+		}
+		r->buffered = nb;
+		r->nbuffered++;
+		return;
+	}
+	if (r->sync != REC_SYNC_LIVE)
+		return;
+	v = reconciler_parse(buf, len, &obj);
+	reconciler_delta(r, v, obj);
+	yajl_tree_free(v);
+}
+
+static void
+reconciler_handle_snapshot_obj(struct rec *r, const struct ipc_msg *m)
+{
+	yajl_val	 v, obj;
+
+	if (r->sync != REC_SYNC_WAIT || m->f.hdr.reqid != r->snap_reqid)
+		return;		/* an answer to an older request */
+	v = reconciler_parse(m->f.payload, m->f.paylen, &obj);
+	reconciler_apply(r, r->staging, json_str(v, "kind"), "ADDED", obj,
+	    0);
+	yajl_tree_free(v);
+}
+
+static void
+reconciler_drop_buffered(struct rec *r)
+{
+	size_t	 i;
+
+	for (i = 0; i < r->nbuffered; i++)
+		free(r->buffered[i]);
+	free(r->buffered);
+	r->buffered = NULL;
+	r->nbuffered = 0;
+}
+
+static void
+reconciler_handle_snapshot_end(struct rec *r, const struct ipc_msg *m)
+{
+	yajl_val	 v, obj;
+	const char	*epoch;
+	long long	 seq = -1;
+	size_t		 i;
+
+	if (r->sync != REC_SYNC_WAIT || m->f.hdr.reqid != r->snap_reqid)
+		return;
+	v = reconciler_parse(m->f.payload, m->f.paylen, NULL);
+	epoch = json_str(v, "epoch");
+	if (epoch == NULL || json_int(v, "seq", &seq) == -1 ||
+	    strlen(epoch) >= sizeof(r->epoch))
+		fatalx("SNAPSHOT_END without epoch or seq");
+	strcpy(r->epoch, epoch);
+	r->seq = seq;
+	r->synced = 1;
+	(void)json_bool(v, "synced", &r->synced);
+	yajl_tree_free(v);
+	store_free(&r->store);
+	r->store = r->staging;
+	r->staging = NULL;
+	r->sync = REC_SYNC_LIVE;
+	log_info("snapshot: %zu objects at seq %lld", store_total(r->store),
+	    seq);
+	for (i = 0; i < r->nbuffered && r->sync == REC_SYNC_LIVE; i++) {
+		v = reconciler_parse(r->buffered[i], strlen(r->buffered[i]),
+		    &obj);
+		reconciler_delta(r, v, obj);
+		yajl_tree_free(v);
+	}
+	if (r->sync == REC_SYNC_LIVE) {
+		reconciler_drop_buffered(r);
+		triggers_all(r);
+	}
+}
+
+/* Subscribe first (done at start), then ask: the Clone pattern. */
+static void
+reconciler_sync_request(struct rec *r)
+{
+	store_free(&r->staging);
+	reconciler_drop_buffered(r);
+	if ((r->staging = store_new()) == NULL)
+		fatal("calloc");
+	r->sync = REC_SYNC_WAIT;
+	r->snap_reqid = ++r->next_reqid;
+	r->snap_started = queue_now();
+	if (ipc_send(&r->w, r->snap, NULL, 0, MSG_SNAPSHOT_REQ, r->snap_reqid,
+	    "{}", 2) == -1)
+		log_warnx("cannot ask the watcher for a snapshot");
+}
+
+uint64_t
+rec_request(struct rec *r, enum rec_peer peer, unsigned type,
+    const char *key, int step, const char *payload, size_t len,
+    int timeout_ms)
+{
+	struct rec_pending	*p, *np;
+	void			*sock = peer == REC_PEER_CFAPI ? r->cfapi :
+				    r->dns;
+	uint64_t		 id = ++r->next_reqid;
+
+	if (strlen(key) >= QUEUE_KEY_MAX)
+		return 0;
+	if (r->npend == r->cappend) {
+		np = reallocarray(r->pend, r->cappend ? r->cappend * 2 : 32,
+		    sizeof(*np));
+		if (np == NULL)
+			return 0;
+		r->pend = np;
+		r->cappend = r->cappend ? r->cappend * 2 : 32;
+	}
+	if (ipc_send(&r->w, sock, NULL, 0, type, id, payload, len) == -1)
+		return 0;
+	p = &r->pend[r->npend++];
+	p->reqid = id;
+	p->peer = peer;
+	strcpy(p->key, key);
+	p->step = step;
+	p->deadline = queue_now() + (uint64_t)timeout_ms;
+	return id;
+}
+
+/* Hand a reply (or NULL: deadline passed) to whoever asked. */
+static void
+reconciler_resume(struct rec *r, const char *key, int step, uint64_t reqid,
+    yajl_val reply)
+{
+	char		 buf[QUEUE_KEY_MAX], *ns, *name;
+
+	snprintf(buf, sizeof(buf), "%s", key);
+	if (strncmp(buf, "GatewayClass/", 13) == 0)
+		gatewayclass_resume(r, buf + 13, step, reqid, reply);
+	else if (strncmp(buf, "Gateway/", 8) == 0) {
+		ns = buf + 8;
+		if ((name = strchr(ns, '/')) == NULL)
+			return;
+		*name++ = '\0';
+		gateway_resume(r, ns, name, step, reqid, reply);
+	}
+}
+
+static void
+reconciler_handle_reply(struct rec *r, enum rec_peer peer,
+    const struct ipc_msg *m)
+{
+	struct rec_pending	 p;
+	yajl_val		 v;
+	size_t			 i;
+	char			 err[128];
+
+	for (i = 0; i < r->npend; i++)
+		if (r->pend[i].reqid == m->f.hdr.reqid &&
+		    r->pend[i].peer == peer)
+			break;
+	if (i == r->npend) {
+		log_debug("%s %llu: no request waiting (late?)",
+		    msg_name(m->f.hdr.type),
+		    (unsigned long long)m->f.hdr.reqid);
+		return;
+	}
+	p = r->pend[i];
+	r->pend[i] = r->pend[--r->npend];
+	if ((v = json_parse(m->f.payload, m->f.paylen, err,
+	    sizeof(err))) == NULL || !YAJL_IS_OBJECT(v))
+		fatalx("malformed %s: %s", msg_name(m->f.hdr.type), err);
+	reconciler_resume(r, p.key, p.step, p.reqid, v);
+	yajl_tree_free(v);
+}
+
+static void
+reconciler_expire(struct rec *r, uint64_t now)
+{
+	struct rec_pending	 p;
+	size_t			 i = 0;
+
+	while (i < r->npend) {
+		if (r->pend[i].deadline > now) {
+			i++;
+			continue;
+		}
+		p = r->pend[i];
+		r->pend[i] = r->pend[--r->npend];
+		log_warnx("%s: request %llu timed out", p.key,
+		    (unsigned long long)p.reqid);
+		reconciler_resume(r, p.key, p.step, p.reqid, NULL);
+	}
+}
+
+static void
+reconciler_handle_rotated(struct rec *r, const struct ipc_msg *m)
+{
+	yajl_val	 v;
+	char		 err[128];
+
+	if (m->f.hdr.type != MSG_ROTATED)
+		return;
+	if ((v = json_parse(m->f.payload, m->f.paylen, err,
+	    sizeof(err))) == NULL || !YAJL_IS_OBJECT(v))
+		fatalx("malformed ROTATED: %s", err);
+	gateway_rotated(r, v);
+	yajl_tree_free(v);
+}
+
+void
+rec_enqueue(struct rec *r, const char *key, long long delay_ms)
+{
+	if (delay_ms < 0)
+		delay_ms = (long long)queue_backoff(r->queue, key);
+	if (queue_add(r->queue, key, queue_now() + (uint64_t)delay_ms) == -1)
+		log_warnx("cannot queue %s", key);
+}
+
+void
+rec_enqueue_gateway(struct rec *r, const char *ns, const char *name,
+    long long delay_ms)
+{
+	char	 key[QUEUE_KEY_MAX];
+
+	if (ns == NULL || name == NULL ||
+	    snprintf(key, sizeof(key), "Gateway/%s/%s", ns, name) >=
+	    (int)sizeof(key))
+		return;
+	rec_enqueue(r, key, delay_ms);
+}
+
+int
+rec_send_rotator(struct rec *r, unsigned type, const char *payload,
+    size_t len)
+{
+	return ipc_send(&r->w, r->rot, NULL, 0, type, ++r->next_reqid,
+	    payload, len);
+}
+
+static void
+reconciler_work(struct rec *r, uint64_t now)
+{
+	char	 key[QUEUE_KEY_MAX], *ns, *name;
+	int	 n;
+
+	for (n = 0; n < REC_BATCH && queue_pop(r->queue, now, key,
+	    sizeof(key)); n++) {
+		if (strncmp(key, "GatewayClass/", 13) == 0) {
+			gatewayclass_reconcile(r, key + 13);
+			continue;
+		}
+		if (strncmp(key, "Gateway/", 8) != 0)
+			continue;
+		ns = key + 8;
+		if ((name = strchr(ns, '/')) == NULL)
+			continue;
+		*name++ = '\0';
+		gateway_reconcile(r, ns, name);
+	}
+}
+
+static void
+reconciler_shutdown(struct rec *r)
+{
+	log_info("shutting down");
+	gateway_forget_all(r);
+	reconciler_drop_buffered(r);
+	store_free(&r->store);
+	store_free(&r->staging);
+	queue_free(&r->queue);
+	free(r->pend);
+	free(r->rotate_sent);
+	kube_free(&r->kube);
+	worker_shutdown(&r->w);
+}
