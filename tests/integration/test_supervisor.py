@@ -20,8 +20,10 @@ import harness
 
 REPO = harness.REPO
 VARIANT = os.environ.get("CFGW_VARIANT", "release")
-CFGWD = REPO / "bin" / "cfgwd"
-TESTWORKER = REPO / "build" / VARIANT / "tests" / "testworker"
+# CFGW_CFGWD / CFGW_TESTWORKER point elsewhere (e.g. a sanitizer build).
+CFGWD = Path(os.environ.get("CFGW_CFGWD") or REPO / "bin" / "cfgwd")
+TESTWORKER = Path(os.environ.get("CFGW_TESTWORKER") or
+                  REPO / "build" / VARIANT / "tests" / "testworker")
 WORKERS = ("watcher", "reconciler", "cfapi", "dnsworker", "rotator")
 
 pytestmark = pytest.mark.skipif(
