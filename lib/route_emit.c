@@ -232,6 +232,32 @@ host_fill(struct rt_ctx *c, struct rt_host *h)
 	qsort(h->grpc, h->n_grpc, sizeof(*h->grpc), item_cmp_grpc);
 }
 
+/*
+ * Keep an entry if a route names its pattern, or if it is an empty
+ * listener hostname (hosts of that listener must get 404, not a wider
+ * listener's routes).  Any other entry holds only routes of wider
+ * wildcards and equals the entry of the narrowest of them.
+ */
+static int
+host_keep(struct rt_ctx *c, const struct rt_host *h)
+{
+	size_t	 i;
+
+	for (i = 0; i < h->n_http; i++)
+		if (host_same(h->http[i].e, h->p))
+			return 1;
+	for (i = 0; i < h->n_grpc; i++)
+		if (host_same(h->grpc[i].e, h->p))
+			return 1;
+	if (h->n_http + h->n_grpc > 0)
+		return 0;
+	for (i = 0; i < c->n_ls; i++)
+		if (c->ls[i].usable && c->ls[i].conflict == NULL &&
+		    host_same(c->ls[i].hostname, h->p))
+			return 1;
+	return 0;
+}
+
 static void
 hosts_build(struct rt_emit *e)
 {
@@ -247,8 +273,16 @@ hosts_build(struct rt_emit *e)
 	if (c->oom)
 		return;
 	qsort(e->hosts, e->n_hosts, sizeof(*e->hosts), host_sort_cmp);
-	for (i = 0; i < e->n_hosts; i++)
+	for (i = 0, k = 0; i < e->n_hosts; i++) {
 		host_fill(c, &e->hosts[i]);
+		if (host_keep(c, &e->hosts[i]))
+			e->hosts[k++] = e->hosts[i];
+		else {
+			free(e->hosts[i].http);
+			free(e->hosts[i].grpc);
+		}
+	}
+	e->n_hosts = k;
 }
 
 static void
