@@ -61,7 +61,7 @@ Authentication
 Endpoints (under /client/v4)
 ----------------------------
   GET  /user/tokens/verify, /accounts/{a}/tokens/verify
-       -> {"id", "status": "active", "not_before", "expires_on"}
+       -> {"id": <32 hex>, "status": "active"}
   POST /accounts/{a}/cfd_tunnel {"name", "config_src", "tunnel_secret"?}
        409 code 1013 when a non-deleted tunnel has the name.
   GET  /accounts/{a}/cfd_tunnel  ?name ?uuid ?is_deleted ?status
@@ -84,6 +84,7 @@ Endpoints (under /client/v4)
        no path, unix:/unix+tls: path, http_status:100-599, hello_world,
        bastion or socks5.
   GET|DELETE /accounts/{a}/cfd_tunnel/{id}/connections (?client_id)
+       DELETE answers result {} and drops all (or the given) connectors.
   GET  /accounts/{a}/cfd_tunnel/{id}/connectors/{connector_id}
        Connector: {id, arch, version, config_version, run_at, features,
        conns: [{id, uuid, client_id, client_version, colo_name,
@@ -113,6 +114,13 @@ Endpoints (under /client/v4)
   zone name.  Malformed JSON -> 400 code 9207.  Unknown routes -> 400 code
   7003/7000, malformed ids -> 400 7003 as the real API does.
 
+Where the real API's behaviour is not known, the simulator picks and
+documents: 404 code 1003 "Tunnel not found"; 400 code 1001 for bad tunnel
+bodies and bad query values; 400 1055 for bad ingress; 405 10405 for a known
+path with the wrong method; 81092 for batch size; 9101/9102/9301 inside
+1004 error chains.  Success answers are checked by the tests against the
+published OpenAPI 200-response schemas (tests/data/cloudflare).
+
 Rate limit
 ----------
   Per token (keyed by its SHA-256), sliding window (default 1200 per 300 s).
@@ -137,7 +145,8 @@ Test control API (no auth, not counted, not logged)
                      "path", "query" (dict; repeated keys -> list), "status",
                      "token_hash", "body" (parsed JSON or null),
                      "validation" (null or error text), "over_limit",
-                     "fault" (null or text), "user_agent"}
+                     "fault" (null or text), "user_agent"}; the newest
+                     200000 entries are kept.
   DELETE /_sim/requests  clear the log
   POST /_sim/faults  {"seed": N, "error_rate": 0.2, "error_status": 500,
                      "rate_429": 0.05, "retry_after": 1, "latency_ms": 0,
@@ -179,11 +188,13 @@ import cfsim_dns  # noqa: E402
 import cfsim_tunnels  # noqa: E402
 from cfsim_common import (ApiError, now_iso, sha256_hex,  # noqa: E402
                           err_route)
+from cfsim_control import Faults, RateLimiter, fault_response  # noqa: E402
 
 API_PREFIX = "/client/v4"
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCHEMA_PATH = os.path.join(HERE, "..", "data", "cloudflare", "schemas.json")
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
+MAX_LOG = 200000          # request-log entries kept in memory
 
 
 class Ctx:
@@ -209,91 +220,6 @@ class Ctx:
         if account_id != acc or account_id not in self.sim.accounts:
             raise ApiError(403, 10000, "Authentication error")
         return account_id
-
-
-class RateLimiter:
-    def __init__(self, limit, window):
-        self.limit = int(limit)
-        self.window = float(window)
-        self.hits = {}
-        self.blocked = {}
-
-    def check(self, key, now):
-        """Return (allowed, remaining, reset_s, retry_after_s)."""
-        until = self.blocked.get(key, 0)
-        if until > now:
-            wait = max(1, int(until - now + 0.999))
-            return False, 0, wait, wait
-        q = self.hits.setdefault(key, [])
-        cut = now - self.window
-        while q and q[0] <= cut:
-            q.pop(0)
-        if len(q) >= self.limit:
-            self.blocked[key] = now + self.window
-            wait = max(1, int(self.window))
-            return False, 0, wait, wait
-        q.append(now)
-        reset = max(1, int(q[0] + self.window - now + 0.999))
-        return True, self.limit - len(q), reset, 0
-
-
-class Faults:
-    def __init__(self, cfg=None):
-        self.cfg = dict(cfg or {})
-        self.rng = random.Random(self.cfg.get("seed", 0))
-        self.rules = []
-        for r in self.cfg.get("rules", []) or []:
-            rr = dict(r)
-            rr["_re"] = re.compile(rr.get("path_regex", ".*"))
-            rr["_left"] = rr.get("count")
-            self.rules.append(rr)
-
-    def pick(self, method, path):
-        """Return a fault dict or None; consumes rule counts."""
-        for r in self.rules:
-            m = r.get("method")
-            if m and m.upper() != method:
-                continue
-            if not r["_re"].search(path):
-                continue
-            if r["_left"] is not None:
-                if r["_left"] <= 0:
-                    continue
-                r["_left"] -= 1
-            return r
-        c = self.cfg
-        if c.get("rate_429") and self.rng.random() < float(c["rate_429"]):
-            return {"status": 429, "code": 10100,
-                    "retry_after": c.get("retry_after", 1),
-                    "_random": True}
-        if c.get("error_rate") and self.rng.random() < float(c["error_rate"]):
-            return {"status": int(c.get("error_status", 500)),
-                    "_random": True}
-        return None
-
-    def public(self):
-        return {k: v for k, v in self.cfg.items()}
-
-
-def _fault_response(f, limit, window):
-    status = int(f.get("status", 500))
-    code = f.get("code")
-    msg = f.get("message")
-    if code is None:
-        code = 10100 if status == 429 else (10000 if status in (401, 403)
-                                            else 10001)
-    if msg is None:
-        if status == 429:
-            msg = "More than %d requests per %d seconds reached" % (
-                limit, window)
-        elif status >= 500:
-            msg = "Internal server error (simulated)"
-        else:
-            msg = "Simulated error"
-    hdrs = {}
-    if status == 429 or "retry_after" in f:
-        hdrs["retry-after"] = str(f.get("retry_after", 1))
-    return status, code, msg, hdrs
 
 
 class CFSim:
@@ -525,7 +451,7 @@ class CFSim:
         return st, hdrs, json.dumps(env).encode(), "application/json"
 
     def _fault(self, f, rec, limit, window):
-        st, code, msg, hdrs = _fault_response(f, limit, int(window))
+        st, code, msg, hdrs = fault_response(f, limit, int(window))
         rec["fault"] = "%s %d" % ("random" if f.get("_random") else "rule",
                                   st)
         if st == 429:
@@ -539,6 +465,8 @@ class CFSim:
         self.seq += 1
         rec["seq"] = self.seq
         self.reqlog.append(rec)
+        if len(self.reqlog) > MAX_LOG:
+            del self.reqlog[:len(self.reqlog) - MAX_LOG]
         if self.log_file:
             try:
                 self.log_file.write(json.dumps(rec) + "\n")
@@ -728,6 +656,7 @@ class _Server6(_Server):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
     server_version = "cloudflare"
     sys_version = ""
     sim = None

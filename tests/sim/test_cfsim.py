@@ -125,6 +125,23 @@ def test_keepalive_connection_reuse(sim):
     c.close()
 
 
+def test_keepalive_is_fast(sim):
+    """100 requests on one connection: no Nagle/delayed-ACK stalls."""
+    c = http.client.HTTPConnection("127.0.0.1", sim.port, timeout=10)
+    t0 = time.monotonic()
+    for i in range(100):
+        c.request("POST", "/client/v4/zones/%s/dns_records" % ZONE,
+                  json.dumps({"type": "TXT", "name": "k%d" % i,
+                              "content": "x"}),
+                  {"Authorization": "Bearer " + TOKEN})
+        r = c.getresponse()
+        r.read()
+        assert r.status == 200
+    took = time.monotonic() - t0
+    c.close()
+    assert took < 2.0, "100 keep-alive requests took %.2fs" % took
+
+
 def test_ratelimit_headers(api):
     r1 = api("GET", "/zones")
     r2 = api("GET", "/zones")
