@@ -17,6 +17,13 @@
 	"application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
 #define KUBE_ACCEPT_META_LIST	\
 	"application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+/*
+ * Watches: client-go's metadata client asks for the List form, the
+ * apiserver also takes the single-object form; offer both, never plain
+ * JSON (that would be Secret data).
+ */
+#define KUBE_ACCEPT_META_WATCH	\
+	KUBE_ACCEPT_META_LIST "," KUBE_ACCEPT_META
 
 struct kube {
 	struct kube_opts	 opts;

@@ -126,7 +126,7 @@ kube_watch_start(struct kube *k, const struct kube_res *r, const char *ns,
 	ratelimit_wait(&k->rl);
 	if (kube_token_refresh(k) == -1 ||
 	    kube_setup_handle(k, w->h, w->url, &w->hdrs,
-	    w->meta ? KUBE_ACCEPT_META : "application/json", NULL) == -1)
+	    w->meta ? KUBE_ACCEPT_META_WATCH : "application/json", NULL) == -1)
 		goto fail;
 	curl_easy_setopt(w->h, CURLOPT_HTTPGET, 1L);
 	curl_easy_setopt(w->h, CURLOPT_WRITEFUNCTION, kube_watch_write);
