@@ -7,6 +7,8 @@
  * when both sides allow it.  A malformed request gets its 4xx and the
  * connection is closed; nothing after it is trusted.
  */
+#include <sys/socket.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +18,7 @@
 #include "log.h"
 #include "proxy.h"
 
-enum dstate { D_HEAD, D_BODY, D_WAIT, D_PIPE, D_CLOSING };
+enum dstate { D_HEAD, D_BODY, D_WAIT, D_PIPE, D_CLOSING, D_LINGER };
 enum bmode { B_NONE, B_CLEN, B_CHUNKED };
 
 struct dconn {
@@ -49,6 +51,7 @@ static void	 d_timeout(evutil_socket_t, short, void *);
 static void	 d_deferred(evutil_socket_t, short, void *);
 static void	 d_free(struct dconn *);
 static void	 d_close_after_write(struct dconn *);
+static void	 d_linger(struct dconn *);
 static void	 d_next(struct dconn *);
 static void	 d_error(struct dconn *, int);
 static int	 d_head(struct dconn *);
@@ -128,7 +131,7 @@ d_deferred(evutil_socket_t fd, short ev, void *arg)
 	(void)ev;
 	if (d->state == D_CLOSING) {
 		if (evbuffer_get_length(bufferevent_get_output(d->bev)) == 0)
-			d_free(d);
+			d_linger(d);
 	} else if (d->state == D_HEAD)
 		d_read(d->bev, d);
 }
@@ -149,6 +152,29 @@ d_free(struct dconn *d)
 	px_conn_release();
 }
 
+/*
+ * Lingering close: after the last response, half-close and drain what the
+ * client still sends for a moment, so our answer is not destroyed by a
+ * reset caused by unread input.
+ */
+static void
+d_linger(struct dconn *d)
+{
+	struct timeval	 tv = { 1, 0 };
+	evutil_socket_t	 fd = bufferevent_getfd(d->bev);
+
+	if (d->tls || fd == -1 || evbuffer_get_length(bufferevent_get_input(
+	    d->bev)) == 0 || shutdown(fd, SHUT_WR) == -1) {
+		d_free(d);
+		return;
+	}
+	d->state = D_LINGER;
+	evbuffer_drain(bufferevent_get_input(d->bev),
+	    evbuffer_get_length(bufferevent_get_input(d->bev)));
+	evtimer_add(d->tmo, &tv);
+	bufferevent_enable(d->bev, EV_READ);
+}
+
 static void
 d_close_after_write(struct dconn *d)
 {
@@ -166,7 +192,7 @@ d_write(struct bufferevent *bev, void *arg)
 
 	(void)bev;
 	if (d->state == D_CLOSING) {
-		d_free(d);
+		d_linger(d);
 		return;
 	}
 	if (d->x != NULL)
@@ -252,6 +278,7 @@ d_read(struct bufferevent *bev, void *arg)
 		bufferevent_disable(bev, EV_READ);
 		break;
 	case D_CLOSING:
+	case D_LINGER:
 		evbuffer_drain(in, evbuffer_get_length(in));
 		break;
 	}

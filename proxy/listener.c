@@ -161,7 +161,8 @@ l_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		px_conn_release();
 		return;
 	}
-	px_tv_ms(&tv, px->cf.header_timeout_ms);
+	px_tv_ms(&tv, tls ? px->cf.header_timeout_ms :
+	    px->cf.idle_timeout_ms);
 	evtimer_add(p->tmo, &tv);
 	bufferevent_setcb(p->bev, tls ? NULL : l_sniff, NULL, l_event, p);
 	bufferevent_enable(p->bev, EV_READ | EV_WRITE);

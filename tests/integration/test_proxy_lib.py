@@ -149,7 +149,7 @@ def raw(port, data, timeout=5.0, shut=False):
                 if not d:
                     break
                 out += d
-        except socket.timeout:
+        except (socket.timeout, ConnectionResetError):
             pass
         return out
     finally:
