@@ -76,6 +76,10 @@ worker_init(struct worker *w, enum proc_id self, int argc, char **argv)
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == -1)
 		log_warn("PR_SET_PDEATHSIG");
 	signal(SIGPIPE, SIG_IGN);
+	/* A terminal's ^C or hangup reaches the whole process group: let
+	 * cfgwd decide (it sends SHUTDOWN).  SIGTERM still ends us. */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
 	log_init(w->name, NULL, LOG_FORMAT_TEXT, verbose);
 	if (getppid() == 1) {
 		log_warnx("supervisor already gone");

@@ -25,6 +25,7 @@
 #define CFGWD_BACKOFF_MAX_MS	60000	/* ... doubling to 60 s */
 #define CFGWD_HEALTHY_MS	600000	/* 10 min up resets the backoff */
 #define CFGWD_STOP_MS		3000	/* SHUTDOWN, then SIGKILL */
+#define CFGWD_EOF_MS		1000	/* hung up but alive: kill */
 #define CFGWD_HTTP_CLIENTS	16
 #define CFGWD_HTTP_REQ_MAX	2048
 #define CFGWD_HTTP_TIMEOUT_MS	2000
@@ -55,6 +56,7 @@ struct sv_worker {
 	long long	 started_ms;
 	long long	 ready_ms;
 	long long	 restart_ms;	/* when to start again; 0 = now */
+	long long	 eof_ms;	/* its control channel closed */
 	unsigned	 backoff_ms;
 	uint64_t	 ping_seq, pong_seq;
 	uint64_t	 restarts;

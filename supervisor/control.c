@@ -82,9 +82,11 @@ control_dispatch(struct sv_worker *sw)
 		if (rc == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
 		if (rc == 1 || rc == -1) {
-			/* EOF: the reap follows; don't poll a dead fd. */
+			/* EOF: the reap follows; don't poll a dead fd.  One
+			 * that hangs up and lives on is killed later. */
 			close(sw->fd);
 			sw->fd = -1;
+			sw->eof_ms = cfgwd_now_ms();
 			return;
 		}
 		if (rc == -2) {
@@ -245,6 +247,12 @@ control_tick(long long now)
 	cfgwd.next_ping_ms = now + CFGWD_PING_MS;
 	for (i = 1; i < PROC_MAX; i++) {
 		sw = &cfgwd.w[i];
+		if (sw->pid > 0 && sw->fd == -1 &&
+		    now - sw->eof_ms > CFGWD_EOF_MS) {
+			spawn_kill(sw, "closed its control channel");
+			sw->eof_ms = now;
+			continue;
+		}
 		if (sw->state != SV_READY || sw->pid <= 0 || sw->fd == -1)
 			continue;
 		if (sw->ping_seq >= sw->pong_seq + CFGWD_PING_MISS) {
