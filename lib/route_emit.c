@@ -228,8 +228,10 @@ host_fill(struct rt_ctx *c, struct rt_host *h)
 		if (best != NULL)
 			item_add(c, h, rt, best);
 	}
-	qsort(h->http, h->n_http, sizeof(*h->http), item_cmp_http);
-	qsort(h->grpc, h->n_grpc, sizeof(*h->grpc), item_cmp_grpc);
+	if (h->n_http > 1)
+		qsort(h->http, h->n_http, sizeof(*h->http), item_cmp_http);
+	if (h->n_grpc > 1)
+		qsort(h->grpc, h->n_grpc, sizeof(*h->grpc), item_cmp_grpc);
 }
 
 /*
@@ -272,7 +274,8 @@ hosts_build(struct rt_emit *e)
 			pattern_add(e, c->ls[i].hostname);
 	if (c->oom)
 		return;
-	qsort(e->hosts, e->n_hosts, sizeof(*e->hosts), host_sort_cmp);
+	if (e->n_hosts > 1)
+		qsort(e->hosts, e->n_hosts, sizeof(*e->hosts), host_sort_cmp);
 	for (i = 0, k = 0; i < e->n_hosts; i++) {
 		host_fill(c, &e->hosts[i]);
 		if (host_keep(c, &e->hosts[i]))
