@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""cfsim: a Cloudflare API v4 simulator for cfgw tests, `make demo` and benches.
+"""cfsim: Cloudflare API v4 simulator for cfgw tests, `make demo`, benches.
 
 Stdlib only (/usr/bin/python3); starts in well under a second.
 
@@ -39,7 +39,7 @@ Seed (--seed FILE or POST /_sim/seed; merged into the current state)
                  "status": "active"}],           # or "disabled"/"expired"
    "zones":    [{"id": "<optional 32 hex>", "name": "example.com",
                  "account": "acc1", "status": "active",
-                 "plan": "free",                  # free|pro|business|enterprise
+                 "plan": "free",      # free|pro|business|enterprise
                  "records": [{"type": "A", "name": "www",
                               "content": "192.0.2.1"}]}],
    "tunnels":  [{"id": "<optional uuid>", "name": "pre", "account": "acc1",
@@ -163,6 +163,11 @@ Test control API (no auth, not counted, not logged)
   POST /_sim/limits  {"limit": N, "window": S}; resets all rate counters.
   POST /_sim/connect {"tunnel_id", "config_version"?, "arch"?, "version"?}
                      add a connector (default config_version = latest).
+                     With "token": <tunnel token> (tunnel_id optional) it
+                     acts like cloudflared --token: the token must decode
+                     to the tunnel's current account/id/secret, else 401
+                     {"error": ...} and no connector (a stale token after a
+                     tunnel_secret rotation is refused).
   POST /_sim/disconnect {"tunnel_id", "connector_id"?}  cloudflared exits.
   POST /_sim/auto_connect {"enabled": bool, "delay": s?}
   --auto-connect: `delay` seconds after each configuration PUT every
@@ -528,7 +533,7 @@ class CFSim:
         try:
             with self.lock:
                 out = self._sim_op(method, path, query, body or {})
-        except (KeyError, ValueError, TypeError) as e:
+        except (KeyError, ValueError, TypeError, AttributeError) as e:
             return _json_resp(400, {"error": "%s: %s" % (
                 type(e).__name__, e)})
         except ApiError as e:
@@ -569,7 +574,11 @@ class CFSim:
         if op == ("POST", "/_sim/connect"):
             kw = {k: body[k] for k in ("config_version", "arch", "version")
                   if k in body}
-            return cfsim_tunnels.add_connector(self, body["tunnel_id"], **kw)
+            tid = body.get("tunnel_id")
+            if "token" in body:
+                tid = cfsim_tunnels.check_tunnel_token(self, body["token"],
+                                                       tid)
+            return cfsim_tunnels.add_connector(self, tid, **kw)
         if op == ("POST", "/_sim/disconnect"):
             return cfsim_tunnels.drop_connectors(self, body["tunnel_id"],
                                                  body.get("connector_id"))
@@ -643,7 +652,7 @@ def _validate_body(schemas, method, fn, body):
     return None
 
 
-# ---- HTTP plumbing -----------------------------------------------------------
+# ---- HTTP plumbing ----------------------------------------------------------
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -710,7 +719,7 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
 
 
-# ---- CLI -----------------------------------------------------------------------
+# ---- CLI --------------------------------------------------------------------
 def _parse_listen(s):
     if s.startswith("["):
         host, _, port = s[1:].partition("]:")

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Rate limiter and fault injection of the API simulator (see cfsim.py)."""
 
+import collections
 import random
 import re
 
@@ -18,10 +19,10 @@ class RateLimiter:
         if until > now:
             wait = max(1, int(until - now + 0.999))
             return False, 0, wait, wait
-        q = self.hits.setdefault(key, [])
+        q = self.hits.setdefault(key, collections.deque())
         cut = now - self.window
         while q and q[0] <= cut:
-            q.pop(0)
+            q.popleft()
         if len(q) >= self.limit:
             self.blocked[key] = now + self.window
             wait = max(1, int(self.window))
@@ -36,10 +37,23 @@ class Faults:
         self.cfg = dict(cfg or {})
         self.rng = random.Random(self.cfg.get("seed", 0))
         self.rules = []
+        for k in ("error_rate", "rate_429", "latency_ms", "retry_after"):
+            if k in self.cfg:
+                float(self.cfg[k])
+        if "error_status" in self.cfg:
+            int(self.cfg["error_status"])
         for r in self.cfg.get("rules", []) or []:
             rr = dict(r)
-            rr["_re"] = re.compile(rr.get("path_regex", ".*"))
+            try:
+                rr["_re"] = re.compile(rr.get("path_regex", ".*"))
+            except re.error as e:
+                raise ValueError("bad path_regex: %s" % e)
             rr["_left"] = rr.get("count")
+            if rr["_left"] is not None:
+                rr["_left"] = int(rr["_left"])
+            rr["status"] = int(rr.get("status", 500))
+            if rr.get("code") is not None:
+                rr["code"] = int(rr["code"])
             self.rules.append(rr)
 
     def pick(self, method, path):
@@ -66,7 +80,7 @@ class Faults:
         return None
 
     def public(self):
-        return {k: v for k, v in self.cfg.items()}
+        return dict(self.cfg)
 
 
 def fault_response(f, limit, window):

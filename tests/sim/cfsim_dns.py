@@ -48,7 +48,7 @@ def _schema(key):
     return deco
 
 
-# ---- zones -------------------------------------------------------------------
+# ---- zones ------------------------------------------------------------------
 def seed_zone(sim, z):
     acc = str(z["account"])
     if acc not in sim.accounts:
@@ -171,7 +171,7 @@ def zone_get(ctx):
     return 200, zone_json(ctx.sim, _zone(ctx)), None
 
 
-# ---- record validation ----------------------------------------------------------
+# ---- record validation ------------------------------------------------------
 def _dve(code, msg):
     return ApiError(400, 1004, "DNS Validation Error", chain=[(code, msg)])
 
@@ -385,7 +385,7 @@ def out(rec):
     return {k: v for k, v in rec.items() if not k.startswith("_")}
 
 
-# ---- record operations (shared by the single endpoints and batch) -------------
+# ---- record operations (shared by the single endpoints and batch) -----------
 _MERGE_KEYS = ("type", "name", "content", "ttl", "proxied", "comment",
                "tags", "settings", "priority", "data")
 
@@ -434,7 +434,7 @@ def op_delete(records, rid):
     return rec
 
 
-# ---- record endpoints -------------------------------------------------------------
+# ---- record endpoints -------------------------------------------------------
 def _str_filter(field, op, arg):
     arg = arg.lower()
 

@@ -41,7 +41,7 @@ def _schema(key):
     return deco
 
 
-# ---- tokens ------------------------------------------------------------------
+# ---- tokens -----------------------------------------------------------------
 def _verify_result(tok):
     return {"id": tok["id"], "status": tok["status"]}
 
@@ -55,7 +55,7 @@ def token_verify_account(ctx):
     return 200, _verify_result(ctx.token), None
 
 
-# ---- tunnel objects -------------------------------------------------------------
+# ---- tunnel objects ---------------------------------------------------------
 def _secret_ok(s):
     if not isinstance(s, str):
         return False
@@ -172,7 +172,7 @@ def _check_name(name):
         raise ApiError(400, 1001, "Tunnel name too long")
 
 
-# ---- tunnel endpoints ----------------------------------------------------------------
+# ---- tunnel endpoints -------------------------------------------------------
 @_schema("tunnel.create")
 def tunnel_create(ctx):
     acc = ctx.account(ctx.params["account"])
@@ -274,7 +274,7 @@ def tunnel_token(ctx):
     return 200, token_of(_tunnel(ctx)), None
 
 
-# ---- configurations -----------------------------------------------------------------
+# ---- configurations ---------------------------------------------------------
 def _config_json(t):
     return {"account_id": t["account"], "tunnel_id": t["id"],
             "version": t["config_version"], "config": t["config"],
@@ -400,7 +400,7 @@ def config_put(ctx):
     return 200, _config_json(t), None
 
 
-# ---- connectors ---------------------------------------------------------------------
+# ---- connectors -------------------------------------------------------------
 def _connector(t, version=None, arch="linux_amd64", cver="2024.8.2"):
     cid = new_uuid()
     ts = now_iso()
@@ -430,6 +430,22 @@ def add_connector(sim, tunnel_id, config_version=None, arch="linux_amd64",
     t["conns_active_at"] = t["conns_active_at"] or c["run_at"]
     t["conns_inactive_at"] = None
     return c
+
+
+def check_tunnel_token(sim, token, tunnel_id=None):
+    """Return the tunnel id a cloudflared token is valid for, or raise."""
+    try:
+        doc = json.loads(base64.b64decode(str(token).encode()))
+        acc, tid, sec = doc["a"], doc["t"], doc["s"]
+    except (ValueError, TypeError, KeyError, binascii.Error):
+        raise ApiError(401, 1000, "Unauthorized: malformed tunnel token")
+    t = sim.tunnels.get(tid)
+    if t is None or t["deleted_at"] or t["account"] != acc or \
+            (tunnel_id and tunnel_id != tid):
+        raise ApiError(401, 1000, "Unauthorized: unknown tunnel")
+    if sec != t["secret"]:
+        raise ApiError(401, 1000, "Unauthorized: Invalid tunnel secret")
+    return tid
 
 
 def drop_connectors(sim, tunnel_id, connector_id=None):

@@ -300,3 +300,44 @@ def test_sim_seed_reset_state(sim, api):
     assert api.simctl("POST", "/_sim/seed", {"zones": [{"name": "x"}]}) \
         .status == 400
     assert api.simctl("GET", "/_sim/nothing").status == 404
+
+
+def test_chunked_body_and_expect_100(sim):
+    c = http.client.HTTPConnection("127.0.0.1", sim.port, timeout=10)
+    body = [b'{"name": ', b'"chunky"}']
+    c.request("POST", "/client/v4/accounts/acc1/cfd_tunnel", iter(body),
+              {"Authorization": "Bearer " + TOKEN,
+               "Content-Type": "application/json"}, encode_chunked=True)
+    r = c.getresponse()
+    assert r.status == 200 and json.loads(r.read())["result"]["name"] == \
+        "chunky"
+    c.close()
+    import socket
+    s = socket.create_connection(("127.0.0.1", sim.port), timeout=10)
+    data = b'{"name": "expecting"}'
+    s.sendall(b"POST /client/v4/accounts/acc1/cfd_tunnel HTTP/1.1\r\n"
+              b"Host: x\r\nAuthorization: Bearer " + TOKEN.encode() +
+              b"\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n"
+              % len(data))
+    first = s.recv(100)
+    assert first.startswith(b"HTTP/1.1 100")
+    s.sendall(data)
+    buf = b""
+    while b'"expecting"' not in buf:
+        chunk = s.recv(65536)
+        assert chunk
+        buf += chunk
+    assert b"HTTP/1.1 200" in buf
+    s.close()
+
+
+def test_sim_api_bad_bodies(api):
+    assert api.simctl("POST", "/_sim/seed", [1]).status == 400
+    assert api.simctl("POST", "/_sim/limits", {}).status == 400
+    r = call(api.sim.base + "/_sim/faults", "POST", raw=b"{x", token=None)
+    assert r.status == 400
+    for bad in ({"rules": [{"path_regex": "("}]},
+                {"rules": [{"count": "many"}]}, {"error_rate": "lots"},
+                {"rules": "x"}):
+        assert api.simctl("POST", "/_sim/faults", bad).status == 400, bad
+    assert api("GET", "/zones").status == 200

@@ -82,7 +82,7 @@ def test_zone_get_errors(api):
     assert r.status == 403
 
 
-# ---- records: create and normalisation --------------------------------------------
+# ---- records: create and normalisation --------------------------------------
 def test_create_fields_and_normalisation(api):
     rec = post(api, {"type": "CNAME", "name": "App", "content": TUN + ".",
                      "proxied": True, "ttl": 300, "comment": "cfgw",
@@ -175,7 +175,7 @@ def test_conflicts(api):
     assert len(api("GET", R).result) == 4
 
 
-# ---- records: get / put / patch / delete ---------------------------------------------
+# ---- records: get / put / patch / delete ------------------------------------
 def test_get_put_patch_delete(api):
     rec = post(api, {"type": "CNAME", "name": "w", "content": TUN,
                      "proxied": True, "comment": "one"})
@@ -214,7 +214,7 @@ def test_patch_conflict_keeps_record(api):
     assert api("GET", R + "/" + a["id"]).result["name"] == "a.example.com"
 
 
-# ---- list filters and pagination -------------------------------------------------------
+# ---- list filters and pagination --------------------------------------------
 @pytest.fixture
 def populated(api):
     recs = [
@@ -323,7 +323,7 @@ def test_list_pagination(sim, api):
     assert r.json["result_info"]["per_page"] == 100
 
 
-# ---- batch ------------------------------------------------------------------------------
+# ---- batch ------------------------------------------------------------------
 B = R + "/batch"
 
 

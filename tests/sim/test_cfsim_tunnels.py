@@ -279,3 +279,21 @@ def test_sim_connect_disconnect(sim, api):
                       {"tunnel_id": "nope"}).status == 404
     r = api("GET", base + "/connectors/" + a["id"])
     assert r.status == 404
+
+
+def test_sim_connect_with_tunnel_token(sim, api):
+    t = mk(api, tunnel_secret=SECRET)
+    tok = api("GET", T + "/%s/token" % t["id"]).result
+    r = api.simctl("POST", "/_sim/connect", {"token": tok})
+    assert r.status == 200 and r.json["config_version"] == 0
+    new = base64.b64encode(b"r" * 32).decode()
+    api("PATCH", T + "/" + t["id"], {"tunnel_secret": new})
+    r = api.simctl("POST", "/_sim/connect", {"token": tok})
+    assert r.status == 401 and "secret" in r.json["error"]
+    tok2 = api("GET", T + "/%s/token" % t["id"]).result
+    r = api.simctl("POST", "/_sim/connect", {"token": tok2,
+                                             "tunnel_id": t["id"]})
+    assert r.status == 200
+    assert len(api("GET", T + "/%s/connections" % t["id"]).result) == 2
+    assert api.simctl("POST", "/_sim/connect",
+                      {"token": "garbage"}).status == 401
