@@ -111,8 +111,9 @@ Endpoints (under /client/v4)
   over quota, 1004 + 9101/9102 comment too long / contains CR or LF.
   Proxied records always get ttl 1 (the API forces "auto").  Names are
   stored lower-case punycode, relative names and "@" are completed with the
-  zone name.  Malformed JSON -> 400 code 9207.  Unknown routes -> 400 code
-  7003/7000, malformed ids -> 400 7003 as the real API does.
+  zone name.  Malformed JSON -> 400 code 9207.  Unknown routes, unknown
+  zone ids and malformed ids -> 400 code 7003 "Could not route to ...,
+  perhaps your object identifier is invalid?" + 7000, as the real API does.
 
 Where the real API's behaviour is not known, the simulator picks and
 documents: 404 code 1003 "Tunnel not found"; 400 code 1001 for bad tunnel
@@ -140,7 +141,9 @@ Test control API (no auth, not counted, not logged)
   GET  /_sim/state   {"accounts", "tokens": [{token_hash, account, status}],
                      "zones": [{..., "records": [...]}], "tunnels": [{...,
                      "deleted_at", "secret_sha256", "token_sha256",
-                     "config": {version, config}, "connectors": [...]}]}
+                     "configuration": {version, config}, "connectors":
+                     [...]}], "rate_limit": {limit, window},
+                     "auto_connect": bool}
   GET  /_sim/requests[?since=SEQ]   list of {"seq", "time", "method",
                      "path", "query" (dict; repeated keys -> list), "status",
                      "token_hash", "body" (parsed JSON or null),
