@@ -26,7 +26,11 @@ struct rt_item {
 	const struct rt_match	*m;
 	const struct rt_route	*rt;
 	const char		*e;	/* the route's matching hostname */
+	unsigned		 schemes; /* RT_SCHEME_* of its listeners */
 };
+
+#define RT_SCHEME_HTTP	0x1
+#define RT_SCHEME_HTTPS	0x2
 
 struct rt_host {
 	const char	*p;
@@ -185,7 +189,7 @@ host_listener(struct rt_ctx *c, const char *p)
 
 static void
 item_add(struct rt_ctx *c, struct rt_host *h, const struct rt_route *rt,
-    const char *e)
+    const char *e, unsigned schemes)
 {
 	struct rt_item	**list, *a;
 	size_t		 *n, i;
@@ -199,6 +203,7 @@ item_add(struct rt_ctx *c, struct rt_host *h, const struct rt_route *rt,
 	for (i = 0; i < rt->n_matches; i++) {
 		a[*n].m = &rt->matches[i];
 		a[*n].rt = rt;
+		a[*n].schemes = schemes;
 		a[(*n)++].e = e;
 	}
 }
@@ -210,6 +215,7 @@ host_fill(struct rt_ctx *c, struct rt_host *h)
 	const struct rt_route	*rt;
 	const char		*lh, *best;
 	size_t			 i, k;
+	unsigned		 schemes;
 
 	if ((h->listener = host_listener(c, h->p)) < 0)
 		return;
@@ -217,16 +223,19 @@ host_fill(struct rt_ctx *c, struct rt_host *h)
 	for (i = 0; i < c->n_routes; i++) {
 		rt = &c->routes[i];
 		best = NULL;
+		schemes = 0;
 		for (k = 0; k < rt->n_att; k++) {
 			if (!host_same(c->ls[rt->att[k].listener].hostname,
 			    lh) || !rt_host_covers(rt->att[k].hostname, h->p))
 				continue;
+			schemes |= strcmp(c->ls[rt->att[k].listener].protocol,
+			    "HTTPS") == 0 ? RT_SCHEME_HTTPS : RT_SCHEME_HTTP;
 			if (best == NULL ||
 			    rt_host_cmp(rt->att[k].hostname, best) < 0)
 				best = rt->att[k].hostname;
 		}
 		if (best != NULL)
-			item_add(c, h, rt, best);
+			item_add(c, h, rt, best, schemes);
 	}
 	if (h->n_http > 1)
 		qsort(h->http, h->n_http, sizeof(*h->http), item_cmp_http);
@@ -294,10 +303,27 @@ items_emit(struct jw *w, const char *key, const struct rt_item *it,
 {
 	size_t	 i;
 
+	yajl_val	 v;
+	size_t		 k;
+
 	jw_key(w, key);
 	jw_arr(w);
-	for (i = 0; i < n; i++)
-		jw_val(w, it[i].m->entry);
+	for (i = 0; i < n; i++) {
+		v = it[i].m->entry;
+		jw_obj(w);
+		for (k = 0; k < json_len(v); k++) {
+			jw_key(w, json_key_at(v, k));
+			jw_val(w, json_at(v, k));
+		}
+		jw_key(w, "schemes");
+		jw_arr(w);
+		if (it[i].schemes & RT_SCHEME_HTTP)
+			jw_str(w, "http");
+		if (it[i].schemes & RT_SCHEME_HTTPS)
+			jw_str(w, "https");
+		jw_arr_end(w);
+		jw_obj_end(w);
+	}
 	jw_arr_end(w);
 }
 

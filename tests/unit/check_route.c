@@ -472,6 +472,36 @@ START_TEST(test_listener_conflicts)
 }
 END_TEST
 
+START_TEST(test_schemes)
+{
+	struct rtest	 t;
+	yajl_val	 sc;
+
+	/* HTTP and HTTPS listeners share hostnames (TLS ends at
+	 * Cloudflare); each entry says which schemes it came from. */
+	rtest_compile(&t, GW_HEAD
+	    "  - {name: http, protocol: HTTP, port: 80}\n"
+	    "  - {name: https, protocol: HTTPS, port: 443}\n"
+	    HR("{name: redirect}", "  parentRefs: [{name: gw, sectionName: "
+	    "http}]\n  hostnames: [a.io]\n  rules: [{filters: [{type: "
+	    "RequestRedirect, requestRedirect: {scheme: https}}]}]\n")
+	    HR("{name: app}", "  parentRefs: [{name: gw}]\n"
+	    "  hostnames: [a.io]\n  rules: [{" BE "}]\n"));
+	ck_assert_str_eq(rtest_entry(&t, "a.io", "http", 0),
+	    "default/app#0.0");
+	sc = json_get(json_at(json_get(rtest_host(&t, "a.io"), "http"), 0),
+	    "schemes");
+	ck_assert_uint_eq(json_len(sc), 2);
+	sc = json_get(json_at(json_get(rtest_host(&t, "a.io"), "http"), 1),
+	    "schemes");
+	ck_assert_uint_eq(json_len(sc), 1);
+	ck_assert_str_eq(json_str(json_at(sc, 0), NULL), "http");
+	ck_assert_int_eq(rtest_listener(&t, "http")->attached_routes, 2);
+	ck_assert_int_eq(rtest_listener(&t, "https")->attached_routes, 1);
+	rtest_free(&t);
+}
+END_TEST
+
 START_TEST(test_status_json)
 {
 	struct rtest	 t;
@@ -535,6 +565,7 @@ route_suite(void)
 	tcase_add_test(tc, test_filters);
 	tcase_add_test(tc, test_dropped_rules);
 	tcase_add_test(tc, test_listener_conflicts);
+	tcase_add_test(tc, test_schemes);
 	tcase_add_test(tc, test_status_json);
 	tcase_add_test(tc, test_bad_input);
 	suite_add_tcase(s, tc);
