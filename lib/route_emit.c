@@ -415,6 +415,28 @@ table_build(struct rt_emit *e)
 	return r->table != NULL ? 0 : -1;
 }
 
+/* gRPC needs HTTP/2 to the origin, which cloudflared only does over TLS. */
+static void
+origin_emit(struct jw *w, int grpc)
+{
+	if (!grpc) {
+		jw_kstr(w, "service", ROUTE_HTTP_ORIGIN);
+		return;
+	}
+	jw_kstr(w, "service", ROUTE_GRPC_ORIGIN);
+	jw_key(w, "originRequest");
+	jw_obj(w);
+	jw_kbool(w, "http2Origin", 1);
+	jw_kbool(w, "noTLSVerify", 1);
+	jw_obj_end(w);
+}
+
+/*
+ * One rule per non-empty entry in table order, then the catch-all: 404,
+ * or the proxy when hostname-less routes exist on a hostname-less
+ * listener (the "*" entry), so names pointed at the tunnel by hand reach
+ * them.
+ */
 static int
 tunnel_build(struct rt_emit *e)
 {
@@ -434,19 +456,15 @@ tunnel_build(struct rt_emit *e)
 			continue;
 		jw_obj(w);
 		jw_kstr(w, "hostname", h->p);
-		if (h->n_grpc > 0) {
-			jw_kstr(w, "service", ROUTE_GRPC_ORIGIN);
-			jw_key(w, "originRequest");
-			jw_obj(w);
-			jw_kbool(w, "http2Origin", 1);
-			jw_kbool(w, "noTLSVerify", 1);
-			jw_obj_end(w);
-		} else
-			jw_kstr(w, "service", ROUTE_HTTP_ORIGIN);
+		origin_emit(w, h->n_grpc > 0);
 		jw_obj_end(w);
 	}
 	jw_obj(w);
-	jw_kstr(w, "service", "http_status:404");
+	h = e->n_hosts > 0 ? &e->hosts[e->n_hosts - 1] : NULL;
+	if (h != NULL && host_any(h->p) && h->n_http + h->n_grpc > 0)
+		origin_emit(w, h->n_grpc > 0);
+	else
+		jw_kstr(w, "service", "http_status:404");
 	jw_obj_end(w);
 	jw_arr_end(w);
 	jw_obj_end(w);

@@ -502,6 +502,23 @@ START_TEST(test_schemes)
 }
 END_TEST
 
+START_TEST(test_catch_all)
+{
+	struct rtest	 t;
+	yajl_val	 ing;
+
+	rtest_compile(&t, GW_ONE_LISTENER
+	    HR("{name: r}", PR "  rules: [{" BE "}]\n"));
+	ck_assert_uint_eq(rtest_count(&t, "*", "http"), 1);
+	ck_assert_uint_eq(t.r->n_dns, 0);
+	ing = json_get(t.tunnel, "ingress");
+	ck_assert_uint_eq(json_len(ing), 1);
+	ck_assert_str_eq(json_str(json_at(ing, 0), "service"),
+	    ROUTE_HTTP_ORIGIN);
+	rtest_free(&t);
+}
+END_TEST
+
 START_TEST(test_status_json)
 {
 	struct rtest	 t;
@@ -566,6 +583,7 @@ route_suite(void)
 	tcase_add_test(tc, test_dropped_rules);
 	tcase_add_test(tc, test_listener_conflicts);
 	tcase_add_test(tc, test_schemes);
+	tcase_add_test(tc, test_catch_all);
 	tcase_add_test(tc, test_status_json);
 	tcase_add_test(tc, test_bad_input);
 	suite_add_tcase(s, tc);
