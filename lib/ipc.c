@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,7 +112,8 @@ ipc_state_get(struct worker *w)
 static int
 ipc_zap_start(struct worker *w, struct ipc_state *st)
 {
-	int	 linger = 0;
+	sigset_t all, old;
+	int	 linger = 0, rc;
 
 	if (st->zap_running)
 		return 0;
@@ -125,7 +127,12 @@ ipc_zap_start(struct worker *w, struct ipc_state *st)
 		st->zap_sock = NULL;
 		return -1;
 	}
-	if (pthread_create(&st->zap_thread, NULL, ipc_zap_main, st) != 0) {
+	/* Signals are the main thread's business: the handler blocks all. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&st->zap_thread, NULL, ipc_zap_main, st);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
 		log_warnx("ZAP handler: cannot start thread");
 		zmq_close(st->zap_sock);
 		st->zap_sock = NULL;
@@ -140,36 +147,36 @@ static void *
 ipc_zap_main(void *arg)
 {
 	struct ipc_state *st = arg;
-	zmq_msg_t	  part[IPC_ZAP_PARTS];
+	zmq_msg_t	  part[IPC_ZAP_PARTS], extra;
+	zmq_msg_t	 *p;
 	const char	 *user;
-	int		  n, more, i;
-	size_t		  msz;
+	int		  n, i, more, ok = 1;
 
-	for (;;) {
-		n = 0;
-		do {
-			zmq_msg_init(&part[n < IPC_ZAP_PARTS ? n :
-			    IPC_ZAP_PARTS - 1]);
-			if (zmq_msg_recv(&part[n < IPC_ZAP_PARTS ? n :
-			    IPC_ZAP_PARTS - 1], st->zap_sock, 0) == -1) {
+	while (ok) {
+		for (n = 0, more = 1; more; ) {
+			p = n < IPC_ZAP_PARTS ? &part[n] : &extra;
+			zmq_msg_init(p);
+			if (zmq_msg_recv(p, st->zap_sock, 0) == -1) {
+				zmq_msg_close(p);
 				if (errno == EINTR)
 					continue;
-				goto done;
+				ok = 0;		/* ETERM: the context ends */
+				break;
 			}
-			msz = sizeof(more);
-			zmq_getsockopt(st->zap_sock, ZMQ_RCVMORE, &more, &msz);
-			if (n < IPC_ZAP_PARTS)
-				n++;
-		} while (more);
-		user = ipc_zap_check(st, part, n);
-		if (n >= 2)
+			more = zmq_msg_more(p);
+			if (p == &extra)
+				zmq_msg_close(&extra);
+			n++;
+		}
+		if (ok && n >= 2) {
+			user = ipc_zap_check(st, part, n);
 			ipc_zap_reply(st->zap_sock, &part[1],
 			    user ? "200" : "400", user ? "OK" : "denied",
 			    user ? user : "");
-		for (i = 0; i < n; i++)
+		}
+		for (i = 0; i < n && i < IPC_ZAP_PARTS; i++)
 			zmq_msg_close(&part[i]);
 	}
-done:
 	zmq_close(st->zap_sock);
 	return NULL;
 }
@@ -389,29 +396,29 @@ ipc_send(struct worker *w, void *sock, const void *ident, size_t identlen,
 static int
 ipc_recv_parts(void *sock, zmq_msg_t part[3], int *n, int dontwait)
 {
-	zmq_msg_t	 extra;
-	int		 more;
-	size_t		 msz;
+	zmq_msg_t	 extra, *m;
+	int		 more = 1, i;
 
-	*n = 0;
-	do {
-		zmq_msg_t *m = *n < 3 ? &part[*n] : &extra;
-
+	for (*n = 0; more; ) {
+		m = *n < 3 ? &part[*n] : &extra;
 		zmq_msg_init(m);
 		if (zmq_msg_recv(m, sock, *n == 0 && dontwait ?
 		    ZMQ_DONTWAIT : 0) == -1) {
 			zmq_msg_close(m);
+			if (errno == EINTR && *n > 0)
+				continue;	/* the rest is already here */
+			for (i = 0; i < *n && i < 3; i++)
+				zmq_msg_close(&part[i]);
 			if (*n == 0 && (errno == EAGAIN || errno == EINTR))
 				return 1;
 			log_warnx("zmq_msg_recv: %s", zmq_strerror(errno));
 			return -1;
 		}
-		msz = sizeof(more);
-		zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &msz);
-		if (*n >= 3)
+		more = zmq_msg_more(m);
+		if (m == &extra)
 			zmq_msg_close(&extra);
 		(*n)++;
-	} while (more);
+	}
 	return 0;
 }
 
