@@ -5,7 +5,7 @@ import ipaddress
 import itertools
 import re
 
-from cfsim_common import (ApiError, HEX32, err_route, new_hex32, now_iso,
+from cfsim_common import (ApiError, err_route, new_hex32, now_iso,
                           paginate, q_bool, q_int)
 
 ZONE = r"/zones/(?P<zone>[^/]+)"
@@ -64,6 +64,8 @@ def seed_zone(sim, z):
     sim.zones[zid] = zone
     for r in z.get("records", []) or []:
         rec = build_record(zone, r, None)
+        if r.get("id"):
+            rec["id"] = str(r["id"])
         check_conflicts(zone["records"], rec)
         zone["records"][rec["id"]] = rec
     return zone
@@ -99,7 +101,7 @@ def state_json(sim):
     out = []
     for z in sim.zones.values():
         j = zone_json(sim, z)
-        j["records"] = [dict(r) for r in z["records"].values()]
+        j["records"] = [rec_out(r) for r in z["records"].values()]
         out.append(j)
     return out
 
@@ -158,8 +160,6 @@ def zone_list(ctx):
 def _zone(ctx):
     zid = ctx.params["zone"]
     z = ctx.sim.zones.get(zid)
-    if not HEX32.match(zid) and z is None:
-        raise err_route(ctx.path)
     if z is None:
         raise err_route(ctx.path)
     if z["account"] != ctx.token["account"]:
@@ -381,7 +381,7 @@ def check_conflicts(records, rec):
                            "exists.")
 
 
-def out(rec):
+def rec_out(rec):
     return {k: v for k, v in rec.items() if not k.startswith("_")}
 
 
@@ -549,32 +549,32 @@ def rec_list(ctx):
     if order not in keys:
         raise ApiError(400, 1001, "Invalid order field")
     recs.sort(key=keys[order], reverse=ctx.q("direction") == "desc")
-    chunk, info = paginate([out(r) for r in recs], page, per)
+    chunk, info = paginate([rec_out(r) for r in recs], page, per)
     return 200, chunk, info
 
 
 @_schema("dns.create")
 def rec_create(ctx):
     z = _zone(ctx)
-    return 200, out(op_create(z, z["records"], ctx.body)), None
+    return 200, rec_out(op_create(z, z["records"], ctx.body)), None
 
 
 def rec_get(ctx):
     z = _zone(ctx)
-    return 200, out(_existing(z["records"], ctx.params["record"])), None
+    return 200, rec_out(_existing(z["records"], ctx.params["record"])), None
 
 
 @_schema("dns.put")
 def rec_put(ctx):
     z = _zone(ctx)
-    return 200, out(op_put(z, z["records"], ctx.params["record"],
+    return 200, rec_out(op_put(z, z["records"], ctx.params["record"],
                            ctx.body)), None
 
 
 @_schema("dns.patch")
 def rec_patch(ctx):
     z = _zone(ctx)
-    return 200, out(op_patch(z, z["records"], ctx.params["record"],
+    return 200, rec_out(op_patch(z, z["records"], ctx.params["record"],
                              ctx.body)), None
 
 
@@ -627,7 +627,7 @@ def rec_batch(ctx):
                     err.setdefault("source", {"pointer": "/%s/%d" %
                                               (key, i)})
                 raise
-            res[key].append(out(r))
+            res[key].append(rec_out(r))
     z["records"].clear()
     z["records"].update(work)
     return 200, res, None

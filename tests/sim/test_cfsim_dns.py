@@ -323,6 +323,19 @@ def test_list_pagination(sim, api):
     assert r.json["result_info"]["per_page"] == 100
 
 
+def test_state_matches_api_and_seeded_ids(sim, api):
+    sim.seed({"zones": [{"id": "cd" * 16, "name": "seeded.test",
+                         "account": "acc1", "records": [
+                             {"id": "ef" * 16, "type": "CNAME",
+                              "name": "www", "content": "x.example.org",
+                              "proxied": True}]}]})
+    p = "/zones/%s/dns_records" % ("cd" * 16)
+    r = api("GET", p + "/" + "ef" * 16)
+    assert r.status == 200 and r.result["name"] == "www.seeded.test"
+    st = [z for z in sim.state()["zones"] if z["id"] == "cd" * 16][0]
+    assert st["records"] == api("GET", p).result
+
+
 # ---- batch ------------------------------------------------------------------
 B = R + "/batch"
 
