@@ -363,7 +363,6 @@ class CFSim:
     def start(self):
         if self.host not in LOOPBACK:
             raise ValueError("cfsim listens on loopback only")
-        _Handler.sim = self
         srv_cls = _Server6 if ":" in self.host else _Server
         self.server = srv_cls((self.host, self.req_port), _Handler)
         self.server.sim = self
@@ -671,7 +670,6 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     server_version = "cloudflare"
     sys_version = ""
-    sim = None
 
     def log_message(self, fmt, *args):
         pass
