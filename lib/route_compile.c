@@ -363,8 +363,12 @@ parent_attach(struct rt_ctx *c, struct rt_route *rt, yajl_val p,
 			host_ok = attached[li] = 1;
 	}
 	if (ncand == 0) {
-		snprintf(msg, msgsz, "No listener matches sectionName %s "
-		    "port %lld", sec != NULL ? sec : "(any)", port);
+		if (port >= 0)
+			snprintf(msg, msgsz, "No listener %s%s%swith port "
+			    "%lld", sec != NULL ? "named " : "", sec != NULL ?
+			    sec : "", sec != NULL ? " " : "", port);
+		else
+			snprintf(msg, msgsz, "No listener named %s", sec);
 		return "NoMatchingParent";
 	}
 	if (nadm == 0) {
