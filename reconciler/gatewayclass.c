@@ -217,9 +217,10 @@ gatewayclass_reconcile(struct rec *r, const char *name)
 	jw_obj_end(w);
 	jw_kstr(w, "resource_version", rv != NULL ? rv : "");
 	jw_obj_end(w);
+	snprintf(why, sizeof(why), "GatewayClass/%s", name);
 	if (jw_result(w, &buf, &len) == 0)
 		j->reqid = rec_request(r, REC_PEER_CFAPI, MSG_CF_REQUEST,
-		    name, GC_STEP_VERIFY, buf, len, REC_CF_TIMEOUT_MS);
+		    why, GC_STEP_VERIFY, buf, len, REC_CF_TIMEOUT_MS);
 	jw_free(&w);
 }
 

@@ -564,6 +564,8 @@ rec_request(struct rec *r, enum rec_peer peer, unsigned type,
 	strcpy(p->key, key);
 	p->step = step;
 	p->deadline = queue_now() + (uint64_t)timeout_ms;
+	log_debug("%s: %s %llu sent (step %d)", key, msg_name(type),
+	    (unsigned long long)id, step);
 	return id;
 }
 
