@@ -67,7 +67,7 @@ def main():
             g = kube.get("Gateway", "my-gateway")
             c = condition(g, "Programmed")
             recs = [r for z in cf.state()["zones"]
-                    for r in z.get("dns_records", [])]
+                    for r in z["records"]]
             return c and c["status"] == "True" and recs and (g, recs)
         g, recs = wait_for(programmed, 60, what="the Gateway to be programmed")
 

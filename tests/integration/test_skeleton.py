@@ -71,15 +71,7 @@ class World:
         return ts[0] if ts else None
 
     def records(self):
-        st = self.cf.state()
-        out = []
-        for z in st["zones"]:
-            out += [r for r in z.get("dns_records", z.get("records", []))]
-        if not out and "dns_records" in st:
-            recs = st["dns_records"]
-            for v in (recs.values() if isinstance(recs, dict) else [recs]):
-                out += v
-        return out
+        return [r for z in self.cf.state()["zones"] for r in z["records"]]
 
     def cnames(self):
         return {r["name"]: r for r in self.records() if r["type"] == "CNAME"}
@@ -141,11 +133,7 @@ def test_walking_skeleton(world):
     assert conds["ResolvedRefs"] == "True"
 
     # The tunnel's remotely managed configuration.
-    cfg = [c for c in w.cf.state()["configurations"]
-           if c["tunnel_id"] == t["id"]] if isinstance(
-        w.cf.state().get("configurations"), list) else None
-    ingress = (cfg[-1]["config"]["ingress"] if cfg else
-               w.cf.state()["configurations"][t["id"]]["config"]["ingress"])
+    ingress = w.tunnel()["configuration"]["config"]["ingress"]
     assert ingress[0]["hostname"] == "app.example.com"
     assert ingress[0]["service"] == "http://localhost:8080"
     assert ingress[-1] == {"service": "http_status:404"}
