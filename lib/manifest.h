@@ -12,14 +12,15 @@
  * libyaml.  Each object remembers its file and document index for error
  * messages.  Scalars follow the YAML 1.2 core schema: plain scalars that
  * look like integers, floats, true/false or null become those JSON types;
- * quoted, block and `!!str`-tagged scalars stay strings.
+ * quoted and block scalars stay strings (tags are not interpreted: a plain
+ * `!!str 1` is still a number).
  */
 
 struct manifest_doc {
 	yajl_val	 obj;
 	char		*file;
-	size_t		 index;		/* 0-based document index (messages
-					   count from 1) */
+	size_t		 index;		/* 0-based document index
+					   (messages count from 1) */
 	long		 item;		/* index in a List, or -1 */
 	const char	*kind;		/* borrowed from obj; "" if absent */
 	const char	*name;		/* "" if absent */
@@ -34,8 +35,8 @@ struct manifest_set {
 /*
  * Add every object of a file, or of every *.yaml, *.yml and *.json file
  * below a directory (sorted by path).  "-" reads stdin.  Returns 0, or -1
- * with "file: document N: problem" (N from 1) in err (objects read before the error
- * stay in the set).
+ * with "file: document N: problem" (N from 1) in err (objects read before
+ * the error stay in the set).
  */
 int	 manifest_load_path(struct manifest_set *, const char *path,
 	    char *err, size_t errsz);

@@ -65,19 +65,28 @@ cmp_size_desc(size_t a, size_t b)
 	return a == b ? 0 : a > b ? -1 : 1;
 }
 
-/* Ties after the match criteria: age, ns/name, rule, match. */
+/* Route ties: the older route first (no timestamp: last), then ns/name. */
+static int
+route_tie_cmp(const struct rt_route *a, const struct rt_route *b)
+{
+	int	 r;
+
+	if ((a->created[0] == '\0') != (b->created[0] == '\0'))
+		return a->created[0] == '\0' ? 1 : -1;
+	if ((r = strcmp(a->created, b->created)) != 0)
+		return r;
+	if ((r = strcmp(a->ns, b->ns)) != 0)
+		return r;
+	return strcmp(a->name, b->name);
+}
+
+/* Ties after the match criteria: route, then rule and match order. */
 static int
 item_cmp_tail(const struct rt_item *a, const struct rt_item *b)
 {
 	int	 r;
 
-	if ((a->rt->created[0] == '\0') != (b->rt->created[0] == '\0'))
-		return a->rt->created[0] == '\0' ? 1 : -1;
-	if ((r = strcmp(a->rt->created, b->rt->created)) != 0)
-		return r;
-	if ((r = strcmp(a->rt->ns, b->rt->ns)) != 0)
-		return r;
-	if ((r = strcmp(a->rt->name, b->rt->name)) != 0)
+	if ((r = route_tie_cmp(a->rt, b->rt)) != 0)
 		return r;
 	if (a->m->rule != b->m->rule)
 		return a->m->rule < b->m->rule ? -1 : 1;
@@ -473,21 +482,6 @@ tunnel_build(struct rt_emit *e)
 	return r->tunnel != NULL ? 0 : -1;
 }
 
-/* 1 if route a wins ties over b: older, then ns/name. */
-static int
-route_before(const struct rt_route *a, const struct rt_route *b)
-{
-	struct rt_match	 m;
-	struct rt_item	 ia, ib;
-
-	memset(&m, 0, sizeof(m));
-	ia.m = ib.m = &m;
-	ia.rt = a;
-	ib.rt = b;
-	ia.e = ib.e = NULL;
-	return item_cmp_tail(&ia, &ib) < 0;
-}
-
 /* The owner of a hostname: the oldest contributing route, then ns/name. */
 static const struct rt_route *
 host_owner(const struct rt_host *h)
@@ -497,7 +491,7 @@ host_owner(const struct rt_host *h)
 
 	for (i = 0; i < h->n_http + h->n_grpc; i++) {
 		rt = i < h->n_http ? h->http[i].rt : h->grpc[i - h->n_http].rt;
-		if (best == NULL || route_before(rt, best))
+		if (best == NULL || route_tie_cmp(rt, best) < 0)
 			best = rt;
 	}
 	return best;
