@@ -19,6 +19,10 @@ def kubesim(tmp_path):
 
 @pytest.fixture
 def cfsim(tmp_path):
-    sim = harness.start_cfsim(tmp_path, None, "--auto-connect")
+    # --validate: every request body is checked against Cloudflare's
+    # OpenAPI request schemas; a test fails if cfapi sent one that is not.
+    sim = harness.start_cfsim(tmp_path, None, "--auto-connect", "--validate")
     yield sim
+    bad = [r for r in (sim.requests() or []) if r.get("validation")]
     sim.stop()
+    assert not bad, f"requests that fail the OpenAPI schema: {bad[:3]}"
