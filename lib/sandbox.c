@@ -161,6 +161,8 @@ sandbox_drop_uid(void)
 		log_warnx("could regain root after dropping privileges");
 		return -1;
 	}
+	/* Peers are other uids in our group: sockets must be group-writable. */
+	umask(007);
 	log_debug("running as uid %lu gid %lu", (unsigned long)uid,
 	    (unsigned long)gid);
 	return 0;

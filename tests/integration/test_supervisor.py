@@ -7,8 +7,10 @@ worker framework: handshake, sandbox, CURVE ipc, heartbeats.
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -68,8 +70,9 @@ def alive(pid):
 class Sup:
     """cfgwd over a libexec dir holding the testworker under five names."""
 
-    def __init__(self, tmp, extra=(), env=None, start=True):
+    def __init__(self, tmp, extra=(), env=None, start=True, rundir=None):
         self.tmp = Path(tmp)
+        self.rundir = Path(rundir) if rundir else self.tmp / "run"
         self.lx = self.tmp / "libexec"
         self.lx.mkdir(exist_ok=True)
         for w in WORKERS:
@@ -85,7 +88,7 @@ class Sup:
         self.argv = [str(CFGWD), "--cluster-name", "test",
                      "--kubeconfig", str(self.kubeconfig),
                      "--libexec-dir", str(self.lx),
-                     "--runtime-dir", str(self.tmp / "run"),
+                     "--runtime-dir", str(self.rundir),
                      "--log-dir", str(self.logdir),
                      "--health-addr", f"127.0.0.1:{self.port}", *extra]
         self.env = dict(os.environ)
@@ -345,6 +348,31 @@ def test_leader_elect_is_accepted_with_a_warning(tmp_path):
 
 def test_runtime_dir_is_private(sup):
     sup.wait_ready()
-    st = os.stat(sup.tmp / "run")
+    st = os.stat(sup.rundir)
     assert st.st_mode & 0o777 == 0o700
-    assert (sup.tmp / "run" / "rotator.sock").exists()
+    assert (sup.rundir / "rotator.sock").exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
+def test_per_worker_uids(tmp_path):
+    # The workers' uids must reach the runtime dir: put it under a
+    # directory they can traverse (pytest's base is 0700).
+    top = Path(tempfile.mkdtemp(prefix="cfgw-uid-", dir="/tmp"))
+    os.chmod(top, 0o755)
+    s = Sup(tmp_path, env={"CFGW_WORKER_UID_BASE": "61000"},
+            rundir=top / "run")
+    try:
+        pids = s.wait_ready()
+        for i, name in enumerate(WORKERS, start=1):
+            st = Path(f"/proc/{pids[name]}/status").read_text()
+            uids = re.search(r"^Uid:\s+(.*)$", st, re.M).group(1).split()
+            gids = re.search(r"^Gid:\s+(.*)$", st, re.M).group(1).split()
+            assert uids == [str(61000 + i)] * 4, (name, uids)
+            assert gids == ["61000"] * 4, (name, gids)
+        rst = os.stat(top / "run")
+        assert (rst.st_gid, rst.st_mode & 0o777) == (61000, 0o770)
+        # Different uids, one group: CURVE traffic still flows.
+        s.wait_log("rotator", r"ROTATE_REQUEST from reconciler")
+    finally:
+        s.stop()
+        shutil.rmtree(top, ignore_errors=True)
