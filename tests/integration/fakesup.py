@@ -65,7 +65,7 @@ def worker_binary(name):
 class Worker:
     """One worker process and our end of its control channel."""
 
-    def __init__(self, sup, name, argv, env):
+    def __init__(self, sup, name, argv, env, user=None, group=None):
         self.sup = sup
         self.name = name
         self.sock, theirs = socket.socketpair(socket.AF_UNIX,
@@ -81,7 +81,8 @@ class Worker:
                                      stdout=self.log,
                                      stderr=subprocess.STDOUT,
                                      pass_fds=(fd, 3), preexec_fn=child,
-                                     env=env, cwd=REPO)
+                                     env=env, cwd=REPO, user=user,
+                                     group=group)
         theirs.close()
         self.sock.settimeout(10)
 
@@ -217,10 +218,12 @@ class FakeSup:
         self.workers = {}
         self.clients = []
 
-    def start(self, name, extra_env=None, timeout=10):
+    def start(self, name, extra_env=None, timeout=10, user=None,
+              group=None):
+        """Exec the worker (optionally as another uid/gid), handshake."""
         env = dict(self.env)
         env.update(extra_env or {})
-        w = Worker(self, name, [str(worker_binary(name))], env)
+        w = Worker(self, name, [str(worker_binary(name))], env, user, group)
         self.workers[name] = w
         try:
             w.handshake(self.config, timeout)
