@@ -172,11 +172,25 @@ def handle_h2(name, c):
     conn = h2.connection.H2Connection(
         h2.config.H2Configuration(client_side=False))
     conn.initiate_connection()
-    conn.receive_data(c.buf)
+    d = c.buf
     c.buf = b""
     streams = {}
     pending = []
     while True:
+        for ev in conn.receive_data(d):
+            if isinstance(ev, h2.events.RequestReceived):
+                streams[ev.stream_id] = {
+                    "headers": [(k.decode() if isinstance(k, bytes) else k,
+                                 v.decode() if isinstance(v, bytes) else v)
+                                for k, v in ev.headers], "body": 0}
+            elif isinstance(ev, h2.events.DataReceived):
+                streams[ev.stream_id]["body"] += len(ev.data)
+                conn.acknowledge_received_data(ev.flow_controlled_length,
+                                               ev.stream_id)
+            elif isinstance(ev, h2.events.StreamEnded):
+                pending.append(ev.stream_id)
+            elif isinstance(ev, h2.events.ConnectionTerminated):
+                return
         data = conn.data_to_send()
         if data:
             c.sock.sendall(data)
@@ -198,20 +212,6 @@ def handle_h2(name, c):
         d = c.sock.recv(65536)
         if not d:
             return
-        for ev in conn.receive_data(d):
-            if isinstance(ev, h2.events.RequestReceived):
-                streams[ev.stream_id] = {
-                    "headers": [(k.decode() if isinstance(k, bytes) else k,
-                                 v.decode() if isinstance(v, bytes) else v)
-                                for k, v in ev.headers], "body": 0}
-            elif isinstance(ev, h2.events.DataReceived):
-                streams[ev.stream_id]["body"] += len(ev.data)
-                conn.acknowledge_received_data(ev.flow_controlled_length,
-                                               ev.stream_id)
-            elif isinstance(ev, h2.events.StreamEnded):
-                pending.append(ev.stream_id)
-            elif isinstance(ev, h2.events.ConnectionTerminated):
-                return
 
 
 def serve_conn(name, sock):
