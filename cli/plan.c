@@ -229,7 +229,8 @@ plan_sort(struct plan *p)
 		o = NULL;
 		if (plan_is_gwapi(d) && strcmp(d->kind, "Gateway") == 0)
 			o = &p->gw;
-		else if (plan_is_gwapi(d) && strcmp(d->kind, "GatewayClass") == 0)
+		else if (plan_is_gwapi(d) &&
+		    strcmp(d->kind, "GatewayClass") == 0)
 			o = &p->gwc;
 		else if (plan_is_gwapi(d) && strcmp(d->kind, "HTTPRoute") == 0)
 			o = &p->http;

@@ -38,7 +38,7 @@ struct route_input {
 	yajl_val	*namespaces;		/* for allowedRoutes Selector */
 	size_t		 n_ns;
 	const char	*cluster_domain;	/* NULL: "cluster.local" */
-	const char	*controller_name;	/* NULL: ROUTE_DEFAULT_CONTROLLER */
+	const char	*controller_name;	/* NULL: the default */
 	int		 assume_services;	/* offline (cfgwctl plan): a
 						   Service not in services[] is
 						   assumed to exist with the

@@ -252,7 +252,8 @@ label_get(yajl_val labels, const char *ns_name, const char *key)
 static int
 expr_match(yajl_val e, yajl_val labels, const char *ns_name)
 {
-	const char	*key = json_str(e, "key"), *op = json_str(e, "operator");
+	const char	*key = json_str(e, "key");
+	const char	*op = json_str(e, "operator");
 	const char	*have;
 	yajl_val	 vals = json_get(e, "values");
 	size_t		 i;

@@ -69,7 +69,8 @@ START_TEST(test_listener_intersection)
 	struct rtest	 t;
 
 	rtest_compile(&t, GW_HEAD
-	    "  - {name: l, protocol: HTTP, port: 80, hostname: '*.example.com'}\n"
+	    "  - {name: l, protocol: HTTP, port: 80, "
+	    "hostname: '*.example.com'}\n"
 	    HR("{name: r}", PR "  hostnames: [foo.example.com, bar.other.com,"
 	    " '*.example.com', '*.a.example.com']\n  rules: [{" BE "}]\n")
 	    HR("{name: none}", PR "  hostnames: [x.other.com, example.com]\n"
@@ -113,7 +114,8 @@ START_TEST(test_listener_isolation)
 	    HR("{name: w}", "  parentRefs: [{name: gw, sectionName: wild}]\n"
 	    "  rules: [{" BE "}]\n")
 	    HR("{name: a}", "  parentRefs: [{name: gw, sectionName: any}]\n"
-	    "  hostnames: [bar.example.com, other.org]\n  rules: [{" BE "}]\n"));
+	    "  hostnames: [bar.example.com, other.org]\n"
+	    "  rules: [{" BE "}]\n"));
 	/* foo.example.com belongs to listener foo: empty, so 404. */
 	ck_assert_uint_eq(rtest_count(&t, "foo.example.com", "http"), 0);
 	/*
@@ -243,7 +245,8 @@ backend_at(struct rtest *t, const char *host, size_t entry, size_t b)
 START_TEST(test_reference_grant)
 {
 	struct rtest	 t;
-	const char	*route = GW_ONE_LISTENER HR("{name: r}", PR "  hostnames: [a.io]\n"
+	const char	*route = GW_ONE_LISTENER HR("{name: r}", PR
+	    "  hostnames: [a.io]\n"
 	    "  rules: [{backendRefs: [{name: s, namespace: other, port: 80}]}]"
 	    "\n");
 	char		 buf[2048];

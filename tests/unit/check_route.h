@@ -21,7 +21,8 @@ struct rtest {
 	struct route_result	*r;
 	yajl_val		 table;
 	yajl_val		 tunnel;
-	yajl_val		 gw, http[32], grpc[32], svc[32], rg[16], ns[16];
+	yajl_val		 gw, http[32], grpc[32], svc[32];
+	yajl_val		 rg[16], ns[16];
 	size_t			 n_http, n_grpc, n_svc, n_rg, n_ns;
 };
 
