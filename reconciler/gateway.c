@@ -23,27 +23,14 @@
 #include "status.h"
 #include "store.h"
 
-#define GW_TERMINAL	1
-#define GW_RETRY	0
-
 static struct gw_job	**gw_jobs;
 static size_t		  gw_njobs, gw_capjobs;
 
 static struct gw_job	*gw_job_get(const char *ns, const char *name,
 			    int create);
 static void		 gw_job_drop(struct gw_job *);
-static void		 gw_done(struct rec *, struct gw_job *, long long);
-static void		 gw_fail(struct rec *, struct gw_job *, int terminal,
-			    const char *accepted_reason, const char *fmt, ...)
-			    __attribute__((format(printf, 5, 6)));
-static int		 gw_send_cf(struct rec *, struct gw_job *,
-			    enum gw_step, const char *op, struct jw *);
-static struct jw	*gw_cf_begin(struct gw_job *, const char *op);
 static int		 gw_prepare(struct rec *, struct gw_job *, yajl_val gw,
 			    yajl_val *cgp);
-static int		 gw_finalizer(struct rec *, struct gw_job *,
-			    yajl_val gw, int add);
-static void		 gw_finalize(struct rec *, struct gw_job *, yajl_val);
 static void		 gw_step_tunnel(struct rec *, struct gw_job *,
 			    yajl_val result);
 static void		 gw_step_config(struct rec *, struct gw_job *,
@@ -52,8 +39,6 @@ static void		 gw_step_token(struct rec *, struct gw_job *,
 			    yajl_val result);
 static void		 gw_step_dns(struct rec *, struct gw_job *,
 			    yajl_val reply);
-static void		 gw_fin_next(struct rec *, struct gw_job *,
-			    enum gw_step done, yajl_val reply);
 
 static int
 gw_has_finalizer(yajl_val gw)
@@ -68,12 +53,6 @@ gw_has_finalizer(yajl_val gw)
 			return 1;
 	}
 	return 0;
-}
-
-static const char *
-gw_annotation(yajl_val gw, const char *key)
-{
-	return json_str(json_path(gw, "metadata", "annotations", NULL), key);
 }
 
 static struct gw_job *
@@ -106,7 +85,7 @@ gw_job_get(const char *ns, const char *name, int create)
 	return j;
 }
 
-static void
+void
 gw_job_reset(struct gw_job *j)
 {
 	route_result_free(&j->rr);
@@ -143,7 +122,7 @@ gateway_forget_all(struct rec *r)
 }
 
 /* End of a run: requeue (periodic or at once if asked while busy). */
-static void
+void
 gw_done(struct rec *r, struct gw_job *j, long long delay_ms)
 {
 	gw_job_reset(j);
@@ -159,7 +138,7 @@ gw_done(struct rec *r, struct gw_job *j, long long delay_ms)
  * objects to change; the others retry with the key's backoff.  Either way
  * the Gateway's status says why.
  */
-static void
+void
 gw_fail(struct rec *r, struct gw_job *j, int terminal,
     const char *accepted_reason, const char *fmt, ...)
 {
@@ -191,7 +170,7 @@ gw_fail(struct rec *r, struct gw_job *j, int terminal,
 	    (long long)queue_backoff(r->queue, j->key));
 }
 
-static struct jw *
+struct jw *
 gw_cf_begin(struct gw_job *j, const char *op)
 {
 	struct jw	*w;
@@ -210,7 +189,7 @@ gw_cf_begin(struct gw_job *j, const char *op)
 }
 
 /* Close the object begun by gw_cf_begin and send it. */
-static int
+int
 gw_send_cf(struct rec *r, struct gw_job *j, enum gw_step step,
     const char *op, struct jw *w)
 {
@@ -236,7 +215,7 @@ gw_send_cf(struct rec *r, struct gw_job *j, enum gw_step step,
 
 /* Add or remove our finalizer; the list is replaced under the object's
  * resourceVersion so a concurrent edit is not lost. */
-static int
+int
 gw_finalizer(struct rec *r, struct gw_job *j, yajl_val gw, int add)
 {
 	yajl_val	 f = json_path(gw, "metadata", "finalizers", NULL);
@@ -276,124 +255,6 @@ gw_finalizer(struct rec *r, struct gw_job *j, yajl_val gw, int add)
 	}
 	jw_free(&w);
 	return rc;
-}
-
-/* reconcileEvery: a Go-style duration; 0 on success. */
-static int
-gw_every(yajl_val gw, long long *ms)
-{
-	const char	*v = gw_annotation(gw, REC_ANN_EVERY);
-
-	*ms = REC_EVERY_DEFAULT_MS;
-	if (v == NULL)
-		return 0;
-	*ms = route_duration_ms(v);
-	if (*ms <= 0) {
-		*ms = REC_EVERY_DEFAULT_MS;
-		return -1;
-	}
-	if (*ms < 10000)
-		*ms = 10000;	/* no hot loops against Cloudflare */
-	return 0;
-}
-
-static int
-gw_copy(char *dst, size_t sz, const char *src)
-{
-	if (src == NULL || strlen(src) >= sz)
-		return -1;
-	strcpy(dst, src);
-	return 0;
-}
-
-/* CGP: parametersRef, credentials, DNS zones, rotation.  0, or -1 after
- * gw_fail. */
-static int
-gw_params(struct rec *r, struct gw_job *j, yajl_val gw, yajl_val *cgpp)
-{
-	yajl_val	 pr, cgp = NULL, gc, cpr, dns, rot;
-	const char	*grp, *kind, *pname, *sref;
-	int		 en;
-
-	pr = json_path(gw, "spec", "infrastructure", "parametersRef", NULL);
-	if (pr != NULL) {
-		grp = json_str(pr, "group");
-		kind = json_str(pr, "kind");
-		pname = json_str(pr, "name");
-		if (grp == NULL || strcmp(grp, REC_GROUP) != 0 ||
-		    kind == NULL ||
-		    strcmp(kind, "CloudflareGatewayParameters") != 0 ||
-		    pname == NULL) {
-			gw_fail(r, j, GW_TERMINAL, "InvalidParameters",
-			    "Failed to read parameters: parametersRef must be "
-			    "a %s CloudflareGatewayParameters", REC_GROUP);
-			return -1;
-		}
-		cgp = store_get(r->store, "CloudflareGatewayParameters",
-		    j->ns, pname);
-		if (cgp == NULL) {
-			gw_fail(r, j, GW_TERMINAL, "InvalidParameters",
-			    "Failed to read parameters: "
-			    "CloudflareGatewayParameters %s/%s not found",
-			    j->ns, pname);
-			return -1;
-		}
-	}
-	*cgpp = cgp;
-	sref = json_str(json_path(cgp, "spec", "secretRef", NULL), "name");
-	gc = store_get(r->store, "GatewayClass", NULL,
-	    json_str(json_get(gw, "spec"), "gatewayClassName"));
-	cpr = json_path(gc, "spec", "parametersRef", NULL);
-	if (sref != NULL) {
-		(void)gw_copy(j->cred_ns, sizeof(j->cred_ns), j->ns);
-		if (gw_copy(j->cred_name, sizeof(j->cred_name), sref) == -1)
-			sref = NULL;
-	} else if (gw_copy(j->cred_ns, sizeof(j->cred_ns),
-	    json_str(cpr, "namespace")) == 0 &&
-	    gw_copy(j->cred_name, sizeof(j->cred_name),
-	    json_str(cpr, "name")) == 0)
-		sref = j->cred_name;
-	if (sref == NULL) {
-		gw_fail(r, j, GW_TERMINAL, "InvalidParameters",
-		    "Failed to read credentials: neither the "
-		    "CloudflareGatewayParameters secretRef nor the "
-		    "GatewayClass parametersRef names a Secret");
-		return -1;
-	}
-	dns = json_path(cgp, "spec", "dns", NULL);
-	free(j->zones);
-	j->zones = NULL;
-	j->dns_disabled = 0;
-	if (dns != NULL) {
-		struct jw	*w = jw_new();
-		yajl_val	 zs = json_get(dns, "zones");
-		size_t		 i;
-
-		if (w == NULL)
-			return -1;
-		jw_arr(w);
-		for (i = 0; i < json_len(zs); i++)
-			if (json_str(json_at(zs, i), "name") != NULL)
-				jw_str(w, json_str(json_at(zs, i), "name"));
-		jw_arr_end(w);
-		j->zones = jw_take(w, NULL);
-		jw_free(&w);
-		j->dns_disabled = json_len(zs) == 0;
-	}
-	rot = json_path(cgp, "spec", "tunnel", "token", "rotation", NULL);
-	j->rot_enabled = 1;
-	if (json_bool(rot, "enabled", &en) == 0)
-		j->rot_enabled = en;
-	if (gw_copy(j->rot_cron, sizeof(j->rot_cron),
-	    json_str(json_get(rot, "schedule"), "cron")) == 0) {
-		if (gw_copy(j->rot_tz, sizeof(j->rot_tz),
-		    json_str(json_get(rot, "schedule"), "timeZone")) == -1)
-			strcpy(j->rot_tz, "UTC");
-	} else {
-		strcpy(j->rot_cron, "0 18 * * 4");
-		strcpy(j->rot_tz, "America/Los_Angeles");
-	}
-	return 0;
 }
 
 /* Everything checked before the first Cloudflare call. */
@@ -915,140 +776,6 @@ gw_step_dns(struct rec *r, struct gw_job *j, yajl_val dnsres)
 	    j->ns, j->name, j->tunnel_id, j->rr->n_dns,
 	    ready ? ", ready" : "");
 	gw_done(r, j, delay);
-}
-
-/*
- * Deletion: DNS records, then the tunnel (cfapi cleans its connections
- * first), then our route status entries, then the finalizer; the owned
- * objects follow by ownerReference garbage collection.  A suspended
- * Gateway is let go at once and its Cloudflare resources stay.
- */
-static void
-gw_finalize(struct rec *r, struct gw_job *j, yajl_val gw)
-{
-	struct jw	*w;
-	yajl_val	 cgp = NULL;
-	const char	*sus = gw_annotation(gw, REC_ANN_RECONCILE);
-	const char	*cluster;
-
-	if (sus != NULL && strcmp(sus, "disabled") == 0) {
-		log_info("Gateway %s/%s: suspended, released without cleanup",
-		    j->ns, j->name);
-		if (gw_finalizer(r, j, gw, 0) == -1)
-			rec_enqueue(r, j->key, -1);
-		return;
-	}
-	j->step = GW_FIN_LIST;	/* gw_fail must not write Gateway status */
-	if (gw_params(r, j, gw, &cgp) == -1)
-		return;
-	cluster = r->w.cfg.cluster_name[0] ? r->w.cfg.cluster_name :
-	    "default";
-	snprintf(j->tunnel_name, sizeof(j->tunnel_name),
-	    "cloudflare-gateway-controller.io/clusters/%s/namespaces/%s/"
-	    "gateways/%s", cluster, j->ns, j->name);
-	if ((w = gw_cf_begin(j, "tunnel.list")) == NULL)
-		return;
-	jw_kstr(w, "name", j->tunnel_name);
-	(void)gw_send_cf(r, j, GW_FIN_LIST, "tunnel.list", w);
-}
-
-static void
-gw_fin_send_cleanup(struct rec *r, struct gw_job *j)
-{
-	struct jw	*w;
-	const char	*buf, *cluster;
-	size_t		 len;
-	char		 s[800];
-
-	if ((w = jw_new()) == NULL)
-		return;
-	cluster = r->w.cfg.cluster_name[0] ? r->w.cfg.cluster_name :
-	    "default";
-	jw_obj(w);
-	snprintf(s, sizeof(s), "%s/%s", j->ns, j->name);
-	jw_kstr(w, "gateway", s);
-	jw_key(w, "cred");
-	jw_obj(w);
-	jw_kstr(w, "namespace", j->cred_ns);
-	jw_kstr(w, "name", j->cred_name);
-	jw_obj_end(w);
-	snprintf(s, sizeof(s), "%s.cfargotunnel.com", j->tunnel_id);
-	jw_kstr(w, "target", s);
-	snprintf(s, sizeof(s), "%s/%s/%s", cluster, j->ns, j->name);
-	jw_kstr(w, "owner", s);
-	jw_obj_end(w);
-	j->step = GW_FIN_DNS;
-	if (jw_result(w, &buf, &len) == 0)
-		j->reqid = rec_request(r, REC_PEER_DNS, MSG_DNS_CLEANUP,
-		    j->key, GW_FIN_DNS, buf, len, REC_DNS_TIMEOUT_MS);
-	jw_free(&w);
-	if (j->reqid == 0)
-		gw_fail(r, j, GW_RETRY, NULL, "cannot send DNS_CLEANUP");
-}
-
-static void
-gw_fin_release(struct rec *r, struct gw_job *j)
-{
-	yajl_val	 gw;
-
-	if (gwstatus_routes_forget(r, j) == -1) {
-		gw_fail(r, j, GW_RETRY, NULL, "cannot clean route status");
-		return;
-	}
-	gw = store_get(r->store, "Gateway", j->ns, j->name);
-	if (gw != NULL && gw_finalizer(r, j, gw, 0) == -1) {
-		gw_fail(r, j, GW_RETRY, NULL, "cannot remove finalizer");
-		return;
-	}
-	log_info("Gateway %s/%s: finalized", j->ns, j->name);
-	j->tunnel_id[0] = '\0';
-	r->rotate_dirty = 1;
-	gw_job_reset(j);
-}
-
-static void
-gw_fin_next(struct rec *r, struct gw_job *j, enum gw_step done,
-    yajl_val res)
-{
-	struct jw	*w;
-	const char	*name, *derr;
-	size_t		 i;
-
-	switch (done) {
-	case GW_FIN_LIST:
-		j->tunnel_id[0] = '\0';
-		for (i = 0; i < json_len(res); i++) {
-			name = json_str(json_at(res, i), "name");
-			if (name != NULL && strcmp(name, j->tunnel_name) == 0)
-				(void)gw_copy(j->tunnel_id,
-				    sizeof(j->tunnel_id),
-				    json_str(json_at(res, i), "id"));
-		}
-		if (j->tunnel_id[0] == '\0') {
-			gw_fin_release(r, j);	/* nothing at Cloudflare */
-			return;
-		}
-		gw_fin_send_cleanup(r, j);
-		return;
-	case GW_FIN_DNS:
-		if ((derr = json_str(res, "error")) != NULL) {
-			gw_fail(r, j, GW_RETRY, NULL, "DNS cleanup: %s", derr);
-			return;
-		}
-		if ((w = gw_cf_begin(j, "tunnel.delete")) == NULL)
-			return;
-		jw_kstr(w, "id", j->tunnel_id);
-		(void)gw_send_cf(r, j, GW_FIN_DELETE, "tunnel.delete", w);
-		return;
-	case GW_FIN_DELETE:
-		log_info("Gateway %s/%s: tunnel %s deleted", j->ns, j->name,
-		    j->tunnel_id);
-		gw_fin_release(r, j);
-		return;
-	default:
-		gw_done(r, j, 0);
-		return;
-	}
 }
 
 size_t

@@ -2,10 +2,12 @@
 #ifndef CFGW_RECONCILER_GWJOB_H
 #define CFGW_RECONCILER_GWJOB_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <yajl/yajl_tree.h>
 
+#include "json.h"
 #include "owned.h"
 #include "queue.h"
 #include "route.h"
@@ -65,6 +67,33 @@ struct gw_job {
 	char			 rot_cron[128];
 	char			 rot_tz[64];
 };
+
+#define GW_TERMINAL	1
+#define GW_RETRY	0
+
+/* gateway.c: steps shared with gwfinal.c. */
+void		 gw_fail(struct rec *, struct gw_job *, int terminal,
+		    const char *accepted_reason, const char *fmt, ...)
+		    __attribute__((format(printf, 5, 6)));
+void		 gw_done(struct rec *, struct gw_job *, long long delay_ms);
+void		 gw_job_reset(struct gw_job *);
+struct jw	*gw_cf_begin(struct gw_job *, const char *op);
+int		 gw_send_cf(struct rec *, struct gw_job *, enum gw_step,
+		    const char *op, struct jw *);
+int		 gw_finalizer(struct rec *, struct gw_job *, yajl_val gw,
+		    int add);
+
+/* gwinput.c */
+int		 gw_params(struct rec *, struct gw_job *, yajl_val gw,
+		    yajl_val *cgp);
+const char	*gw_annotation(yajl_val gw, const char *key);
+int		 gw_copy(char *dst, size_t sz, const char *src);
+int		 gw_every(yajl_val gw, long long *ms);
+
+/* gwfinal.c */
+void		 gw_finalize(struct rec *, struct gw_job *, yajl_val gw);
+void		 gw_fin_next(struct rec *, struct gw_job *, enum gw_step done,
+		    yajl_val reply);
 
 /* gateway.c: the job table, for rotation.c. */
 size_t		 gw_job_count(void);
