@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,7 @@ static const struct option config_opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+static int	config_option(int);
 static int	config_set(char *, size_t, const char *, const char *);
 static int	config_absolute(char *, size_t, const char *);
 static int	config_number(const char *, const char *, double, double,
@@ -128,122 +130,95 @@ config_number(const char *s, const char *what, double lo, double hi,
 	return 0;
 }
 
+/* The options that just store a string. */
+static const struct {
+	int		 opt;
+	size_t		 off;	/* into cfgwd */
+	size_t		 size;
+	const char	*flag;
+} config_strs[] = {
+#define C(o, f, flag)	{ o, offsetof(struct cfgwd_state, f), \
+			  sizeof(((struct cfgwd_state *)0)->f), flag }
+	C(OPT_KUBECONFIG, cfg.kubeconfig, "--kubeconfig"),
+	C(OPT_CONTEXT, cfg.kube_context, "--context"),
+	C(OPT_CF_URL, cfg.cloudflare_api_url, "--cloudflare-api-url"),
+	C(OPT_CLUSTER, cfg.cluster_name, "--cluster-name"),
+	C(OPT_DOMAIN, cfg.cluster_domain, "--cluster-domain"),
+	C(OPT_LOG_DIR, cfg.log_dir, "--log-dir"),
+	C(OPT_LOG_FORMAT, cfg.log_format, "--log-format"),
+	C(OPT_METRICS, metrics_addr, "--metrics-addr"),
+	C(OPT_HEALTH, health_addr, "--health-addr"),
+	C(OPT_RUNTIME, cfg.runtime_dir, "--runtime-dir"),
+	C(OPT_TUNNEL_IMAGE, cfg.tunnel_image, "--tunnel-image"),
+	C(OPT_PROXY_IMAGE, cfg.proxy_image, "--proxy-image"),
+	C(OPT_NAMESPACE, cfg.controller_namespace, "--controller-namespace"),
+	C(OPT_LIBEXEC, libexec_dir, "--libexec-dir"),
+#undef C
+};
+
+static int
+config_option(int ch)
+{
+	struct worker_config *c = &cfgwd.cfg;
+	double		 d;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(config_strs) / sizeof(config_strs[0]); i++)
+		if (config_strs[i].opt == ch)
+			return config_set((char *)&cfgwd + config_strs[i].off,
+			    config_strs[i].size, optarg, config_strs[i].flag);
+	switch (ch) {
+	case OPT_QPS:
+		return config_number(optarg, "--kube-qps", 0.1, 10000,
+		    &c->kube_qps);
+	case OPT_BURST:
+		if (config_number(optarg, "--kube-burst", 1, 100000, &d) == -1)
+			return -1;
+		c->kube_burst = (int)d;
+		return 0;
+	case OPT_BUDGET:
+		if (config_number(optarg, "--cf-budget", 1, 1000000, &d) == -1)
+			return -1;
+		c->cf_budget = (int)d;
+		return 0;
+	case OPT_LEADER:
+		cfgwd.leader_elect = 1;
+		return 0;
+	case 'v':
+		c->verbose = 1;
+		return 0;
+	case 'n':
+		cfgwd.check_only = 1;
+		return 0;
+	case 'h':
+		config_usage(STDOUT_FILENO);
+		exit(0);
+	}
+	config_usage(STDERR_FILENO);
+	return -1;
+}
+
 /* Fills cfgwd from argv; -1 after printing one clear line. */
 int
 config_parse(int argc, char **argv)
 {
-	struct worker_config *c = &cfgwd.cfg;
-	double		 d;
 	enum log_format	 fmt;
-	int		 ch, rc = 0;
+	int		 ch;
 
-	while (rc == 0 &&
-	    (ch = getopt_long(argc, argv, "hnv", config_opts, NULL)) != -1) {
-		switch (ch) {
-		case OPT_KUBECONFIG:
-			rc = config_set(c->kubeconfig, sizeof(c->kubeconfig),
-			    optarg, "--kubeconfig");
-			break;
-		case OPT_CONTEXT:
-			rc = config_set(c->kube_context,
-			    sizeof(c->kube_context), optarg, "--context");
-			break;
-		case OPT_CF_URL:
-			rc = config_set(c->cloudflare_api_url,
-			    sizeof(c->cloudflare_api_url), optarg,
-			    "--cloudflare-api-url");
-			break;
-		case OPT_CLUSTER:
-			rc = config_set(c->cluster_name,
-			    sizeof(c->cluster_name), optarg, "--cluster-name");
-			break;
-		case OPT_DOMAIN:
-			rc = config_set(c->cluster_domain,
-			    sizeof(c->cluster_domain), optarg,
-			    "--cluster-domain");
-			break;
-		case OPT_LOG_DIR:
-			rc = config_set(c->log_dir, sizeof(c->log_dir), optarg,
-			    "--log-dir");
-			break;
-		case OPT_LOG_FORMAT:
-			if (log_format_parse(optarg, &fmt) == -1) {
-				fprintf(stderr, "cfgwd: --log-format: want "
-				    "text or json\n");
-				rc = -1;
-			} else
-				rc = config_set(c->log_format,
-				    sizeof(c->log_format), optarg,
-				    "--log-format");
-			break;
-		case OPT_METRICS:
-			rc = config_set(cfgwd.metrics_addr,
-			    sizeof(cfgwd.metrics_addr), optarg,
-			    "--metrics-addr");
-			break;
-		case OPT_HEALTH:
-			rc = config_set(cfgwd.health_addr,
-			    sizeof(cfgwd.health_addr), optarg,
-			    "--health-addr");
-			break;
-		case OPT_RUNTIME:
-			rc = config_set(c->runtime_dir, sizeof(c->runtime_dir),
-			    optarg, "--runtime-dir");
-			break;
-		case OPT_TUNNEL_IMAGE:
-			rc = config_set(c->tunnel_image,
-			    sizeof(c->tunnel_image), optarg, "--tunnel-image");
-			break;
-		case OPT_PROXY_IMAGE:
-			rc = config_set(c->proxy_image, sizeof(c->proxy_image),
-			    optarg, "--proxy-image");
-			break;
-		case OPT_NAMESPACE:
-			rc = config_set(c->controller_namespace,
-			    sizeof(c->controller_namespace), optarg,
-			    "--controller-namespace");
-			break;
-		case OPT_LIBEXEC:
-			rc = config_set(cfgwd.libexec_dir,
-			    sizeof(cfgwd.libexec_dir), optarg, "--libexec-dir");
-			break;
-		case OPT_QPS:
-			rc = config_number(optarg, "--kube-qps", 0.1, 10000,
-			    &c->kube_qps);
-			break;
-		case OPT_BURST:
-			if ((rc = config_number(optarg, "--kube-burst", 1,
-			    100000, &d)) == 0)
-				c->kube_burst = (int)d;
-			break;
-		case OPT_BUDGET:
-			if ((rc = config_number(optarg, "--cf-budget", 1,
-			    1000000, &d)) == 0)
-				c->cf_budget = (int)d;
-			break;
-		case OPT_LEADER:
-			cfgwd.leader_elect = 1;
-			break;
-		case 'v':
-			c->verbose = 1;
-			break;
-		case 'n':
-			cfgwd.check_only = 1;
-			break;
-		case 'h':
-			config_usage(STDOUT_FILENO);
-			exit(0);
-		default:
-			config_usage(STDERR_FILENO);
+	while ((ch = getopt_long(argc, argv, "hnv", config_opts, NULL)) != -1)
+		if (config_option(ch) == -1)
 			return -1;
-		}
-	}
-	if (rc == 0 && optind < argc) {
+	if (optind < argc) {
 		fprintf(stderr, "cfgwd: unexpected argument \"%s\"\n",
 		    argv[optind]);
-		rc = -1;
+		return -1;
 	}
-	return rc == 0 ? config_defaults() : -1;
+	if (cfgwd.cfg.log_format[0] != '\0' &&
+	    log_format_parse(cfgwd.cfg.log_format, &fmt) == -1) {
+		fprintf(stderr, "cfgwd: --log-format: want text or json\n");
+		return -1;
+	}
+	return config_defaults();
 }
 
 static int
