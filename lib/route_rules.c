@@ -420,21 +420,66 @@ match_build(struct rt_ctx *c, struct rt_route *rt, yajl_val rule,
 	return rc;
 }
 
+/*
+ * A dropped rule's backends must not count in ResolvedRefs: remember the
+ * route's reference state before the rule and restore it on drop.
+ */
+struct rt_refs_mark {
+	const char	*reason;
+	size_t		 msglen;
+};
+
+static void
+refs_mark(const struct rt_route *rt, struct rt_refs_mark *mk)
+{
+	mk->reason = rt->refs_reason;
+	mk->msglen = rt->refs_msg != NULL ? strlen(rt->refs_msg) : 0;
+}
+
+static void
+refs_reset(struct rt_route *rt, const struct rt_refs_mark *mk)
+{
+	rt->refs_reason = mk->reason;
+	if (rt->refs_msg == NULL)
+		return;
+	if (mk->msglen == 0) {
+		free(rt->refs_msg);
+		rt->refs_msg = NULL;
+	} else
+		rt->refs_msg[mk->msglen] = '\0';
+}
+
+static void
+rule_drop(struct rt_ctx *c, struct rt_route *rt, const struct rt_refs_mark
+    *mk, size_t ri, long long mi, const char *msg)
+{
+	refs_reset(rt, mk);
+	if (c->oom)
+		return;
+	if (mi < 0)
+		rt_dropped_add(c, rt, ri, -1, "UnsupportedValue",
+		    "Dropped Rule %zu: %s", ri, msg);
+	else
+		rt_dropped_add(c, rt, ri, mi, "UnsupportedValue",
+		    "Dropped Rule %zu: match %lld: %s", ri, mi, msg);
+}
+
 /* Compile one rule; on any invalid part the whole rule is dropped. */
 static void
 rule_compile(struct rt_ctx *c, struct rt_route *rt, yajl_val rule,
     size_t ri)
 {
-	struct rt_match	*a, *m;
-	yajl_val	 tail, matches = json_get(rule, "matches");
-	size_t		 nm = json_len(matches), first = rt->n_matches, i;
-	char		 msg[RT_MSGSZ];
+	struct rt_match		*a, *m;
+	struct rt_refs_mark	 mk;
+	yajl_val		 tail, matches = json_get(rule, "matches");
+	size_t			 nm = json_len(matches), i;
+	size_t			 first = rt->n_matches;
+	char			 msg[RT_MSGSZ];
 
 	msg[0] = '\0';
+	refs_mark(rt, &mk);
 	if ((tail = rule_tail(c, rt, rule, msg, sizeof(msg))) == NULL) {
-		if (!c->oom)
-			rt_dropped_add(c, rt, ri, -1, "UnsupportedValue",
-			    "Dropped Rule %zu: %s", ri, msg);
+		rule_drop(c, rt, &mk, ri, -1, msg);
 		return;
 	}
 	a = rt_reallocarray(c, rt->matches, rt->n_matches + (nm ? nm : 1),
@@ -454,10 +499,7 @@ rule_compile(struct rt_ctx *c, struct rt_route *rt, yajl_val rule,
 	if (i < (nm ? nm : 1)) {
 		while (rt->n_matches > first)
 			json_free(&rt->matches[--rt->n_matches].entry);
-		if (!c->oom)
-			rt_dropped_add(c, rt, ri, (long long)i,
-			    "UnsupportedValue", "Dropped Rule %zu: match %zu: "
-			    "%s", ri, i, msg);
+		rule_drop(c, rt, &mk, ri, (long long)i, msg);
 	}
 out:
 	json_free(&tail);

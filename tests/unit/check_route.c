@@ -411,7 +411,8 @@ START_TEST(test_dropped_rules)
 	    "  - matches: [{path: {type: RegularExpression, value: '/(a'}}]\n"
 	    "    " BE "\n"
 	    "  - matches: [{headers: [{type: RegularExpression, name: h, "
-	    "value: '[z-a]'}]}]\n    " BE "\n"
+	    "value: '[z-a]'}]}]\n"
+	    "    backendRefs: [{name: s, namespace: x, port: 80}]\n"
 	    "  - timeouts: {request: 1s, backendRequest: 2s}\n    " BE "\n"
 	    "  - timeouts: {request: 1x}\n    " BE "\n"
 	    "  - timeouts: {request: 10s, backendRequest: 500ms}\n"
@@ -430,6 +431,9 @@ START_TEST(test_dropped_rules)
 	    "True/Accepted");
 	ck_assert_str_eq(rtest_cond(&t, "default", "r", 0,
 	    "PartiallyInvalid"), "True/UnsupportedValue");
+	/* The dropped rule's bad backend does not count. */
+	ck_assert_str_eq(rtest_cond(&t, "default", "r", 0, "ResolvedRefs"),
+	    "True/ResolvedRefs");
 	ck_assert_ptr_nonnull(strstr(s->parents[0].conds[2].message,
 	    "Dropped Rule"));
 	ck_assert_uint_eq(rtest_count(&t, "a.io", "http"), 1);
