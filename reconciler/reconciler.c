@@ -62,6 +62,8 @@ static void	reconciler_sync_request(struct rec *);
 static void	reconciler_expire(struct rec *, uint64_t now);
 static void	reconciler_work(struct rec *, uint64_t now);
 static void	reconciler_shutdown(struct rec *);
+static void	*reconciler_monitor(struct rec *, void *sock, const char *);
+static void	reconciler_handle_disconnect(struct rec *, int which);
 
 /* Who may send us what: checked after the catalogue's own check. */
 static const struct {
@@ -145,14 +147,45 @@ reconciler_open(struct rec *r)
 	if (r->sub == NULL || r->snap == NULL || r->cfapi == NULL ||
 	    r->dns == NULL || r->rot == NULL)
 		fatalx("cannot connect to the other workers");
+	r->mon[0] = reconciler_monitor(r, r->cfapi, "cfapi");
+	r->mon[1] = reconciler_monitor(r, r->dns, "dnsworker");
+	r->mon[2] = reconciler_monitor(r, r->rot, "rotator");
+}
+
+/*
+ * Watch for a peer going away: a request it had taken is lost with it, so
+ * the waiting run fails at once and is retried instead of sitting out its
+ * deadline; a restarted rotator gets the schedule again.
+ */
+static void *
+reconciler_monitor(struct rec *r, void *sock, const char *name)
+{
+	char	 ep[64];
+	void	*m;
+	int	 zero = 0;
+
+	snprintf(ep, sizeof(ep), "inproc://reconciler-monitor-%s", name);
+	if (zmq_socket_monitor(sock, ep, ZMQ_EVENT_DISCONNECTED) == -1 ||
+	    (m = zmq_socket(r->w.zctx, ZMQ_PAIR)) == NULL) {
+		log_warnx("monitor %s: %s", name, zmq_strerror(errno));
+		return NULL;
+	}
+	(void)zmq_setsockopt(m, ZMQ_LINGER, &zero, sizeof(zero));
+	if (zmq_connect(m, ep) == -1) {
+		log_warnx("monitor %s: %s", name, zmq_strerror(errno));
+		zmq_close(m);
+		return NULL;
+	}
+	return m;
 }
 
 static void
 reconciler_loop(struct rec *r)
 {
-	zmq_pollitem_t	 it[6];
+	zmq_pollitem_t	 it[9];
 	uint64_t	 now;
 	long long	 wait;
+	int		 i;
 
 	while (!r->stop) {
 		memset(it, 0, sizeof(it));
@@ -162,13 +195,16 @@ reconciler_loop(struct rec *r)
 		it[3].socket = r->dns;
 		it[4].socket = r->rot;
 		it[5].fd = worker_ctl_fd(&r->w);
-		for (int i = 0; i < 6; i++)
+		for (i = 0; i < 3; i++)
+			it[6 + i].socket = r->mon[i];
+		for (i = 0; i < 9; i++)
 			it[i].events = ZMQ_POLLIN;
 		now = queue_now();
 		wait = queue_wait(r->queue, now);
 		if (wait < 0 || wait > 1000)
 			wait = 1000;	/* deadlines and the snapshot timer */
-		if (zmq_poll(it, 6, (long)wait) == -1) {
+		if (zmq_poll(it, r->mon[0] && r->mon[1] && r->mon[2] ? 9 : 6,
+		    (long)wait) == -1) {
 			if (errno == EINTR)
 				continue;
 			fatalx("zmq_poll: %s", zmq_strerror(errno));
@@ -185,6 +221,9 @@ reconciler_loop(struct rec *r)
 			reconciler_dispatch_dnsworker(r);
 		if (it[4].revents & ZMQ_POLLIN)
 			reconciler_dispatch_rotator(r);
+		for (i = 0; i < 3; i++)
+			if (it[6 + i].revents & ZMQ_POLLIN)
+				reconciler_handle_disconnect(r, i);
 		now = queue_now();
 		reconciler_expire(r, now);
 		if (r->sync == REC_SYNC_WAIT &&
@@ -636,6 +675,44 @@ reconciler_expire(struct rec *r, uint64_t now)
 }
 
 static void
+reconciler_handle_disconnect(struct rec *r, int which)
+{
+	static const char	*names[] = { "cfapi", "dnsworker", "rotator" };
+	struct rec_pending	 p;
+	zmq_msg_t		 part;
+	size_t			 i = 0, msz;
+	int			 more = 1;
+
+	while (more) {		/* event frame, then endpoint frame */
+		zmq_msg_init(&part);
+		if (zmq_msg_recv(&part, r->mon[which], ZMQ_DONTWAIT) == -1) {
+			zmq_msg_close(&part);
+			return;
+		}
+		msz = sizeof(more);
+		zmq_getsockopt(r->mon[which], ZMQ_RCVMORE, &more, &msz);
+		zmq_msg_close(&part);
+	}
+	log_info("%s disconnected", names[which]);
+	if (which == 2) {
+		free(r->rotate_sent);
+		r->rotate_sent = NULL;
+		r->rotate_dirty = 1;
+		return;
+	}
+	while (i < r->npend) {
+		if (r->pend[i].peer != (which == 0 ? REC_PEER_CFAPI :
+		    REC_PEER_DNS)) {
+			i++;
+			continue;
+		}
+		p = r->pend[i];
+		r->pend[i] = r->pend[--r->npend];
+		reconciler_resume(r, p.key, p.step, p.reqid, NULL);
+	}
+}
+
+static void
 reconciler_handle_rotated(struct rec *r, const struct ipc_msg *m)
 {
 	yajl_val	 v;
@@ -706,6 +783,9 @@ static void
 reconciler_shutdown(struct rec *r)
 {
 	log_info("shutting down");
+	for (int i = 0; i < 3; i++)
+		if (r->mon[i] != NULL)
+			zmq_close(r->mon[i]);
 	gateway_forget_all(r);
 	reconciler_drop_buffered(r);
 	store_free(&r->store);

@@ -53,6 +53,7 @@ struct rec {
 	struct store		*store;
 	struct queue		*queue;
 	void			*sub, *snap, *cfapi, *dns, *rot;
+	void			*mon[3];	/* disconnects: cfapi, dns, rot */
 	uint64_t		 next_reqid;
 	struct rec_pending	*pend;
 	size_t			 npend, cappend;
