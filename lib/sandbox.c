@@ -233,8 +233,8 @@ sandbox_ll_add(int rfd, const char *path, uint64_t access, uint64_t handled)
 	memset(&pb, 0, sizeof(pb));
 	pb.allowed_access = access & handled;
 	pb.parent_fd = fd;
-	rc = (int)syscall(SYS_landlock_add_rule, rfd, LANDLOCK_RULE_PATH_BENEATH,
-	    &pb, 0);
+	rc = (int)syscall(SYS_landlock_add_rule, rfd,
+	    LANDLOCK_RULE_PATH_BENEATH, &pb, 0);
 	if (rc == -1)
 		log_warn("landlock rule for %s", path);
 	close(fd);

@@ -57,10 +57,10 @@ struct worker {
 	char			 secret_key[WORKER_KEY_LEN + 1];
 	char			 peer_public[PROC_MAX][WORKER_KEY_LEN + 1];
 	void			*zctx;		/* libzmq context (ipc.c) */
-	struct ipc_state	*ipc;		/* sockets, ZAP handler (ipc.c) */
+	struct ipc_state	*ipc;		/* sockets, ZAP (ipc.c) */
 	int			 ready;		/* READY sent */
 	uint64_t		 ipc_in, ipc_out, ipc_rejected;
-	char			 user_agent[64];	/* cfgw/<ver> (<name>) */
+	char			 user_agent[64]; /* cfgw/<ver> (<name>) */
 };
 
 /*
