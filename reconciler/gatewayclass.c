@@ -288,6 +288,26 @@ gc_write_features(struct jw *w)
 	jw_arr_end(w);
 }
 
+/* An Event when Accepted changes. */
+static void
+gc_event(struct rec *r, yajl_val gc, const struct conds *c)
+{
+	const struct cond	*a = status_cond_get(c, "Accepted");
+	const char		*was;
+
+	if (a == NULL)
+		return;
+	was = json_str(status_cond_find(json_path(gc, "status", "conditions",
+	    NULL), "Accepted"), "status");
+	log_info("GatewayClass %s: Accepted=%s %s",
+	    json_str(json_get(gc, "metadata"), "name"), a->status, a->reason);
+	if (was != NULL && strcmp(was, a->status) == 0)
+		return;
+	events_emit(r, gc, "gateway.networking.k8s.io/v1", "GatewayClass",
+	    strcmp(a->status, "True") == 0 ? "Normal" : "Warning", a->reason,
+	    "%s", a->message != NULL ? a->message : "");
+}
+
 /* Patch status.conditions and supportedFeatures if they differ. */
 static void
 gc_write(struct rec *r, const char *name, struct conds *c)
@@ -328,9 +348,7 @@ gc_write(struct rec *r, const char *name, struct conds *c)
 			snprintf(err, sizeof(err), "GatewayClass/%s", name);
 			rec_enqueue(r, err, -1);
 		} else
-			log_info("GatewayClass %s: Accepted=%s", name,
-			    status_cond_get(c, "Accepted") ?
-			    status_cond_get(c, "Accepted")->status : "?");
+			gc_event(r, gc, c);
 	}
 	json_free(&mine);
 	jw_free(&w);

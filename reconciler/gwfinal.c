@@ -101,6 +101,10 @@ gw_fin_release(struct rec *r, struct gw_job *j)
 		return;
 	}
 	log_info("Gateway %s/%s: finalized", j->ns, j->name);
+	if (gw != NULL)
+		events_emit(r, gw, "gateway.networking.k8s.io/v1", "Gateway",
+		    "Normal", "Finalized", "Gateway finalized: DNS records "
+		    "and tunnel deleted");
 	j->tunnel_id[0] = '\0';
 	r->rotate_dirty = 1;
 	gw_job_reset(j);

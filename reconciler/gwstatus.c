@@ -147,6 +147,30 @@ gws_patch_if_changed(struct rec *r, const char *kind, const char *ns,
 	return 1;
 }
 
+/* An Event when Ready changes status or reason. */
+static void
+gws_event(struct rec *r, yajl_val gw, const struct conds *c)
+{
+	const struct cond	*rd = status_cond_get(c, "Ready");
+	yajl_val		 old;
+	const char		*os, *orsn;
+
+	if (rd == NULL)
+		return;
+	old = status_cond_find(json_path(gw, "status", "conditions", NULL),
+	    "Ready");
+	os = json_str(old, "status");
+	orsn = json_str(old, "reason");
+	if (os != NULL && orsn != NULL && strcmp(os, rd->status) == 0 &&
+	    strcmp(orsn, rd->reason) == 0)
+		return;
+	events_emit(r, gw, "gateway.networking.k8s.io/v1", "Gateway",
+	    strcmp(rd->status, "False") == 0 ||
+	    strcmp(rd->reason, "ProgressingWithRetry") == 0 ? "Warning" :
+	    "Normal", rd->reason, "Ready=%s: %s", rd->status,
+	    rd->message != NULL ? rd->message : "");
+}
+
 void
 gwstatus_gateway(struct rec *r, struct gw_job *j, yajl_val gw,
     const struct gw_outcome *o)
@@ -184,8 +208,8 @@ gwstatus_gateway(struct rec *r, struct gw_job *j, yajl_val gw,
 	}
 	jw_obj_end(w);
 	jw_obj_end(w);
-	if (gws_patch_if_changed(r, "Gateway", j->ns, j->name, old, w) == -1)
-		log_debug("Gateway %s/%s: status not written", j->ns, j->name);
+	if (gws_patch_if_changed(r, "Gateway", j->ns, j->name, old, w) == 1)
+		gws_event(r, gw, &o->c);
 	jw_free(&w);
 }
 

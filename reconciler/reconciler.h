@@ -107,6 +107,12 @@ void		 triggers_changed(struct rec *, const char *kind, yajl_val old,
 		    yajl_val obj);
 void		 triggers_all(struct rec *);
 
+/* events.c: a core v1 Event about obj (best effort). */
+void		 events_emit(struct rec *, yajl_val obj, const char *api,
+		    const char *kind, const char *type, const char *reason,
+		    const char *fmt, ...)
+		    __attribute__((format(printf, 7, 8)));
+
 /* kio.c: Kubernetes writes. err gets a one-line reason on -1. */
 int		 kio_apply(struct rec *, const char *kind, const char *ns,
 		    const char *name, const char *body, size_t len, char *err,

@@ -140,6 +140,7 @@ gateway_rotated(struct rec *r, yajl_val msg)
 	const char	*g = json_str(msg, "gateway"), *err, *at;
 	char		 buf[2 * GW_NAME_MAX + 2], *name;
 	struct gw_job	*j;
+	yajl_val	 gw;
 
 	if (g == NULL || strlen(g) >= sizeof(buf))
 		return;
@@ -156,5 +157,9 @@ gateway_rotated(struct rec *r, yajl_val msg)
 		snprintf(j->last_rotated_at, sizeof(j->last_rotated_at), "%s",
 		    at);
 	log_info("Gateway %s: token rotated", g);
+	if ((gw = store_get(r->store, "Gateway", buf, name)) != NULL)
+		events_emit(r, gw, "gateway.networking.k8s.io/v1", "Gateway",
+		    "Normal", "TokenRotated", "Tunnel token rotated; tunnel "
+		    "pods roll to the new token");
 	rec_enqueue_gateway(r, buf, name, 0);
 }
