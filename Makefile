@@ -59,8 +59,17 @@ LIB_SRCS := $(wildcard lib/*.c proto/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIBA	:= $(BUILD)/libcfgw.a
 
-BINS	:= bin/cfgwd bin/cfgwctl bin/cfgw-proxy \
-	   $(WORKERS:%=libexec/cfgw/%)
+# The release build installs into bin/ and libexec/cfgw/ of the tree; other
+# variants keep theirs under build/<variant>/ so that switching variants
+# never leaves a stale binary behind.  cfgwd finds its workers in
+# ../libexec/cfgw relative to itself.
+ifeq ($(VARIANT),release)
+OUT	:= .
+else
+OUT	:= $(BUILD)
+endif
+BINS	:= $(OUT)/bin/cfgwd $(OUT)/bin/cfgwctl $(OUT)/bin/cfgw-proxy \
+	   $(WORKERS:%=$(OUT)/libexec/cfgw/%)
 
 UNIT_SRCS := $(wildcard tests/unit/check_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -87,10 +96,10 @@ $(1): $$(patsubst %.c,$(BUILD)/%.o,$$(wildcard $(2)/*.c)) $(LIBA)
 	$$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) $(LIBA) \
 		$$(call libs,$(3))
 endef
-$(eval $(call bin_rule,bin/cfgwd,supervisor,cfgwd))
-$(eval $(call bin_rule,bin/cfgwctl,cli,cfgwctl))
-$(eval $(call bin_rule,bin/cfgw-proxy,proxy,cfgw-proxy))
-$(foreach w,$(WORKERS),$(eval $(call bin_rule,libexec/cfgw/$(w),$(w),$(w))))
+$(eval $(call bin_rule,$(OUT)/bin/cfgwd,supervisor,cfgwd))
+$(eval $(call bin_rule,$(OUT)/bin/cfgwctl,cli,cfgwctl))
+$(eval $(call bin_rule,$(OUT)/bin/cfgw-proxy,proxy,cfgw-proxy))
+$(foreach w,$(WORKERS),$(eval $(call bin_rule,$(OUT)/libexec/cfgw/$(w),$(w),$(w))))
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBA)
 	@mkdir -p $(dir $@)
@@ -113,7 +122,7 @@ unit: $(UNIT_BINS)
 	done; test $$fail -eq 0
 
 integration: $(BINS) $(BUILD)/tests/testworker
-	CFGW_VARIANT=$(VARIANT) $(PYTHON) -m pytest -q -p no:cacheprovider \
+	CFGW_VARIANT=$(VARIANT) CFGW_OUT=$(OUT) $(PYTHON) -m pytest -q -p no:cacheprovider \
 		tests/sim tests/integration
 
 # ---- fuzzing (clang + libFuzzer) -----------------------------------------
@@ -122,7 +131,7 @@ fuzz:
 
 # ---- the demo -------------------------------------------------------------
 demo: all
-	$(PYTHON) tests/demo.py
+	CFGW_OUT=$(OUT) $(PYTHON) tests/demo.py
 
 # ---- dependencies (the list lives in tools/deps.sh) ----------------------
 deps:

@@ -21,11 +21,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 PYTHON = "/usr/bin/python3"
 VARIANT = os.environ.get("CFGW_VARIANT", "release")
+# Where make put the binaries: the tree for release, build/<variant> else.
+OUT = REPO / os.environ.get("CFGW_OUT", "." if VARIANT == "release" else
+                            f"build/{VARIANT}")
 
 
 def binpath(name):
     """bin/<name> or libexec/cfgw/<name>, as built by make."""
-    for p in (REPO / "bin" / name, REPO / "libexec" / "cfgw" / name):
+    for p in (OUT / "bin" / name, OUT / "libexec" / "cfgw" / name):
         if p.exists():
             return p
     raise FileNotFoundError(f"{name} is not built (run make)")

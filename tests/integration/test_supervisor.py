@@ -23,7 +23,7 @@ import harness
 REPO = harness.REPO
 VARIANT = os.environ.get("CFGW_VARIANT", "release")
 # CFGW_CFGWD / CFGW_TESTWORKER point elsewhere (e.g. a sanitizer build).
-CFGWD = Path(os.environ.get("CFGW_CFGWD") or REPO / "bin" / "cfgwd")
+CFGWD = Path(os.environ.get("CFGW_CFGWD") or harness.OUT / "bin" / "cfgwd")
 TESTWORKER = Path(os.environ.get("CFGW_TESTWORKER") or
                   REPO / "build" / VARIANT / "tests" / "testworker")
 WORKERS = ("watcher", "reconciler", "cfapi", "dnsworker", "rotator")
