@@ -283,7 +283,8 @@ attach_listener(struct rt_ctx *c, struct rt_route *rt, size_t li)
 		return 1;
 	}
 	for (i = 0; i < json_len(hs); i++) {
-		if ((h = json_str(json_at(hs, i), NULL)) == NULL)
+		if ((h = json_str(json_at(hs, i), NULL)) == NULL ||
+		    strlen(h) >= sizeof(low))
 			continue;
 		for (k = 0; h[k] != '\0' && k < sizeof(low) - 1; k++)
 			low[k] = (h[k] >= 'A' && h[k] <= 'Z') ? h[k] + 32 :

@@ -279,7 +279,12 @@ kv_emit(struct jw *w, const char *key, yajl_val list, int fold,
 			    key, type);
 			return -1;
 		}
-		snprintf(lname, sizeof(lname), "%s", name);
+		if (strlen(name) >= sizeof(lname)) {
+			snprintf(msg, msgsz, "%s name longer than %zu "
+			    "characters", key, sizeof(lname) - 1);
+			return -1;
+		}
+		memcpy(lname, name, strlen(name) + 1);
 		for (k = 0; fold && lname[k] != '\0'; k++)
 			lname[k] = tolower((unsigned char)lname[k]);
 		jw_obj(w);
@@ -317,8 +322,12 @@ http_path_emit(struct jw *w, yajl_val path, struct rt_match *m, char *msg,
 		snprintf(msg, msgsz, "unsupported path match type %s", type);
 		return -1;
 	}
-	snprintf(norm, sizeof(norm), "%s", val);
-	n = strlen(norm);
+	if ((n = strlen(val)) >= sizeof(norm)) {
+		snprintf(msg, msgsz, "path longer than %zu characters",
+		    sizeof(norm) - 1);
+		return -1;
+	}
+	memcpy(norm, val, n + 1);
 	while (m->path_rank == 1 && n > 1 && norm[n - 1] == '/')
 		norm[--n] = '\0';
 	m->path_len = n;
