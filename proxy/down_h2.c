@@ -51,6 +51,7 @@ static void	 dh2_timeout(evutil_socket_t, short, void *);
 static void	 dh2_free(struct h2conn *);
 static void	 dh2_pump(struct h2conn *);
 static void	 dh2_deferred(evutil_socket_t, short, void *);
+static void	 dh2_schedule(struct h2conn *);
 
 static void	 sx_head(struct xch *, int, struct hdrs *, int64_t);
 static void	 sx_data(struct xch *, struct evbuffer *);
@@ -343,6 +344,13 @@ dh2_pump(struct h2conn *c)
 	}
 }
 
+/* Ops called from an upstream's stack frame only schedule the send. */
+static void
+dh2_schedule(struct h2conn *c)
+{
+	event_active(c->defer, 0, 0);
+}
+
 static void
 dh2_deferred(evutil_socket_t fd, short ev, void *arg)
 {
@@ -350,6 +358,8 @@ dh2_deferred(evutil_socket_t fd, short ev, void *arg)
 
 	(void)fd;
 	(void)ev;
+	if (!c->dead)
+		dh2_pump(c);
 	if (c->dead && evbuffer_get_length(bufferevent_get_output(
 	    c->io.bev)) == 0)
 		dh2_free(c);
@@ -445,7 +455,7 @@ sx_head(struct xch *x, int status, struct hdrs *h, int64_t clen)
 	if (status < 200)
 		return;			/* interim responses are not relayed */
 	sx_submit(st, status, h, clen, clen != -2 && !x->head_only);
-	dh2_pump(st->c);
+	dh2_schedule(st->c);
 }
 
 static void
@@ -455,7 +465,7 @@ sx_data(struct xch *x, struct evbuffer *b)
 
 	evbuffer_add_buffer(st->resp.buf, b);
 	h2_body_kick(st->c->io.s, st->id, &st->resp);
-	dh2_pump(st->c);
+	dh2_schedule(st->c);
 }
 
 static void
@@ -476,7 +486,7 @@ sx_end(struct xch *x, struct hdrs *trailers)
 	h2_body_kick(c->io.s, st->id, &st->resp);
 	st->x = NULL;
 	xch_down_detach(x);
-	dh2_pump(c);
+	dh2_schedule(c);
 }
 
 static void
@@ -515,7 +525,7 @@ sx_fail(struct xch *x, int status)
 		    NGHTTP2_INTERNAL_ERROR);
 	st->x = NULL;
 	xch_down_detach(x);
-	dh2_pump(c);
+	dh2_schedule(c);
 }
 
 static void
@@ -526,7 +536,7 @@ sx_resume(struct xch *x)
 	if (st->unconsumed > 0) {
 		nghttp2_session_consume(st->c->io.s, st->id, st->unconsumed);
 		st->unconsumed = 0;
-		dh2_pump(st->c);
+		dh2_schedule(st->c);
 	}
 }
 

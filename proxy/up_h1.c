@@ -117,7 +117,8 @@ u_new(const struct tbackend *be)
 
 	if ((u = calloc(1, sizeof(*u))) == NULL)
 		return NULL;
-	u->bev = bufferevent_socket_new(px->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	u->bev = bufferevent_socket_new(px->base, -1,
+	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	u->tmp = evbuffer_new();
 	u->tmo = evtimer_new(px->base, u_timeout, u);
 	if (u->bev == NULL || u->tmp == NULL || u->tmo == NULL) {

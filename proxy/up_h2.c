@@ -61,6 +61,7 @@ static void	 c_event(struct bufferevent *, short, void *);
 static void	 c_deferred(evutil_socket_t, short, void *);
 static void	 c_idle(evutil_socket_t, short, void *);
 static void	 c_pump(struct h2up *);
+static void	 c_schedule(struct h2up *);
 static void	 c_free(struct h2up *, int);
 
 static void	 ux_data(struct xch *, struct evbuffer *);
@@ -407,7 +408,7 @@ up_h2_start(struct xch *x)
 	    px->cf.response_timeout_ms;
 	px_tv_ms(&tv, ms);
 	evtimer_add(st->tmo, &tv);
-	c_pump(c);
+	c_schedule(c);
 	return 0;
 }
 
@@ -420,6 +421,13 @@ c_pump(struct h2up *c)
 		event_active(c->defer, 0, 0);
 }
 
+/* Ops called from a downstream's stack frame only schedule the send. */
+static void
+c_schedule(struct h2up *c)
+{
+	event_active(c->defer, 0, 0);
+}
+
 static void
 c_deferred(evutil_socket_t fd, short ev, void *arg)
 {
@@ -427,6 +435,8 @@ c_deferred(evutil_socket_t fd, short ev, void *arg)
 
 	(void)fd;
 	(void)ev;
+	if (!c->dead && h2_pump(&c->io) == -1)
+		c->dead = 1;
 	if (c->dead)
 		c_free(c, 502);
 }
@@ -492,7 +502,7 @@ ux_data(struct xch *x, struct evbuffer *b)
 
 	evbuffer_add_buffer(st->req.buf, b);
 	h2_body_kick(st->c->io.s, st->id, &st->req);
-	c_pump(st->c);
+	c_schedule(st->c);
 }
 
 static void
@@ -505,7 +515,7 @@ ux_end(struct xch *x, struct hdrs *trailers)
 		return;
 	st->req.eof = 1;
 	h2_body_kick(st->c->io.s, st->id, &st->req);
-	c_pump(st->c);
+	c_schedule(st->c);
 }
 
 static void
@@ -516,7 +526,7 @@ ux_abort(struct xch *x)
 	st->x = NULL;
 	nghttp2_submit_rst_stream(st->c->io.s, NGHTTP2_FLAG_NONE, st->id,
 	    NGHTTP2_CANCEL);
-	c_pump(st->c);
+	c_schedule(st->c);
 }
 
 static void
@@ -527,7 +537,7 @@ ux_resume(struct xch *x)
 	if (st->unconsumed > 0) {
 		nghttp2_session_consume(st->c->io.s, st->id, st->unconsumed);
 		st->unconsumed = 0;
-		c_pump(st->c);
+		c_schedule(st->c);
 	}
 }
 

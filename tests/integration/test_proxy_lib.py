@@ -65,7 +65,8 @@ class Proxy:
                                   stderr=subprocess.PIPE, text=True)
         self.ports = {}
         self._cv = threading.Condition()
-        threading.Thread(target=self._reader, daemon=True).start()
+        self._rt = threading.Thread(target=self._reader, daemon=True)
+        self._rt.start()
         want = {"http", "admin"} | ({"https"} if https else set())
         deadline = time.monotonic() + 10
         with self._cv:
@@ -125,6 +126,9 @@ class Proxy:
             except subprocess.TimeoutExpired:
                 self.p.kill()
                 self.p.wait()
+        self._rt.join(5)
+        log = self.log()
+        assert "Sanitizer" not in log and "runtime error" not in log, log
 
 
 def load_table(name, **ports):
