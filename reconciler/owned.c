@@ -415,7 +415,7 @@ owned_write_proxy(struct jw *w, const struct owned_gw *g,
 
 	(void)owned_name(cm, sizeof(cm), g->name, NULL);
 	snprintf(ref, sizeof(ref), "%s/%s", g->ns, cm);
-	snprintf(admin, sizeof(admin), ":%d", OWNED_PROXY_ADMIN_PORT);
+	snprintf(admin, sizeof(admin), "0.0.0.0:%d", OWNED_PROXY_ADMIN_PORT);
 	jw_obj(w);
 	jw_kstr(w, "name", "proxy");
 	jw_kstr(w, "image", d->proxy_image);

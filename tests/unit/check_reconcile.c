@@ -255,6 +255,11 @@ START_TEST(test_deployment)
 	    "--routes-configmap");
 	ck_assert_str_eq(json_str(json_at(json_get(c1, "args"), 1), NULL),
 	    "default/gateway-my-gateway");
+	/* The kubelet probes the pod IP, so admin must not be loopback. */
+	ck_assert_str_eq(json_str(json_at(json_get(c1, "args"), 2), NULL),
+	    "--admin-addr");
+	ck_assert_str_eq(json_str(json_at(json_get(c1, "args"), 3), NULL),
+	    "0.0.0.0:9090");
 	ck_assert_int_eq(json_int(json_at(json_get(c1, "ports"), 0),
 	    "containerPort", &n), 0);
 	ck_assert_int_eq(n, 8080);
