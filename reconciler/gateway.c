@@ -452,42 +452,6 @@ gw_compile(struct rec *r, yajl_val gw, char *err, size_t errsz)
 }
 
 static void
-gw_owned_init(struct owned_gw *og, struct gw_job *j, yajl_val gw)
-{
-	memset(og, 0, sizeof(*og));
-	og->ns = j->ns;
-	og->name = j->name;
-	og->uid = j->uid;
-	og->infra_labels = json_path(gw, "spec", "infrastructure", "labels",
-	    NULL);
-	og->infra_annotations = json_path(gw, "spec", "infrastructure",
-	    "annotations", NULL);
-}
-
-/* Apply one owned object; -1 after gw_fail. */
-static int
-gw_apply(struct rec *r, struct gw_job *j, const char *kind,
-    const char *name, char *body, size_t len)
-{
-	char	 err[512];
-
-	if (body == NULL) {
-		free(body);
-		gw_fail(r, j, GW_TERMINAL, NULL, "cannot build %s %s (name "
-		    "too long?)", kind, name);
-		return -1;
-	}
-	if (kio_apply(r, kind, j->ns, name, body, len, err,
-	    sizeof(err)) == -1) {
-		free(body);
-		gw_fail(r, j, GW_RETRY, NULL, "%s", err);
-		return -1;
-	}
-	free(body);
-	return 0;
-}
-
-static void
 gw_step_tunnel(struct rec *r, struct gw_job *j, yajl_val res)
 {
 	struct owned_gw	 og;
@@ -560,56 +524,6 @@ gw_step_config(struct rec *r, struct gw_job *j, yajl_val res)
 	jw_key(w, "labels");
 	owned_write_labels(w, &og, NULL);
 	(void)gw_send_cf(r, j, GW_TOKEN, "tunnel.token_secret", w);
-}
-
-/* ServiceAccount, Role, RoleBinding, then one Deployment per replica. */
-static int
-gw_apply_workload(struct rec *r, struct gw_job *j, yajl_val gw,
-    yajl_val cgp)
-{
-	struct owned_gw		 og;
-	struct owned_deploy	 d;
-	yajl_val		 rep;
-	char			 name[OWNED_NAME_MAX + 1], *b;
-	size_t			 len, i, n;
-
-	gw_owned_init(&og, j, gw);
-	(void)owned_name(name, sizeof(name), j->name, NULL);
-	b = owned_serviceaccount(&og, &len);
-	if (gw_apply(r, j, "ServiceAccount", name, b, len) == -1)
-		return -1;
-	b = owned_role(&og, &len);
-	if (gw_apply(r, j, "Role", name, b, len) == -1)
-		return -1;
-	b = owned_rolebinding(&og, &len);
-	if (gw_apply(r, j, "RoleBinding", name, b, len) == -1)
-		return -1;
-	n = gw_replica_count(cgp);
-	for (i = 0; i < n; i++) {
-		memset(&d, 0, sizeof(d));
-		rep = gw_replica(cgp, i);
-		d.replica = gw_replica_name(cgp, i);
-		d.tunnel_image = r->w.cfg.tunnel_image[0] ?
-		    r->w.cfg.tunnel_image : "cloudflare/cloudflared:2025.4.0";
-		d.proxy_image = r->w.cfg.proxy_image[0] ?
-		    r->w.cfg.proxy_image : "cfgw-proxy:latest";
-		d.token_hash = j->token_hash;
-		d.min_ready_seconds = -1;
-		(void)json_int(json_path(cgp, "spec", "tunnel", NULL),
-		    "minReadySeconds", &d.min_ready_seconds);
-		d.resources = json_path(cgp, "spec", "tunnel", "resources",
-		    NULL);
-		d.zone = json_str(rep, "zone");
-		d.node_selector = json_get(rep, "nodeSelector");
-		d.affinity = json_get(rep, "affinity");
-		if (d.replica == NULL ||
-		    owned_name(name, sizeof(name), j->name, d.replica) == -1)
-			continue;
-		b = owned_deployment(&og, &d, &len);
-		if (gw_apply(r, j, "Deployment", name, b, len) == -1)
-			return -1;
-	}
-	return 0;
 }
 
 static void

@@ -90,6 +90,14 @@ const char	*gw_annotation(yajl_val gw, const char *key);
 int		 gw_copy(char *dst, size_t sz, const char *src);
 int		 gw_every(yajl_val gw, long long *ms);
 
+/* gwapply.c */
+void		 gw_owned_init(struct owned_gw *, struct gw_job *, yajl_val gw);
+/* Apply one owned object (body freed); -1 after gw_fail. */
+int		 gw_apply(struct rec *, struct gw_job *, const char *kind,
+		    const char *name, char *body, size_t len);
+int		 gw_apply_workload(struct rec *, struct gw_job *, yajl_val gw,
+		    yajl_val cgp);
+
 /* gwfinal.c */
 void		 gw_finalize(struct rec *, struct gw_job *, yajl_val gw);
 void		 gw_fin_next(struct rec *, struct gw_job *, enum gw_step done,

@@ -127,3 +127,24 @@ kio_get(struct rec *r, const char *kind, const char *ns, const char *name,
 	kube_resp_free(&resp);
 	return v;
 }
+
+int
+kio_delete(struct rec *r, const char *kind, const char *ns, const char *name,
+    char *err, size_t errsz)
+{
+	const struct kube_res	*res;
+	struct kube_resp	 resp;
+	struct kube_delete_opts	 o = { .propagation = "Background" };
+	int			 rc;
+
+	if ((res = kio_res(kind, err, errsz)) == NULL)
+		return -1;
+	memset(&resp, 0, sizeof(resp));
+	rc = kube_delete(r->kube, res, ns, name, &o, &resp);
+	if (rc == -1 && resp.status == 404)
+		rc = 0;
+	else if (rc == -1)
+		kio_err(err, errsz, "delete", kind, ns, name, &resp);
+	kube_resp_free(&resp);
+	return rc;
+}

@@ -122,6 +122,9 @@ int		 kio_merge(struct rec *, const char *kind, const char *ns,
 		    int status, char *err, size_t errsz);
 int		 kio_create(struct rec *, const char *kind, const char *ns,
 		    const char *body, size_t len, char *err, size_t errsz);
+/* 404 counts as done. */
+int		 kio_delete(struct rec *, const char *kind, const char *ns,
+		    const char *name, char *err, size_t errsz);
 /* Fresh GET (not from the store); NULL with err on failure, *notfound. */
 yajl_val	 kio_get(struct rec *, const char *kind, const char *ns,
 		    const char *name, int *notfound, char *err, size_t errsz);

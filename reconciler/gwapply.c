@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * gwapply: a Gateway's owned Kubernetes objects, built by owned.c and
+ * written with server-side apply: the routes ConfigMap (from gateway.c),
+ * ServiceAccount, Role, RoleBinding and the tunnel Deployments, and the
+ * removal of Deployments for replicas the parameters no longer list.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gwjob.h"
+#include "json.h"
+#include "log.h"
+#include "owned.h"
+#include "reconciler.h"
+#include "store.h"
+
+void
+gw_owned_init(struct owned_gw *og, struct gw_job *j, yajl_val gw)
+{
+	memset(og, 0, sizeof(*og));
+	og->ns = j->ns;
+	og->name = j->name;
+	og->uid = j->uid;
+	og->infra_labels = json_path(gw, "spec", "infrastructure", "labels",
+	    NULL);
+	og->infra_annotations = json_path(gw, "spec", "infrastructure",
+	    "annotations", NULL);
+}
+
+/* Apply one owned object; -1 after gw_fail. */
+int
+gw_apply(struct rec *r, struct gw_job *j, const char *kind,
+    const char *name, char *body, size_t len)
+{
+	char	 err[512];
+
+	if (body == NULL) {
+		free(body);
+		gw_fail(r, j, GW_TERMINAL, NULL, "cannot build %s %s (name "
+		    "too long?)", kind, name);
+		return -1;
+	}
+	if (kio_apply(r, kind, j->ns, name, body, len, err,
+	    sizeof(err)) == -1) {
+		free(body);
+		gw_fail(r, j, GW_RETRY, NULL, "%s", err);
+		return -1;
+	}
+	free(body);
+	return 0;
+}
+
+/* Is dep one of this Gateway's tunnel Deployments that cgp no longer
+ * wants? */
+static int
+gw_deployment_stale(struct gw_job *j, yajl_val dep, yajl_val cgp)
+{
+	yajl_val	 md = json_get(dep, "metadata"), refs;
+	const char	*ns = json_str(md, "namespace"), *rep;
+	char		 name[OWNED_NAME_MAX + 1];
+	size_t		 i;
+	int		 mine = 0;
+
+	if (ns == NULL || strcmp(ns, j->ns) != 0 ||
+	    json_str(md, "name") == NULL)
+		return 0;
+	refs = json_get(md, "ownerReferences");
+	for (i = 0; i < json_len(refs); i++) {
+		const char *uid = json_str(json_at(refs, i), "uid");
+		const char *k = json_str(json_at(refs, i), "kind");
+
+		if (uid != NULL && k != NULL && strcmp(k, "Gateway") == 0 &&
+		    strcmp(uid, j->uid) == 0)
+			mine = 1;
+	}
+	rep = json_str(json_get(md, "labels"), "app.kubernetes.io/managed-by");
+	if (!mine || rep == NULL || strcmp(rep, OWNED_MANAGER) != 0)
+		return 0;
+	for (i = 0; i < gw_replica_count(cgp); i++)
+		if ((rep = gw_replica_name(cgp, i)) != NULL &&
+		    owned_name(name, sizeof(name), j->name, rep) == 0 &&
+		    strcmp(name, json_str(md, "name")) == 0)
+			return 0;
+	return 1;
+}
+
+/* Replicas removed from the CGP: their Deployments go. */
+static void
+gw_delete_stale(struct rec *r, struct gw_job *j, yajl_val cgp)
+{
+	yajl_val	 dep;
+	const char	*name;
+	char		 err[512];
+	size_t		 i;
+
+	for (i = 0; i < store_count(r->store, "Deployment"); i++) {
+		dep = store_at(r->store, "Deployment", i);
+		if (!gw_deployment_stale(j, dep, cgp))
+			continue;
+		name = json_str(json_get(dep, "metadata"), "name");
+		if (kio_delete(r, "Deployment", j->ns, name, err,
+		    sizeof(err)) == -1)
+			log_warnx("%s", err);
+		else
+			log_info("Gateway %s/%s: deleted Deployment %s (replica "
+			    "no longer wanted)", j->ns, j->name, name);
+	}
+}
+
+/* ServiceAccount, Role, RoleBinding, then one Deployment per replica. */
+int
+gw_apply_workload(struct rec *r, struct gw_job *j, yajl_val gw,
+    yajl_val cgp)
+{
+	struct owned_gw		 og;
+	struct owned_deploy	 d;
+	yajl_val		 rep;
+	char			 name[OWNED_NAME_MAX + 1], *b;
+	size_t			 len, i, n;
+
+	gw_owned_init(&og, j, gw);
+	(void)owned_name(name, sizeof(name), j->name, NULL);
+	b = owned_serviceaccount(&og, &len);
+	if (gw_apply(r, j, "ServiceAccount", name, b, len) == -1)
+		return -1;
+	b = owned_role(&og, &len);
+	if (gw_apply(r, j, "Role", name, b, len) == -1)
+		return -1;
+	b = owned_rolebinding(&og, &len);
+	if (gw_apply(r, j, "RoleBinding", name, b, len) == -1)
+		return -1;
+	n = gw_replica_count(cgp);
+	for (i = 0; i < n; i++) {
+		memset(&d, 0, sizeof(d));
+		rep = gw_replica(cgp, i);
+		d.replica = gw_replica_name(cgp, i);
+		d.tunnel_image = r->w.cfg.tunnel_image[0] ?
+		    r->w.cfg.tunnel_image : "cloudflare/cloudflared:2025.4.0";
+		d.proxy_image = r->w.cfg.proxy_image[0] ?
+		    r->w.cfg.proxy_image : "cfgw-proxy:latest";
+		d.token_hash = j->token_hash;
+		d.min_ready_seconds = -1;
+		(void)json_int(json_path(cgp, "spec", "tunnel", NULL),
+		    "minReadySeconds", &d.min_ready_seconds);
+		d.resources = json_path(cgp, "spec", "tunnel", "resources",
+		    NULL);
+		d.zone = json_str(rep, "zone");
+		d.node_selector = json_get(rep, "nodeSelector");
+		d.affinity = json_get(rep, "affinity");
+		if (d.replica == NULL ||
+		    owned_name(name, sizeof(name), j->name, d.replica) == -1)
+			continue;
+		b = owned_deployment(&og, &d, &len);
+		if (gw_apply(r, j, "Deployment", name, b, len) == -1)
+			return -1;
+	}
+	gw_delete_stale(r, j, cgp);
+	return 0;
+}
+
