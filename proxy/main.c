@@ -295,7 +295,7 @@ main(int argc, char **argv)
 	if (px->cf.routes_file != NULL)
 		px_reload(1);
 	else if (px->cf.routes_configmap != NULL &&
-	    kube_watch_start(px->cf.routes_configmap, px->cf.kubeconfig) == -1)
+	    cm_watch_start(px->cf.routes_configmap, px->cf.kubeconfig) == -1)
 		fatalx("cannot watch ConfigMap %s", px->cf.routes_configmap);
 	else if (px->cf.routes_configmap == NULL)
 		log_warnx("no --routes-file or --routes-configmap: every "
@@ -311,6 +311,7 @@ main(int argc, char **argv)
 		event_free(sig[i]);
 	event_free(tick);
 	up_h1_pool_flush();
+	cm_watch_stop();
 	table_unref(px->table);
 	return 0;
 }

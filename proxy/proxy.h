@@ -199,7 +199,8 @@ void		 px_table_set(struct table *, const char *);
 void		 px_table_reject(const char *, const char *);
 
 /* kubewatch.c: --routes-configmap. */
-int		 kube_watch_start(const char *, const char *);
+int		 cm_watch_start(const char *, const char *);
+void		 cm_watch_stop(void);
 
 /* Helpers (util.c). */
 int		 px_tv_ms(struct timeval *, int);

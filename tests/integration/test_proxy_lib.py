@@ -55,8 +55,10 @@ class Proxy:
         self.routes = Path(tmp) / "routes.json"
         if table is not None:
             self.write(table)
-        argv = [str(PROXY), "--routes-file", str(self.routes),
-                "--http-addr", "127.0.0.1:0",
+        argv = [str(PROXY)]
+        if "--routes-configmap" not in extra:
+            argv += ["--routes-file", str(self.routes)]
+        argv += ["--http-addr", "127.0.0.1:0",
                 "--admin-addr", "127.0.0.1:0",
                 "--https-addr", "127.0.0.1:0" if https else ""]
         argv += list(extra)
