@@ -453,7 +453,8 @@ START_TEST(test_watch_stream)
 	kube_watch_free(&w);
 	/* An expired resourceVersion surfaces as ERROR/410 or HTTP 410. */
 	memset(&rec, 0, sizeof(rec));
-	o.resource_version = "1";
+	faults(k, "{\"rules\":[{\"path_regex\":\"/configmaps$\","
+	    "\"watch_gone\":true,\"count\":1}]}");
 	w = kube_watch_start(k, cm, "default", &o, wcb, &rec);
 	ck_assert_ptr_nonnull(w);
 	pump(k, &rec, &rec.closed, 1, 10);
@@ -461,6 +462,7 @@ START_TEST(test_watch_stream)
 	ck_assert_int_eq(kube_watch_done(w, &status), 1);
 	ck_assert(rec.gone == 1 || status == 410);
 	ck_assert_int_eq(rec.added, 0);
+	faults(k, "{\"rules\":[]}");
 	kube_watch_free(&w);
 	kube_free(&k2);
 	kube_free(&k);
