@@ -14,6 +14,8 @@
 static const struct cli_cmd cmds[] = {
 	{ "plan", cmd_plan, "compile manifests offline: route table, "
 	    "tunnel ingress, DNS, status" },
+	{ "status", cmd_status, "show a Gateway's status, tunnel and routes "
+	    "(cluster)" },
 	{ "version", cmd_version, "print the version" },
 	{ NULL, NULL, NULL }
 };

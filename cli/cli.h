@@ -17,7 +17,20 @@ struct cli_cmd {
 };
 
 int	 cmd_plan(int, char *[]);
+int	 cmd_status(int, char *[]);
 int	 cmd_version(int, char *[]);
+
+/* kubecli.c: flags shared by the commands that talk to a cluster. */
+struct kube;
+struct cli_kube_flags {
+	const char	*kubeconfig;	/* --kubeconfig */
+	const char	*context;	/* --context */
+	const char	*ns;		/* -n, --namespace */
+	int		 verbose;	/* -v */
+};
+
+struct kube	*cli_kube_open(const struct cli_kube_flags *);
+const char	*cli_kube_ns(struct kube *, const struct cli_kube_flags *);
 
 /* util.c */
 int	 cli_json_pretty(FILE *, const char *json, size_t len);

@@ -307,3 +307,88 @@ def test_golden(name):
         path.write_text(p.stdout)
     assert p.stdout == path.read_text(), \
         f"{name}: output differs from {path} (CFGW_UPDATE_GOLDEN=1 to accept)"
+
+
+# ---- cfgwctl status (reads a cluster: the Kubernetes simulator) ----------
+
+CN = "cloudflare-gateway-controller.io/controller"
+
+
+def _cond(t, reason, msg="m"):
+    return {"type": t, "status": "True", "reason": reason, "message": msg,
+            "lastTransitionTime": "2026-01-01T00:00:00Z"}
+
+
+def test_status_gateway(kubesim, tmp_path):
+    kc = harness.write_kubeconfig(tmp_path / "kubeconfig", kubesim.url)
+    kubesim.create({"apiVersion": "v1", "kind": "Namespace",
+                    "metadata": {"name": "app"}})
+    kubesim.create({
+        "apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+        "metadata": {"name": "gw", "namespace": "default", "annotations": {
+            "cloudflare-gateway-controller.io/reconcile": "disabled"}},
+        "spec": {"gatewayClassName": "cf", "listeners": [
+            {"name": "http", "protocol": "HTTP", "port": 80}]}})
+    st, _ = kubesim.patch("Gateway", "gw", {"status": {
+        "addresses": [{"type": "Hostname", "value": "abc.cfargotunnel.com"}],
+        "conditions": [_cond("Ready", "ReconciliationSucceeded",
+                             "Gateway is ready")],
+        "listeners": [{"name": "http", "attachedRoutes": 1,
+                       "supportedKinds": [],
+                       "conditions": [_cond("Accepted", "Accepted")]}]}},
+        ns="default", sub="status")
+    assert st == 200
+    for name, ns, parents in (
+            ("mine", "app", [
+                {"parentRef": {"name": "gw", "namespace": "default"},
+                 "controllerName": CN,
+                 "conditions": [_cond("Accepted", "Accepted", "line1\nl2")]},
+                {"parentRef": {"name": "gw", "namespace": "default"},
+                 "controllerName": "other.io/x",
+                 "conditions": [_cond("Accepted", "Foreign")]}]),
+            ("elsewhere", "app", [
+                {"parentRef": {"name": "gw"}, "controllerName": CN,
+                 "conditions": [_cond("Accepted", "OtherGateway")]}])):
+        kubesim.create({"apiVersion": "gateway.networking.k8s.io/v1",
+                        "kind": "HTTPRoute",
+                        "metadata": {"name": name, "namespace": ns},
+                        "spec": {"parentRefs": [p["parentRef"]
+                                                for p in parents]}})
+        st, _ = kubesim.patch("HTTPRoute", name, {"status": {
+            "parents": parents}}, ns=ns, sub="status")
+        assert st == 200
+    kubesim.create({"apiVersion": "cloudflare-gateway-controller.io/v1",
+                    "kind": "CloudflareGatewayStatus",
+                    "metadata": {"name": "gw", "namespace": "default"}})
+    kubesim.patch("CloudflareGatewayStatus", "gw", {"status": {
+        "tunnel": {"name": "tun", "id": "abc", "token": {
+            "hash": "0123456789abcdef0123", "rotation": {
+                "lastRotatedAt": "2026-01-01T00:00:00Z"}}},
+        "inventory": [{"apiVersion": "v1", "kind": "Secret",
+                       "name": "gateway-gw"}]}}, ns="default", sub="status")
+
+    out = cfgwctl("status", "gateway", "gw", "--kubeconfig", kc).stdout
+    assert "Gateway default/gw (class cf)  SUSPENDED" in out
+    assert "address Hostname abc.cfargotunnel.com" in out
+    assert "Ready=True ReconciliationSucceeded: Gateway is ready" in out
+    assert "listener http: attachedRoutes=1" in out
+    assert "token hash 0123456789ab..." in out
+    assert "owned: Secret/gateway-gw" in out
+    assert "HTTPRoute app/mine\n    Accepted=True Accepted: line1\n" \
+        "      l2" in out
+    assert "Foreign" not in out          # another controller's entry
+    assert "OtherGateway" not in out     # parentRef to app/gw
+
+    d = json.loads(cfgwctl("status", "gateway", "gw", "-o", "json",
+                           "--kubeconfig", kc).stdout)
+    assert d["gateway"]["status"]["addresses"][0]["value"] == \
+        "abc.cfargotunnel.com"
+    assert d["cgs"]["tunnel"]["id"] == "abc"
+    assert [(r["namespace"], r["name"]) for r in d["routes"]] == [
+        ("app", "mine")]
+
+    p = cfgwctl("status", "gateway", "nope", "--kubeconfig", kc,
+                check=False)
+    assert p.returncode == 1 and "default/nope not found" in p.stderr
+    p = cfgwctl("status", "gw", check=False)
+    assert p.returncode == 2
