@@ -24,6 +24,13 @@
 #define ROUTE_HTTP_ORIGIN	"http://localhost:8080"
 #define ROUTE_GRPC_ORIGIN	"https://localhost:8443"
 
+/*
+ * Objects in any order.  Routes whose parentRefs do not name this Gateway
+ * are ignored, so a caller may pass every route it knows.  The caller
+ * decides whether the Gateway is ours (GatewayClass controllerName);
+ * gatewayclass and controller_name are carried for that and are not used
+ * by the compiler itself.
+ */
 struct route_input {
 	yajl_val	 gateway;		/* required */
 	yajl_val	 gatewayclass;		/* may be NULL */
