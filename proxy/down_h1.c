@@ -299,6 +299,21 @@ is_hop(const char *n, size_t l)
 	return 0;
 }
 
+/*
+ * The visitor's scheme.  The proxy listens on loopback behind cloudflared,
+ * which sends X-Forwarded-Proto; a valid value is kept (and used for the
+ * table's per-entry schemes), anything else is replaced by ours.
+ */
+const char *
+xfp_scheme(const char *v, size_t n, const char *dflt)
+{
+	if (n == 4 && strncasecmp(v, "http", 4) == 0)
+		return "http";
+	if (n == 5 && strncasecmp(v, "https", 5) == 0)
+		return "https";
+	return dflt;
+}
+
 /* Build the exchange from a parsed head. */
 static struct xch *
 d_make_xch(struct dconn *d, struct h1_msg *m)
@@ -326,6 +341,9 @@ d_make_xch(struct dconn *d, struct h1_msg *m)
 	}
 	for (i = 0; i < m->nf; i++) {
 		struct h1_field *f = &m->f[i];
+		if (f->nlen == 17 && strncasecmp(f->name, "x-forwarded-proto",
+		    17) == 0)
+			x->scheme = xfp_scheme(f->value, f->vlen, x->scheme);
 		if (is_hop(f->name, f->nlen))
 			continue;
 		if (hdrs_add(&x->rqh, f->name, f->nlen, f->value,

@@ -156,8 +156,11 @@ on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *n,
 			x->grpc = 1;
 		if (nl == 14 && memcmp(n, "content-length", 14) == 0)
 			return 0;
-		if ((nl == 2 && memcmp(n, "te", 2) == 0) ||
-		    (nl == 17 && memcmp(n, "x-forwarded-proto", 17) == 0))
+		if (nl == 17 && memcmp(n, "x-forwarded-proto", 17) == 0) {
+			x->scheme = xfp_scheme((const char *)v, vl, x->scheme);
+			return 0;
+		}
+		if (nl == 2 && memcmp(n, "te", 2) == 0)
 			return 0;
 		if (hdrs_add(&x->rqh, (const char *)n, nl, (const char *)v,
 		    vl) == -1)

@@ -50,6 +50,7 @@ struct xch;
 /* match.c: first-match lookup in a host's rule list. */
 struct mreq {
 	const char		*method;
+	unsigned		 scheme;	/* SCHEME_HTTP or SCHEME_HTTPS */
 	const char		*path;		/* without the query */
 	size_t			 pathlen;
 	const char		*query;		/* after '?', or NULL */
@@ -114,6 +115,7 @@ void		 xch_route_and_start(struct xch *, int);
 void		 xch_down_detach(struct xch *);
 void		 xch_up_detach(struct xch *);
 void		 xch_count(int);
+int		 xch_backend_timeout(const struct xch *);
 void		 xch_resp_head(struct xch *, int, struct hdrs *, int64_t);
 void		 xch_send(struct xch *, struct evbuffer *);
 void		 xch_send_end(struct xch *, struct hdrs *);
@@ -128,6 +130,7 @@ void		 up_h1_pool_flush(void);
 int		 up_h2_start(struct xch *);
 
 /* down_h1.c: HTTP/1 client connections (plain or TLS). */
+const char	*xfp_scheme(const char *, size_t, const char *);
 void		 down_h1_accept(struct bufferevent *, const char *, int,
 		    const char *, size_t);
 

@@ -26,7 +26,8 @@ re_compile(const char *pat, char *err, size_t errsz)
 	PCRE2_UCHAR	 msg[120];
 
 	re = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED,
-	    PCRE2_ANCHORED | PCRE2_ENDANCHORED | PCRE2_NEVER_BACKSLASH_C,
+	    PCRE2_ANCHORED | PCRE2_ENDANCHORED | PCRE2_NEVER_BACKSLASH_C |
+	    PCRE2_UTF | PCRE2_MATCH_INVALID_UTF,
 	    &ec, &off, NULL);
 	if (re == NULL) {
 		pcre2_get_error_message(ec, msg, sizeof(msg));

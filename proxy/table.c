@@ -17,17 +17,8 @@
 
 #include "json.h"
 #include "table.h"
+#include "table_int.h"
 
-struct tctx {
-	char		*err;
-	size_t		 errsz;
-	const char	*where;
-};
-
-static int	 terr(struct tctx *, const char *, ...)
-		    __attribute__((format(printf, 2, 3)));
-static char	*tstrdup(const char *);
-static char	*lowerdup(const char *);
 static int	 table_host_parse(struct tctx *, struct table *, yajl_val,
 		    struct thost *);
 static int	 table_rules_parse(struct tctx *, yajl_val, int,
@@ -39,14 +30,11 @@ static int	 table_match_grpc(struct tctx *, yajl_val, struct trule *);
 static int	 table_vmatches(struct tctx *, yajl_val, int, struct vmatch **,
 		    size_t *);
 static int	 table_backends(struct tctx *, yajl_val, struct trule *);
-static int	 table_filters(struct tctx *, yajl_val, struct trule *);
-static int	 table_hmod(struct tctx *, yajl_val, struct hmod *);
-static void	 hmod_free(struct hmod *);
 static void	 rule_free(struct trule *);
 static int	 table_index(struct tctx *, struct table *);
 static uint32_t	 host_hash(const char *, size_t);
 
-static int
+int
 terr(struct tctx *t, const char *fmt, ...)
 {
 	va_list	 ap;
@@ -61,13 +49,13 @@ terr(struct tctx *t, const char *fmt, ...)
 	return -1;
 }
 
-static char *
+char *
 tstrdup(const char *s)
 {
 	return s == NULL ? NULL : strdup(s);
 }
 
-static char *
+char *
 lowerdup(const char *s)
 {
 	char	*d, *p;
@@ -253,12 +241,16 @@ table_rule_parse(struct tctx *t, yajl_val v, int grpc, struct trule *r)
 		return -1;
 	if (table_filters(t, json_get(v, "filters"), r) == -1)
 		return -1;
+	/* null or absent: proxy default (-1); 0: no timeout. */
 	tmo = json_get(v, "timeouts");
-	if (json_int(tmo, "request_ms", &ms) == 0 && ms > 0 && ms < 86400000)
+	r->request_ms = r->backend_ms = -1;
+	if (json_int(tmo, "request_ms", &ms) == 0 && ms >= 0 &&
+	    ms < 86400000LL * 30)
 		r->request_ms = ms;
-	if (json_int(tmo, "backend_request_ms", &ms) == 0 && ms > 0 &&
-	    ms < 86400000)
+	if (json_int(tmo, "backend_request_ms", &ms) == 0 && ms >= 0 &&
+	    ms < 86400000LL * 30)
 		r->backend_ms = ms;
+	r->schemes = table_schemes(json_get(v, "schemes"));
 	return 0;
 }
 
@@ -472,138 +464,6 @@ table_backends(struct tctx *t, yajl_val a, struct trule *r)
 	return 0;
 }
 
-static int
-table_strpairs(struct tctx *t, yajl_val a, char ***names, char ***vals,
-    size_t *n)
-{
-	size_t	 i, len = json_len(a);
-
-	if (a == NULL || !YAJL_IS_ARRAY(a) || len == 0)
-		return 0;
-	*names = calloc(len, sizeof(char *));
-	if (vals != NULL)
-		*vals = calloc(len, sizeof(char *));
-	if (*names == NULL || (vals != NULL && *vals == NULL))
-		return terr(t, "out of memory");
-	for (i = 0; i < len; i++) {
-		yajl_val	 e = json_at(a, i);
-		const char	*nm = vals ? json_str(e, "name") :
-		    json_str(e, NULL);
-		const char	*v = vals ? json_str(e, "value") : NULL;
-
-		*n = i + 1;
-		if (nm == NULL || (vals != NULL && v == NULL))
-			return terr(t, "bad header modifier entry");
-		if (((*names)[i] = lowerdup(nm)) == NULL ||
-		    (vals != NULL && ((*vals)[i] = strdup(v)) == NULL))
-			return terr(t, "out of memory");
-	}
-	return 0;
-}
-
-static int
-table_hmod(struct tctx *t, yajl_val v, struct hmod *h)
-{
-	if (v == NULL || !YAJL_IS_OBJECT(v))
-		return terr(t, "header modifier without configuration");
-	if (table_strpairs(t, json_get(v, "set"), &h->set_name,
-	    &h->set_value, &h->nset) == -1 ||
-	    table_strpairs(t, json_get(v, "add"), &h->add_name,
-	    &h->add_value, &h->nadd) == -1 ||
-	    table_strpairs(t, json_get(v, "remove"), &h->remove, NULL,
-	    &h->nremove) == -1)
-		return -1;
-	return 0;
-}
-
-static int
-table_pathmod(struct tctx *t, yajl_val p, char **path, int *prefix)
-{
-	const char	*type = json_str(p, "type");
-	const char	*v;
-
-	if (type == NULL)
-		return terr(t, "path modifier without type");
-	if (strcmp(type, "ReplaceFullPath") == 0) {
-		v = json_str(p, "replaceFullPath");
-		*prefix = 0;
-	} else if (strcmp(type, "ReplacePrefixMatch") == 0) {
-		v = json_str(p, "replacePrefixMatch");
-		*prefix = 1;
-	} else
-		return terr(t, "unknown path modifier \"%.32s\"", type);
-	if (v == NULL || (*path = strdup(v)) == NULL)
-		return terr(t, "bad path modifier");
-	return 0;
-}
-
-static int
-table_filter(struct tctx *t, yajl_val f, struct trule *r)
-{
-	const char	*type = json_str(f, "type");
-	yajl_val	 c;
-	long long	 n;
-
-	if (type == NULL)
-		return terr(t, "%s: filter without type", r->route);
-	if (strcmp(type, "RequestHeaderModifier") == 0 && !r->has_reqmod) {
-		r->has_reqmod = 1;
-		return table_hmod(t, json_get(f, "requestHeaderModifier"),
-		    &r->reqmod);
-	}
-	if (strcmp(type, "ResponseHeaderModifier") == 0 && !r->has_respmod) {
-		r->has_respmod = 1;
-		return table_hmod(t, json_get(f, "responseHeaderModifier"),
-		    &r->respmod);
-	}
-	if (strcmp(type, "RequestRedirect") == 0 && !r->has_redirect) {
-		c = json_get(f, "requestRedirect");
-		r->has_redirect = 1;
-		r->redirect.status = 302;
-		if (json_int(c, "statusCode", &n) == 0 && n >= 300 && n < 400)
-			r->redirect.status = n;
-		if (json_int(c, "port", &n) == 0 && n > 0 && n < 65536)
-			r->redirect.port = n;
-		r->redirect.scheme = tstrdup(json_str(c, "scheme"));
-		r->redirect.hostname = tstrdup(json_str(c, "hostname"));
-		if (json_get(c, "path") != NULL && !YAJL_IS_NULL(json_get(c,
-		    "path")))
-			return table_pathmod(t, json_get(c, "path"),
-			    &r->redirect.path, &r->redirect.path_prefix);
-		return 0;
-	}
-	if (strcmp(type, "URLRewrite") == 0 && !r->has_rewrite) {
-		c = json_get(f, "urlRewrite");
-		r->has_rewrite = 1;
-		r->rewrite.hostname = tstrdup(json_str(c, "hostname"));
-		if (json_get(c, "path") != NULL && !YAJL_IS_NULL(json_get(c,
-		    "path"))) {
-			r->rewrite.has_path = 1;
-			return table_pathmod(t, json_get(c, "path"),
-			    &r->rewrite.path, &r->rewrite.path_prefix);
-		}
-		return 0;
-	}
-	/* Unknown or repeated filter: never skipped, the rule answers 500. */
-	r->filter_error = 1;
-	return 0;
-}
-
-static int
-table_filters(struct tctx *t, yajl_val a, struct trule *r)
-{
-	size_t	 i;
-
-	if (a == NULL || YAJL_IS_NULL(a))
-		return 0;
-	if (!YAJL_IS_ARRAY(a))
-		return terr(t, "%s: filters must be an array", r->route);
-	for (i = 0; i < json_len(a); i++)
-		if (table_filter(t, json_at(a, i), r) == -1)
-			return -1;
-	return 0;
-}
-
 static uint32_t
 host_hash(const char *s, size_t n)
 {
@@ -722,7 +582,7 @@ table_ref(struct table *tb)
 	return tb;
 }
 
-static void
+void
 hmod_free(struct hmod *h)
 {
 	size_t	 i;

@@ -18,6 +18,9 @@ enum path_type { PATH_PREFIX, PATH_EXACT, PATH_REGEX };
 enum val_type { VAL_EXACT, VAL_REGEX };
 enum be_proto { BE_HTTP, BE_H2C, BE_WS };
 
+#define SCHEME_HTTP	0x1
+#define SCHEME_HTTPS	0x2
+
 struct pcre2_real_code_8;
 
 struct vmatch {
@@ -87,8 +90,9 @@ struct trule {
 	struct tbackend	*backends;
 	size_t		 nbackends;
 	uint64_t	 total_weight;
-	uint32_t	 request_ms;
-	uint32_t	 backend_ms;
+	int64_t		 request_ms;	/* -1: default, 0: none */
+	int64_t		 backend_ms;	/* -1: default, 0: none */
+	unsigned	 schemes;	/* SCHEME_* mask; 0: any */
 	/* filters */
 	int		 filter_error;	/* unsupported filter: answer 500 */
 	struct hmod	 reqmod;

@@ -180,11 +180,11 @@ u_attach(struct xch *x, int fresh)
 	u_send_head(u, x);
 	bufferevent_enable(u->bev, EV_READ | EV_WRITE);
 	ms = u->state == U_CONNECTING ? px->cf.connect_timeout_ms :
-	    (int)(x->rule->backend_ms ? x->rule->backend_ms :
-	    x->rule->request_ms ? x->rule->request_ms :
-	    (uint32_t)px->cf.response_timeout_ms);
-	px_tv_ms(&tv, ms);
-	evtimer_add(u->tmo, &tv);
+	    xch_backend_timeout(x);
+	if (ms > 0 && !x->upgrade) {
+		px_tv_ms(&tv, ms);
+		evtimer_add(u->tmo, &tv);
+	}
 	return 0;
 }
 
@@ -303,11 +303,8 @@ u_event(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_CONNECTED) {
 		u->connected = 1;
 		u->state = U_HEAD;
-		if (u->x != NULL) {
-			ms = u->x->rule->backend_ms ? (int)u->x->rule->backend_ms
-			    : u->x->rule->request_ms ?
-			    (int)u->x->rule->request_ms :
-			    px->cf.response_timeout_ms;
+		evtimer_del(u->tmo);
+		if (u->x != NULL && (ms = xch_backend_timeout(u->x)) > 0) {
 			px_tv_ms(&tv, ms);
 			evtimer_add(u->tmo, &tv);
 		}

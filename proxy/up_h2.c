@@ -403,11 +403,10 @@ up_h2_start(struct xch *x)
 	x->uarg = st;
 	if (x->req_clen == -2)
 		st->req.eof = 1;
-	ms = x->rule->backend_ms ? (int)x->rule->backend_ms :
-	    x->rule->request_ms ? (int)x->rule->request_ms :
-	    px->cf.response_timeout_ms;
-	px_tv_ms(&tv, ms);
-	evtimer_add(st->tmo, &tv);
+	if ((ms = xch_backend_timeout(x)) > 0) {
+		px_tv_ms(&tv, ms);
+		evtimer_add(st->tmo, &tv);
+	}
 	c_schedule(c);
 	return 0;
 }

@@ -195,6 +195,49 @@ xch_rewrite(struct xch *x, const struct mreq *q)
 	}
 }
 
+/* Backend response-head timeout in ms; 0: none (GEP-2257 "0s"). */
+int
+xch_backend_timeout(const struct xch *x)
+{
+	if (x->rule != NULL && x->rule->backend_ms >= 0)
+		return x->rule->backend_ms;
+	if (x->rule != NULL && x->rule->request_ms >= 0)
+		return x->rule->request_ms;
+	return px->cf.response_timeout_ms;
+}
+
+/* The rule's request timeout: the whole exchange, head to last byte. */
+static void
+xch_expire(evutil_socket_t fd, short ev, void *arg)
+{
+	struct xch	*x = arg;
+
+	(void)fd;
+	(void)ev;
+	if (x->up_gone)
+		return;
+	x->up_gone = 1;
+	if (x->uops != NULL && x->uops->abort != NULL)
+		x->uops->abort(x);
+	x->status = 504;
+	xch_count(504);
+	x->dops->fail(x, 504);
+}
+
+static void
+xch_arm(struct xch *x)
+{
+	struct timeval	 tv;
+
+	if (x->rule->request_ms <= 0)
+		return;
+	if (x->tmo == NULL &&
+	    (x->tmo = evtimer_new(px->base, xch_expire, x)) == NULL)
+		return;
+	px_tv_ms(&tv, x->rule->request_ms);
+	evtimer_add(x->tmo, &tv);
+}
+
 void
 xch_route_and_start(struct xch *x, int grpc)
 {
@@ -217,6 +260,7 @@ xch_route_and_start(struct xch *x, int grpc)
 	}
 	memset(&q, 0, sizeof(q));
 	q.method = x->method;
+	q.scheme = strcmp(x->scheme, "https") == 0 ? SCHEME_HTTPS : SCHEME_HTTP;
 	q.path = x->path;
 	q.h = &x->rqh;
 	if ((qm = strchr(x->path, '?')) != NULL) {
@@ -251,6 +295,7 @@ xch_route_and_start(struct xch *x, int grpc)
 		hmod_apply(&x->rqh, &x->be->reqmod);
 	if (x->rule->has_rewrite)
 		xch_rewrite(x, &q);
+	xch_arm(x);
 	if (grpc || x->be->proto == BE_H2C)
 		rc = up_h2_start(x);
 	else
