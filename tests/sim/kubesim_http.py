@@ -5,6 +5,7 @@ the /_sim/ test-control API."""
 
 import json
 import re
+import socket
 import threading
 import time
 import uuid
@@ -91,6 +92,14 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):
         pass
 
+    def setup(self):
+        super().setup()
+        try:
+            self.connection.setsockopt(socket.IPPROTO_TCP,
+                                       socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
+
     def send_response(self, code, message=None):
         self.send_response_only(code, message)
         self.send_header("Date", self.date_time_string())
@@ -140,6 +149,8 @@ class Handler(BaseHTTPRequestHandler):
         return b""
 
     def _record(self, status):
+        if self._path.startswith("/_sim/"):
+            return
         entry = {"method": self.command, "path": self._path,
                  "query": self._query_raw,
                  "user_agent": self.headers.get("User-Agent", ""),
@@ -165,20 +176,23 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Audit-Id", str(uuid.uuid4()))
         for k, v in headers:
             self.send_header(k, v)
+        # one write for headers and body (no Nagle/delayed-ACK stalls)
         if len(body) > 2048 and self.request_version == "HTTP/1.1":
             self.send_header("Transfer-Encoding", "chunked")
-            self.end_headers()
+            self._headers_buffer.append(b"\r\n")
             if self.command != "HEAD":
-                step = 65536
+                step = 1 << 20
                 for i in range(0, len(body), step):
                     piece = body[i:i + step]
-                    self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
-                self.wfile.write(b"0\r\n\r\n")
+                    self._headers_buffer.append(b"%x\r\n%s\r\n"
+                                                % (len(piece), piece))
+                self._headers_buffer.append(b"0\r\n\r\n")
         else:
             self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
+            self._headers_buffer.append(b"\r\n")
             if self.command != "HEAD":
-                self.wfile.write(body)
+                self._headers_buffer.append(body)
+        self.flush_headers()
         self._record(code)
 
     def _pretty(self):
@@ -346,9 +360,11 @@ class Handler(BaseHTTPRequestHandler):
                     continue
                 if as_ == "Table":
                     return fmt, "Table", params["v"]
-                if as_ == "PartialObjectMetadata" and kind == "object":
+                if as_ == "PartialObjectMetadata" and kind in ("object",
+                                                               "watch"):
                     return fmt, as_, params["v"]
-                if as_ == "PartialObjectMetadataList" and kind == "list":
+                if as_ == "PartialObjectMetadataList" and kind in ("list",
+                                                                   "watch"):
                     return fmt, as_, params["v"]
         raise ApiError(406, status_body(
             406, "NotAcceptable", "only the following media types are "
@@ -593,7 +609,7 @@ class Handler(BaseHTTPRequestHandler):
 
     # ------------------------------------------------------------- watch
     def _watch(self, t, version, ns, name, sub):
-        fmt, as_, as_v = self._negotiate(t, "list")
+        fmt, as_, as_v = self._negotiate(t, "watch")
         meta_only = as_ in ("PartialObjectMetadataList",
                             "PartialObjectMetadata")
         rule = self._fault

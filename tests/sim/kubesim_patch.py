@@ -219,7 +219,7 @@ def leaf_paths(obj, prefix=(), field=None):
     merge key are associative (element step ("key", value)), others atomic.
     """
     out = set()
-    if isinstance(obj, dict) and obj:
+    if isinstance(obj, dict):
         for k, v in obj.items():
             out |= leaf_paths(v, prefix + (k,), k)
         return out
