@@ -27,8 +27,9 @@ enum plan_out {
 };
 
 struct plan_objs {
-	yajl_val	*v;
-	size_t		 n;
+	yajl_val			*v;
+	const struct manifest_doc	**d;	/* parallel to v */
+	size_t				 n;
 };
 
 struct plan {
@@ -142,38 +143,40 @@ plan_args(struct plan *p, int argc, char *argv[])
 }
 
 static int
-plan_same(yajl_val a, yajl_val b)
+plan_same(const struct manifest_doc *a, const struct manifest_doc *b)
 {
-	const char	*na, *nb, *sa, *sb;
+	const char	*sa = a->namespace, *sb = b->namespace;
 
-	na = json_str(json_get(a, "metadata"), "name");
-	nb = json_str(json_get(b, "metadata"), "name");
-	sa = json_str(json_get(a, "metadata"), "namespace");
-	sb = json_str(json_get(b, "metadata"), "namespace");
-	return na != NULL && nb != NULL && strcmp(na, nb) == 0 &&
-	    (sa == sb || (sa != NULL && sb != NULL && strcmp(sa, sb) == 0));
+	return strcmp(a->name, b->name) == 0 && (sa == sb || (sa != NULL &&
+	    sb != NULL && strcmp(sa, sb) == 0));
 }
 
 /* Add an object; a later one with the same name replaces (kubectl apply). */
 static int
-plan_push(struct plan_objs *o, yajl_val v, const struct manifest_doc *d)
+plan_push(struct plan_objs *o, const struct manifest_doc *d)
 {
-	yajl_val	*a;
-	char		 where[512];
-	size_t		 i;
+	yajl_val			*a;
+	const struct manifest_doc	**b;
+	char				 where[512];
+	size_t				 i;
 
 	for (i = 0; i < o->n; i++)
-		if (plan_same(o->v[i], v)) {
+		if (plan_same(o->d[i], d)) {
 			fprintf(stderr, "cfgwctl plan: warning: %s replaces an "
 			    "earlier object with the same name\n",
 			    manifest_where(d, where, sizeof(where)));
-			o->v[i] = v;
+			o->v[i] = d->obj;
+			o->d[i] = d;
 			return 0;
 		}
 	if ((a = reallocarray(o->v, o->n + 1, sizeof(*a))) == NULL)
 		return -1;
 	o->v = a;
-	o->v[o->n++] = v;
+	if ((b = reallocarray(o->d, o->n + 1, sizeof(*b))) == NULL)
+		return -1;
+	o->d = b;
+	o->v[o->n] = d->obj;
+	o->d[o->n++] = d;
 	return 0;
 }
 
@@ -243,7 +246,7 @@ plan_sort(struct plan *p)
 			o = &p->svc;
 		else if (strcmp(d->kind, "Namespace") == 0)
 			o = &p->nsobj;
-		if (o != NULL && plan_push(o, d->obj, d) == -1)
+		if (o != NULL && plan_push(o, d) == -1)
 			return -1;
 	}
 	return bad ? -1 : 0;
@@ -538,6 +541,13 @@ plan_run(struct plan *p)
 	return rc;
 }
 
+static void
+plan_objs_free(struct plan_objs *o)
+{
+	free(o->v);
+	free(o->d);
+}
+
 int
 cmd_plan(int argc, char *argv[])
 {
@@ -552,12 +562,12 @@ cmd_plan(int argc, char *argv[])
 		return rc;
 	rc = plan_run(&p);
 	manifest_set_free(&p.set);
-	free(p.gw.v);
-	free(p.gwc.v);
-	free(p.http.v);
-	free(p.grpc.v);
-	free(p.svc.v);
-	free(p.rg.v);
-	free(p.nsobj.v);
+	plan_objs_free(&p.gw);
+	plan_objs_free(&p.gwc);
+	plan_objs_free(&p.http);
+	plan_objs_free(&p.grpc);
+	plan_objs_free(&p.svc);
+	plan_objs_free(&p.rg);
+	plan_objs_free(&p.nsobj);
 	return rc;
 }
