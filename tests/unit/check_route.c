@@ -509,6 +509,43 @@ START_TEST(test_schemes)
 }
 END_TEST
 
+START_TEST(test_grpc_specifics)
+{
+	struct rtest			 t;
+	const struct route_status	*s;
+	yajl_val			 e;
+
+	rtest_compile(&t, GW_ONE_LISTENER
+	    "---\napiVersion: gateway.networking.k8s.io/v1\nkind: GRPCRoute\n"
+	    "metadata: {name: g}\nspec:\n" PR "  hostnames: [G.Example.COM]\n"
+	    "  rules:\n"
+	    "  - matches: [{method: {type: RegularExpression, service: "
+	    "'a\\.(b', method: x}}]\n    " BE "\n"
+	    "  - matches: [{method: {type: RegularExpression, service: "
+	    "'a\\..*'}}]\n"
+	    "    filters: [{type: URLRewrite, urlRewrite: {hostname: x}}]\n"
+	    "    sessionPersistence: {type: Header}\n    " BE "\n");
+	s = rtest_route(&t, "default", "g");
+	ck_assert_uint_eq(s->n_dropped, 1);
+	ck_assert_uint_eq(s->dropped[0].rule, 0);
+	ck_assert_ptr_nonnull(strstr(s->dropped[0].message,
+	    "invalid regular expression"));
+	/* Route hostnames are lower-cased. */
+	ck_assert_uint_eq(rtest_count(&t, "g.example.com", "grpc"), 1);
+	e = json_at(json_get(rtest_host(&t, "g.example.com"), "grpc"), 0);
+	ck_assert_str_eq(json_str(json_get(e, "match"), "type"),
+	    "RegularExpression");
+	ck_assert(YAJL_IS_NULL(json_path(e, "match", "method", NULL)));
+	/* URLRewrite is not a GRPCRoute filter: kept, unsupported. */
+	ck_assert(YAJL_IS_TRUE(json_get(json_at(json_get(e, "filters"), 0),
+	    "unsupported")));
+	ck_assert_str_eq(json_str(json_get(e, "session_persistence"),
+	    "session_name"), "X-Cgw-Session");
+	ck_assert_ptr_null(json_get(e, "timeouts"));
+	rtest_free(&t);
+}
+END_TEST
+
 START_TEST(test_catch_all)
 {
 	struct rtest	 t;
@@ -590,6 +627,7 @@ route_suite(void)
 	tcase_add_test(tc, test_dropped_rules);
 	tcase_add_test(tc, test_listener_conflicts);
 	tcase_add_test(tc, test_schemes);
+	tcase_add_test(tc, test_grpc_specifics);
 	tcase_add_test(tc, test_catch_all);
 	tcase_add_test(tc, test_status_json);
 	tcase_add_test(tc, test_bad_input);
