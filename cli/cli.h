@@ -30,6 +30,9 @@ struct cli_kube_flags {
 };
 
 struct kube	*cli_kube_open(const struct cli_kube_flags *);
+struct manifest_set;
+int		 plan_load_cluster(struct manifest_set *,
+		    const struct cli_kube_flags *);
 const char	*cli_kube_ns(struct kube *, const struct cli_kube_flags *);
 
 /* util.c */

@@ -41,6 +41,8 @@ struct plan {
 	const char		*domain;
 	const char		*controller;
 	enum plan_out		 out;
+	int			 from_cluster;
+	struct cli_kube_flags	 kf;
 	struct manifest_set	 set;
 	struct plan_objs	 gw, gwc, http, grpc, svc, rg, nsobj;
 	const struct manifest_doc *gwdoc;
@@ -54,7 +56,8 @@ plan_usage(FILE *f)
 	fprintf(f,
 	    "usage: cfgwctl plan -f FILE|DIR [-f ...] [--gateway [NS/]NAME]\n"
 	    "       [-n NAMESPACE] [--cluster-name NAME] [--cluster-domain D]\n"
-	    "       [--controller-name NAME]\n"
+	    "       [--controller-name NAME] [--from-cluster [--kubeconfig P]"
+	    " [--context C]]\n"
 	    "       [-o all|table|tunnel|dns|status|json]\n\n"
 	    "Compile Gateway API manifests offline and print what cfgw would\n"
 	    "program: the proxy route table, the tunnel ingress document,\n"
@@ -70,7 +73,11 @@ plan_usage(FILE *f)
 	    "cluster.local)\n"
 	    "      --controller-name GatewayClass controllerName to expect\n"
 	    "  -o, --output          all (default), table, tunnel, dns, "
-	    "status, json\n");
+	    "status, json\n"
+	    "      --from-cluster    start from the cluster's objects (read-"
+	    "only); -f\n"
+	    "                        manifests replace objects of the same "
+	    "name\n");
 }
 
 static int
@@ -99,6 +106,9 @@ plan_args(struct plan *p, int argc, char *argv[])
 		{ "cluster-domain", required_argument, NULL, 'd' },
 		{ "controller-name", required_argument, NULL, 'C' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "from-cluster", no_argument, NULL, 'F' },
+		{ "kubeconfig", required_argument, NULL, 'k' },
+		{ "context", required_argument, NULL, 'x' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -119,6 +129,9 @@ plan_args(struct plan *p, int argc, char *argv[])
 		case 'c': p->cluster = optarg; break;
 		case 'd': p->domain = optarg; break;
 		case 'C': p->controller = optarg; break;
+		case 'F': p->from_cluster = 1; break;
+		case 'k': p->kf.kubeconfig = optarg; break;
+		case 'x': p->kf.context = optarg; break;
 		case 'o':
 			if (plan_parse_out(optarg, &p->out) == -1) {
 				cli_usage_error("plan", "unknown output %s",
@@ -134,9 +147,14 @@ plan_args(struct plan *p, int argc, char *argv[])
 			return 2;
 		}
 	}
-	if (optind != argc || p->n_files == 0) {
-		cli_usage_error("plan", p->n_files == 0 ? "-f FILE|DIR is "
-		    "required" : "unexpected argument %s", argv[optind]);
+	if (optind != argc) {
+		cli_usage_error("plan", "unexpected argument %s",
+		    argv[optind]);
+		return 2;
+	}
+	if (p->n_files == 0 && !p->from_cluster) {
+		cli_usage_error("plan", "-f FILE|DIR or --from-cluster is "
+		    "required");
 		return 2;
 	}
 	return -1;
@@ -162,9 +180,12 @@ plan_push(struct plan_objs *o, const struct manifest_doc *d)
 
 	for (i = 0; i < o->n; i++)
 		if (plan_same(o->d[i], d)) {
-			fprintf(stderr, "cfgwctl plan: warning: %s replaces an "
-			    "earlier object with the same name\n",
-			    manifest_where(d, where, sizeof(where)));
+			fprintf(stderr, "cfgwctl plan: %s: %s replaces %s\n",
+			    strncmp(o->d[i]->file, "cluster:", 8) == 0 ?
+			    "note" : "warning", manifest_where(d, where,
+			    sizeof(where)), strncmp(o->d[i]->file, "cluster:",
+			    8) == 0 ? "the cluster's object" : "an earlier "
+			    "object with the same name");
 			o->v[i] = d->obj;
 			o->d[i] = d;
 			return 0;
@@ -503,6 +524,8 @@ plan_run(struct plan *p)
 	size_t			 i;
 	int			 rc;
 
+	if (p->from_cluster && plan_load_cluster(&p->set, &p->kf) == -1)
+		return 1;
 	for (i = 0; i < p->n_files; i++)
 		if (manifest_load_path(&p->set, p->files[i], err,
 		    sizeof(err)) == -1) {

@@ -465,35 +465,50 @@ static const char *cluster_kinds[] = {
 	NULL
 };
 
-/* Append key "namespace" to a yajl object (yajl frees with free(3)). */
-static int
-mf_set_ns(yajl_val md, const char *ns)
+/* Append a string member to a yajl object (yajl frees with free(3)). */
+int
+manifest_obj_set(yajl_val obj, const char *key, const char *value)
 {
 	const char	**keys;
 	yajl_val	 *vals, v;
-	size_t		  n = md->u.object.len;
+	size_t		  n;
 
+	if (obj == NULL || !YAJL_IS_OBJECT(obj))
+		return -1;
+	n = obj->u.object.len;
 	if ((v = calloc(1, sizeof(*v))) == NULL)
 		return -1;
 	v->type = yajl_t_string;
-	if ((v->u.string = strdup(ns)) == NULL) {
+	if ((v->u.string = strdup(value)) == NULL) {
 		free(v);
 		return -1;
 	}
-	keys = reallocarray(md->u.object.keys, n + 1, sizeof(*keys));
+	keys = reallocarray(obj->u.object.keys, n + 1, sizeof(*keys));
 	if (keys != NULL)
-		md->u.object.keys = keys;
-	vals = reallocarray(md->u.object.values, n + 1, sizeof(*vals));
+		obj->u.object.keys = keys;
+	vals = reallocarray(obj->u.object.values, n + 1, sizeof(*vals));
 	if (vals != NULL)
-		md->u.object.values = vals;
+		obj->u.object.values = vals;
 	if (keys == NULL || vals == NULL ||
-	    (keys[n] = strdup("namespace")) == NULL) {
+	    (keys[n] = strdup(key)) == NULL) {
 		yajl_tree_free(v);
 		return -1;
 	}
 	vals[n] = v;
-	md->u.object.len = n + 1;
+	obj->u.object.len = n + 1;
 	return 0;
+}
+
+void
+manifest_doc_refresh(struct manifest_doc *d)
+{
+	yajl_val	 md = json_get(d->obj, "metadata");
+	const char	*kind = json_str(d->obj, "kind");
+	const char	*name = json_str(md, "name");
+
+	d->kind = kind != NULL ? kind : "";
+	d->name = name != NULL ? name : "";
+	d->namespace = json_str(md, "namespace");
 }
 
 int
@@ -513,9 +528,9 @@ manifest_default_namespace(struct manifest_set *s, const char *ns)
 				break;
 		if (cluster_kinds[k] != NULL)
 			continue;
-		if (mf_set_ns(md, ns) == -1)
+		if (manifest_obj_set(md, "namespace", ns) == -1)
 			return -1;
-		d->namespace = json_str(md, "namespace");
+		manifest_doc_refresh(d);
 	}
 	return 0;
 }

@@ -52,6 +52,15 @@ void	 manifest_set_free(struct manifest_set *);
  */
 int	 manifest_default_namespace(struct manifest_set *, const char *ns);
 
+/*
+ * Append a string member to a yajl object (e.g. the kind and apiVersion
+ * that items of an API List lack); -1 if obj is not an object or out of
+ * memory.  After editing d->obj, manifest_doc_refresh(d) re-reads the
+ * borrowed kind, name and namespace.
+ */
+int	 manifest_obj_set(yajl_val obj, const char *key, const char *value);
+void	 manifest_doc_refresh(struct manifest_doc *);
+
 /* "file: document N (Kind ns/name)" into buf; returns buf. */
 const char *manifest_where(const struct manifest_doc *, char *buf,
 	    size_t bufsz);

@@ -392,3 +392,48 @@ def test_status_gateway(kubesim, tmp_path):
     assert p.returncode == 1 and "default/nope not found" in p.stderr
     p = cfgwctl("status", "gw", check=False)
     assert p.returncode == 2
+
+
+def test_plan_from_cluster(kubesim, tmp_path):
+    kc = harness.write_kubeconfig(tmp_path / "kubeconfig", kubesim.url)
+    kubesim.create({"apiVersion": "v1", "kind": "Namespace",
+                    "metadata": {"name": "app", "labels": {"t": "x"}}})
+    kubesim.create({
+        "apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+        "metadata": {"name": "gw", "namespace": "default"},
+        "spec": {"gatewayClassName": "cf", "listeners": [
+            {"name": "http", "protocol": "HTTP", "port": 80,
+             "allowedRoutes": {"namespaces": {
+                 "from": "Selector",
+                 "selector": {"matchLabels": {"t": "x"}}}}}]}})
+    kubesim.create({"apiVersion": "v1", "kind": "Service",
+                    "metadata": {"name": "web", "namespace": "app"},
+                    "spec": {"ports": [{"port": 80}]}})
+    kubesim.create({
+        "apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+        "metadata": {"name": "live", "namespace": "app"},
+        "spec": {"parentRefs": [{"name": "gw", "namespace": "default"}],
+                 "hostnames": ["live.example.com"],
+                 "rules": [{"backendRefs": [{"name": "web", "port": 80}]}]}})
+    d = plan_json("--from-cluster", "--kubeconfig", kc)
+    assert entries(d, "live.example.com") == ["live#0.0"]
+    assert conds(d, "app", "live")["ResolvedRefs"] == "True/ResolvedRefs"
+    # Plan a change against the live state.
+    new = tmp_path / "new.yaml"
+    new.write_text(
+        "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"
+        "metadata: {name: live, namespace: app}\nspec:\n"
+        "  parentRefs: [{name: gw, namespace: default}]\n"
+        "  hostnames: [moved.example.com]\n"
+        "  rules: [{backendRefs: [{name: web, port: 80}, "
+        "{name: gone, port: 80}]}]\n")
+    p = cfgwctl("plan", "--from-cluster", "--kubeconfig", kc, "-f", new,
+                "-o", "json")
+    assert "replaces the cluster's object" in p.stderr
+    d = json.loads(p.stdout)
+    assert [r["hostname"] for r in d["dns"]] == ["moved.example.com"]
+    assert conds(d, "app", "live")["ResolvedRefs"] == \
+        "False/BackendNotFound"
+    # Nothing was written to the cluster.
+    assert kubesim.get("HTTPRoute", "live", "app")["spec"]["hostnames"] == \
+        ["live.example.com"]
