@@ -106,6 +106,11 @@ struct xch {
 	int			 up_gone;
 	int			 status;	/* response status, for metrics */
 	int			 redirect;	/* local response from a filter */
+	int			 req_ended;
+	int			 is_mirror;
+	char			*cors_origin;	/* allowed Origin, to echo */
+	struct xch		*mirrors[MAX_MIRRORS];
+	size_t			 nmirrors;
 	struct event		*tmo;		/* response header deadline */
 };
 
@@ -121,6 +126,15 @@ void		 xch_send(struct xch *, struct evbuffer *);
 void		 xch_send_end(struct xch *, struct hdrs *);
 size_t		 xch_up_pending(struct xch *);
 void		 xch_up_resume(struct xch *);
+
+/* filter.c: header modifiers, CORS, request mirroring. */
+void		 hmod_apply(struct hdrs *, const struct hmod *);
+int		 cors_preflight(struct xch *);
+void		 cors_response(struct xch *, struct hdrs *);
+void		 mirror_start(struct xch *);
+void		 mirror_send(struct xch *, struct evbuffer *);
+void		 mirror_end(struct xch *);
+void		 mirror_release(struct xch *);
 
 /* up_h1.c: HTTP/1.1 upstream, pooled. */
 int		 up_h1_start(struct xch *);

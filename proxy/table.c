@@ -386,6 +386,39 @@ table_vmatches(struct tctx *t, yajl_val a, int lower, struct vmatch **out,
 	return 0;
 }
 
+/* Per-backendRef filters: header modifiers; anything else is a 500. */
+static int
+table_be_filters(struct tctx *t, yajl_val a, struct trule *r,
+    struct tbackend *b)
+{
+	size_t		 i;
+	yajl_val	 f;
+	const char	*ft;
+	int		 unsup;
+
+	for (i = 0; i < json_len(a) && YAJL_IS_ARRAY(a); i++) {
+		f = json_at(a, i);
+		ft = json_str(f, "type");
+		unsup = 0;
+		(void)json_bool(f, "unsupported", &unsup);
+		if (!unsup && ft != NULL && !b->has_reqmod &&
+		    strcmp(ft, "RequestHeaderModifier") == 0) {
+			b->has_reqmod = 1;
+			if (table_hmod(t, json_get(f, "requestHeaderModifier"),
+			    &b->reqmod) == -1)
+				return -1;
+		} else if (!unsup && ft != NULL && !b->has_respmod &&
+		    strcmp(ft, "ResponseHeaderModifier") == 0) {
+			b->has_respmod = 1;
+			if (table_hmod(t, json_get(f,
+			    "responseHeaderModifier"), &b->respmod) == -1)
+				return -1;
+		} else
+			r->filter_error = 1;
+	}
+	return 0;
+}
+
 static int
 table_backends(struct tctx *t, yajl_val a, struct trule *r)
 {
@@ -447,18 +480,8 @@ table_backends(struct tctx *t, yajl_val a, struct trule *r)
 			    r->route, proto);
 		if (b->name == NULL || b->host == NULL)
 			return terr(t, "out of memory");
-		if (json_len(json_get(e, "filters")) > 0) {
-			yajl_val f = json_at(json_get(e, "filters"), 0);
-			const char *ft = json_str(f, "type");
-			if (json_len(json_get(e, "filters")) > 1 || ft == NULL ||
-			    strcmp(ft, "RequestHeaderModifier") != 0)
-				r->filter_error = 1;
-			else if (table_hmod(t, json_get(f,
-			    "requestHeaderModifier"), &b->reqmod) == -1)
-				return -1;
-			else
-				b->has_reqmod = 1;
-		}
+		if (table_be_filters(t, json_get(e, "filters"), r, b) == -1)
+			return -1;
 		r->total_weight += b->weight;
 	}
 	return 0;
@@ -633,6 +656,7 @@ rule_free(struct trule *r)
 		free(r->backends[i].host);
 		free(r->backends[i].invalid);
 		hmod_free(&r->backends[i].reqmod);
+		hmod_free(&r->backends[i].respmod);
 	}
 	free(r->backends);
 	hmod_free(&r->reqmod);
@@ -642,6 +666,16 @@ rule_free(struct trule *r)
 	free(r->redirect.path);
 	free(r->rewrite.hostname);
 	free(r->rewrite.path);
+	for (i = 0; i < r->cors.norigins; i++)
+		free(r->cors.origins[i]);
+	free(r->cors.origins);
+	free(r->cors.methods);
+	free(r->cors.headers);
+	free(r->cors.expose);
+	for (i = 0; i < r->nmirrors; i++) {
+		free(r->mirrors[i].be.host);
+		free(r->mirrors[i].be.name);
+	}
 }
 
 void

@@ -57,6 +57,20 @@ struct rewrite {
 	int		 has_path;
 };
 
+#define MAX_MIRRORS	4
+
+struct cors {
+	char		**origins;	/* lower case; "*" and "*." globs */
+	size_t		  norigins;
+	char		 *methods;	/* joined with ", " */
+	char		 *headers;
+	char		 *expose;
+	int		  any_method;
+	int		  any_header;
+	int		  credentials;
+	int		  max_age;
+};
+
 struct tbackend {
 	char		*name;		/* namespace/name:port, for logs */
 	char		*host;
@@ -66,6 +80,13 @@ struct tbackend {
 	char		*invalid;	/* NULL when valid */
 	struct hmod	 reqmod;
 	int		 has_reqmod;
+	struct hmod	 respmod;
+	int		 has_respmod;
+};
+
+struct mirror {
+	struct tbackend	 be;
+	uint32_t	 ppm;		/* share mirrored, parts per million */
 };
 
 struct trule {
@@ -103,6 +124,10 @@ struct trule {
 	int		 has_redirect;
 	struct rewrite	 rewrite;
 	int		 has_rewrite;
+	struct cors	 cors;
+	int		 has_cors;
+	struct mirror	 mirrors[MAX_MIRRORS];
+	size_t		 nmirrors;
 };
 
 struct thost {

@@ -12,6 +12,98 @@
 
 static int	 table_filter(struct tctx *, yajl_val, struct trule *);
 
+/* Join a string array with ", "; NULL if absent or empty. */
+static char *
+join_list(yajl_val a, int *star)
+{
+	size_t		 i, len = 1;
+	char		*out;
+	const char	*s;
+
+	for (i = 0; a != NULL && YAJL_IS_ARRAY(a) && i < json_len(a); i++)
+		if ((s = json_str(json_at(a, i), NULL)) != NULL)
+			len += strlen(s) + 2;
+	if (len == 1 || (out = calloc(1, len)) == NULL)
+		return NULL;
+	for (i = 0; i < json_len(a); i++) {
+		if ((s = json_str(json_at(a, i), NULL)) == NULL)
+			continue;
+		if (strcmp(s, "*") == 0 && star != NULL)
+			*star = 1;
+		if (out[0] != '\0')
+			strcat(out, ", ");
+		strcat(out, s);
+	}
+	return out;
+}
+
+static int
+table_cors(struct tctx *t, yajl_val c, struct cors *co)
+{
+	yajl_val	 o = json_get(c, "allowOrigins");
+	size_t		 i, n = json_len(o);
+	long long	 age;
+	const char	*s;
+
+	if (c == NULL || !YAJL_IS_OBJECT(c))
+		return terr(t, "CORS filter without configuration");
+	if (n > 0 && (co->origins = calloc(n, sizeof(char *))) == NULL)
+		return terr(t, "out of memory");
+	for (i = 0; i < n; i++) {
+		if ((s = json_str(json_at(o, i), NULL)) == NULL)
+			continue;
+		if ((co->origins[co->norigins++] = lowerdup(s)) == NULL)
+			return terr(t, "out of memory");
+	}
+	co->methods = join_list(json_get(c, "allowMethods"),
+	    &co->any_method);
+	co->headers = join_list(json_get(c, "allowHeaders"),
+	    &co->any_header);
+	co->expose = join_list(json_get(c, "exposeHeaders"), NULL);
+	(void)json_bool(c, "allowCredentials", &co->credentials);
+	co->max_age = 5;
+	if (json_int(c, "maxAge", &age) == 0 && age >= 0 && age < 86400 * 365)
+		co->max_age = age;
+	return 0;
+}
+
+static int
+table_mirror(struct tctx *t, yajl_val f, struct mirror *m)
+{
+	yajl_val	 c = json_get(f, "requestMirror");
+	yajl_val	 b = json_get(f, "backend"), fr;
+	const char	*host = json_str(b, "host");
+	const char	*proto = json_str(b, "protocol");
+	long long	 v, num, den;
+
+	m->ppm = 1000000;
+	if (json_int(c, "percent", &v) == 0 && v >= 0 && v <= 100)
+		m->ppm = v * 10000;
+	fr = json_get(c, "fraction");
+	if (fr != NULL && json_int(fr, "numerator", &num) == 0) {
+		den = 100;
+		(void)json_int(fr, "denominator", &den);
+		if (den > 0 && num >= 0 && num <= den)
+			m->ppm = num * 1000000 / den;
+	}
+	if (json_int(b, "port", &v) == -1)
+		v = 0;
+	m->be.port = v;
+	m->be.weight = 1;
+	m->be.proto = proto != NULL && strcmp(proto, "h2c") == 0 ? BE_H2C :
+	    BE_HTTP;
+	m->be.host = strdup(host != NULL ? host : "");
+	m->be.name = strdup(json_str(b, "name") ? json_str(b, "name") : "?");
+	if (m->be.host == NULL || m->be.name == NULL)
+		return terr(t, "out of memory");
+	/* An unusable mirror is skipped: mirroring never affects answers. */
+	if ((json_get(b, "invalid") != NULL &&
+	    !YAJL_IS_NULL(json_get(b, "invalid"))) || host == NULL ||
+	    m->be.port < 1 || m->be.port > 65535)
+		m->ppm = 0;
+	return 0;
+}
+
 static int
 table_strpairs(struct tctx *t, yajl_val a, char ***names, char ***vals,
     size_t *n)
@@ -129,6 +221,12 @@ table_filter(struct tctx *t, yajl_val f, struct trule *r)
 		}
 		return 0;
 	}
+	if (strcmp(type, "CORS") == 0 && !r->has_cors) {
+		r->has_cors = 1;
+		return table_cors(t, json_get(f, "cors"), &r->cors);
+	}
+	if (strcmp(type, "RequestMirror") == 0 && r->nmirrors < MAX_MIRRORS)
+		return table_mirror(t, f, &r->mirrors[r->nmirrors++]);
 	/* Unknown or repeated filter: never skipped, the rule answers 500. */
 	r->filter_error = 1;
 	return 0;

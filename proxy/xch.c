@@ -32,8 +32,10 @@ xch_new(void)
 static void
 xch_free(struct xch *x)
 {
+	mirror_release(x);
 	if (x->tmo != NULL)
 		event_free(x->tmo);
+	free(x->cors_origin);
 	table_unref(x->tbl);
 	free(x->method);
 	free(x->path);
@@ -80,32 +82,19 @@ xch_local(struct xch *x, int status)
 	x->dops->fail(x, status);
 }
 
-static void
-hmod_apply(struct hdrs *h, const struct hmod *m)
-{
-	size_t	 i;
-
-	for (i = 0; i < m->nremove; i++)
-		hdrs_del(h, m->remove[i]);
-	for (i = 0; i < m->nset; i++) {
-		hdrs_del(h, m->set_name[i]);
-		(void)hdrs_add(h, m->set_name[i], strlen(m->set_name[i]),
-		    m->set_value[i], strlen(m->set_value[i]));
-	}
-	for (i = 0; i < m->nadd; i++)
-		(void)hdrs_add(h, m->add_name[i], strlen(m->add_name[i]),
-		    m->add_value[i], strlen(m->add_value[i]));
-}
-
 /* Response head from the upstream: filters, metrics, then downstream. */
 void
 xch_resp_head(struct xch *x, int status, struct hdrs *h, int64_t clen)
 {
-	if (status >= 200 || status == 101) {
+	if ((status >= 200 || status == 101) && !x->is_mirror) {
 		x->status = status;
 		xch_count(status);
 		if (x->rule != NULL && x->rule->has_respmod)
 			hmod_apply(h, &x->rule->respmod);
+		if (x->be != NULL && x->be->has_respmod)
+			hmod_apply(h, &x->be->respmod);
+		if (x->cors_origin != NULL)
+			cors_response(x, h);
 	}
 	x->dops->head(x, status, h, clen);
 }
@@ -279,6 +268,8 @@ xch_route_and_start(struct xch *x, int grpc)
 		xch_local(x, 500);
 		return;
 	}
+	if (x->rule->has_cors && cors_preflight(x))
+		return;
 	if (x->rule->has_redirect) {
 		if (xch_redirect(x, &q) == -1)
 			xch_local(x, 500);
@@ -295,6 +286,7 @@ xch_route_and_start(struct xch *x, int grpc)
 		hmod_apply(&x->rqh, &x->be->reqmod);
 	if (x->rule->has_rewrite)
 		xch_rewrite(x, &q);
+	mirror_start(x);
 	xch_arm(x);
 	if (grpc || x->be->proto == BE_H2C)
 		rc = up_h2_start(x);
@@ -308,6 +300,8 @@ xch_route_and_start(struct xch *x, int grpc)
 void
 xch_send(struct xch *x, struct evbuffer *b)
 {
+	if (x->nmirrors > 0)
+		mirror_send(x, b);
 	if (x->up_gone || x->uops == NULL)
 		evbuffer_drain(b, evbuffer_get_length(b));
 	else
@@ -317,6 +311,9 @@ xch_send(struct xch *x, struct evbuffer *b)
 void
 xch_send_end(struct xch *x, struct hdrs *trailers)
 {
+	x->req_ended = 1;
+	if (x->nmirrors > 0)
+		mirror_end(x);
 	if (!x->up_gone && x->uops != NULL)
 		x->uops->end(x, trailers);
 }

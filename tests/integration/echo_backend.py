@@ -13,6 +13,9 @@ length, and the backend's own name.  Request headers select test modes:
   x-echo-body: N          answer with N bytes (chunked) instead of JSON
   x-echo-eof-body: N      answer N bytes delimited by closing the connection
 
+GET /_echo/log returns the recent HTTP/1 requests [method, target, body
+length, host] (for mirroring tests).
+
 Run: echo_backend.py NAME [--port P] [--reuseport]; prints "PORT <p>".
 """
 import base64
@@ -24,6 +27,8 @@ import threading
 import urllib.parse
 
 H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+LOG = []          # (method, target, body length, host) of recent requests
+LOG_LOCK = threading.Lock()
 WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC11B85"
 
 
@@ -119,6 +124,15 @@ def handle_h1(name, c):
                 c.read(2)
         elif "content-length" in hd:
             body = len(c.read(int(hd["content-length"])))
+        if target == "/_echo/log":
+            with LOG_LOCK:
+                out = json.dumps(LOG).encode()
+            c.sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n"
+                           % len(out) + out)
+            return
+        with LOG_LOCK:
+            LOG.append([method, target, body, hd.get("host", "")])
+            del LOG[:-200]
         mode = hd.get("x-echo-mode", "")
         if mode == "stall":
             threading.Event().wait(3600)

@@ -29,6 +29,7 @@ def env(tmp_path_factory):
         table = load_table("matrix.json", PORT_A=a.port, PORT_B=b.port,
                            PORT_DOWN=closed_port())
         px = Proxy(tmp_path_factory.mktemp("px"), table)
+        px.backend_ports = [a.port, b.port]
         assert px.wait_log("route table loaded"), px.log()
         yield px
     finally:
@@ -225,3 +226,68 @@ def test_curl_http11(env):
                            "http://127.0.0.1:%d/foo/x" % env.http)
     assert (code, ver) == (200, "1.1")
     assert json.loads(body)["name"] == "a"
+
+
+def test_cors(env):
+    pre = [("Origin", "https://x.trusted.example"),
+           ("Access-Control-Request-Method", "PUT"),
+           ("Access-Control-Request-Headers", "x-a")]
+    st, h, body = http_get(env.http, "/cors", method="OPTIONS", headers=pre)
+    assert st == 200 and body == b""
+    assert h["access-control-allow-origin"] == "https://x.trusted.example"
+    assert h["access-control-allow-methods"] == "GET, PUT"
+    assert h["access-control-allow-headers"] == "x-a, x-b"
+    assert h["access-control-max-age"] == "600"
+    assert h["access-control-allow-credentials"] == "true"
+    st, h, body = echo(env.http, "/cors",
+                       headers=[("Origin", "https://app.example.com")])
+    assert st == 200 and body["name"] == "a"
+    assert h["access-control-allow-origin"] == "https://app.example.com"
+    assert h["access-control-expose-headers"] == "x-backend"
+    st, h, _ = echo(env.http, "/cors",
+                    headers=[("Origin", "https://evil.example")])
+    assert st == 200 and "access-control-allow-origin" not in h
+
+
+def test_mirror(env):
+    # The real backend (a) answers; the mirror (b) gets the same request,
+    # body included; its answer is discarded.
+    import time
+    from test_proxy_lib import raw, parse_responses
+    tag = "/mirror/%d" % time.monotonic_ns()
+    st, _, body = echo(env.http, tag, method="POST", body=b"x" * 3000)
+    assert st == 200 and body["name"] == "a"
+    seen = {}
+    deadline = time.monotonic() + 5
+    while len(seen) < 2 and time.monotonic() < deadline:
+        for port in env.backend_ports:
+            r = parse_responses(raw(port, b"GET /_echo/log HTTP/1.1\r\n"
+                                    b"Host: x\r\n\r\n"))
+            hits = [e for e in json.loads(r[0][2]) if e[1] == tag]
+            if hits:
+                seen[port] = hits
+        time.sleep(0.05)
+    assert len(seen) == 2, seen
+    for hits in seen.values():
+        assert len(hits) == 1
+        assert hits[0][0] == "POST" and hits[0][2] == 3000
+        assert hits[0][3] == "app.example.com"
+
+
+def test_unsupported_filter(env):
+    assert http_get(env.http, "/unsupported")[0] == 500
+
+
+def test_schemes(env):
+    st, _, body = echo(env.http, "/scheme")
+    assert body["name"] == "a"
+    st, _, body = echo(env.http, "/scheme",
+                       headers=[("X-Forwarded-Proto", "https")])
+    assert body["name"] == "b"
+    assert body["headers"]["x-forwarded-proto"] == "https"
+
+
+def test_request_timeout(env):
+    st, _, _ = http_get(env.http, "/total", headers=[("x-echo-mode",
+                                                       "stall")])
+    assert st == 504

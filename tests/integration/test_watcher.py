@@ -24,6 +24,10 @@ REPO = harness.REPO
 MANAGED = {"app.kubernetes.io/managed-by": "cloudflare-gateway-controller"}
 
 
+def _watcher_bin():
+    return os.environ.get("CFGW_WATCHER_BIN") or harness.binpath("watcher")
+
+
 def _build_dir():
     return Path(os.environ.get("CFGW_BUILD") or
                 REPO / "build" / harness.VARIANT)
@@ -36,7 +40,7 @@ def peer_bin(tmp_path_factory):
     if not lib.exists():
         pytest.skip(f"{lib} not built (run make)")
     try:
-        harness.binpath("watcher")
+        _watcher_bin()
     except FileNotFoundError:
         pytest.skip("libexec/cfgw/watcher not built")
     out = tmp_path_factory.mktemp("peer") / "watcher_peer"
@@ -68,7 +72,7 @@ class Peer:
         e.update(env or {})
         self.stderr = open(self.workdir / "peer.err", "wb")
         self.proc = subprocess.Popen(
-            [str(peer_bin), str(harness.binpath("watcher")), str(rt),
+            [str(peer_bin), str(_watcher_bin()), str(rt),
              str(kubeconfig), str(self.logdir)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=self.stderr, env=e)

@@ -1,0 +1,304 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * filter: the Gateway API filters applied around an exchange --
+ * Request/ResponseHeaderModifier, CORS (preflight answered here, simple
+ * requests get the Access-Control-* response headers) and RequestMirror
+ * (a copy of the request, body included, is sent to the mirror backend;
+ * its answer is discarded and it never slows or fails the real request:
+ * a mirror that falls behind is dropped).
+ */
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "proxy.h"
+
+void
+hmod_apply(struct hdrs *h, const struct hmod *m)
+{
+	size_t	 i;
+
+	for (i = 0; i < m->nremove; i++)
+		hdrs_del(h, m->remove[i]);
+	for (i = 0; i < m->nset; i++) {
+		hdrs_del(h, m->set_name[i]);
+		(void)hdrs_add(h, m->set_name[i], strlen(m->set_name[i]),
+		    m->set_value[i], strlen(m->set_value[i]));
+	}
+	for (i = 0; i < m->nadd; i++)
+		(void)hdrs_add(h, m->add_name[i], strlen(m->add_name[i]),
+		    m->add_value[i], strlen(m->add_value[i]));
+}
+
+/* CORS ---------------------------------------------------------------- */
+
+static int
+cors_allowed(const struct cors *c, const char *origin)
+{
+	char	 o[512];
+	size_t	 i, n = strlen(origin);
+
+	if (n == 0 || n >= sizeof(o))
+		return 0;
+	for (i = 0; i <= n; i++)
+		o[i] = (origin[i] >= 'A' && origin[i] <= 'Z') ?
+		    origin[i] + 32 : origin[i];
+	for (i = 0; i < c->norigins; i++)
+		if (strcmp(c->origins[i], "*") == 0 ||
+		    fnmatch(c->origins[i], o, 0) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+cors_any_origin(const struct cors *c)
+{
+	size_t	 i;
+
+	for (i = 0; i < c->norigins; i++)
+		if (strcmp(c->origins[i], "*") == 0)
+			return 1;
+	return 0;
+}
+
+static void
+cors_common(const struct cors *c, struct hdrs *h, const char *origin)
+{
+	const char	*v = cors_any_origin(c) && !c->credentials ? "*" :
+			    origin;
+
+	hdrs_del(h, "access-control-allow-origin");
+	hdrs_add(h, "access-control-allow-origin", 27, v, strlen(v));
+	if (c->credentials)
+		hdrs_add(h, "access-control-allow-credentials", 32, "true", 4);
+	if (strcmp(v, "*") != 0)
+		hdrs_add(h, "vary", 4, "Origin", 6);
+}
+
+/* 1 when a preflight was answered locally. */
+int
+cors_preflight(struct xch *x)
+{
+	const struct cors	*c = &x->rule->cors;
+	const char		*origin = hdrs_get(&x->rqh, "origin");
+	const char		*rm, *rh, *v;
+	struct hdrs		 h = { 0 };
+	char			 age[16];
+
+	if (origin == NULL || !cors_allowed(c, origin))
+		return 0;
+	rm = hdrs_get(&x->rqh, "access-control-request-method");
+	if (strcmp(x->method, "OPTIONS") != 0 || rm == NULL) {
+		x->cors_origin = strdup(origin);
+		return 0;
+	}
+	rh = hdrs_get(&x->rqh, "access-control-request-headers");
+	cors_common(c, &h, origin);
+	v = c->any_method || c->methods == NULL ? rm : c->methods;
+	hdrs_add(&h, "access-control-allow-methods", 28, v, strlen(v));
+	v = c->any_header || c->headers == NULL ? rh : c->headers;
+	if (v != NULL)
+		hdrs_add(&h, "access-control-allow-headers", 28, v,
+		    strlen(v));
+	snprintf(age, sizeof(age), "%d", c->max_age);
+	hdrs_add(&h, "access-control-max-age", 22, age, strlen(age));
+	x->up_gone = 1;
+	x->redirect = 1;
+	xch_resp_head(x, 200, &h, 0);
+	hdrs_clear(&h);
+	x->dops->end(x, NULL);
+	return 1;
+}
+
+void
+cors_response(struct xch *x, struct hdrs *h)
+{
+	const struct cors	*c = &x->rule->cors;
+
+	cors_common(c, h, x->cors_origin);
+	if (c->expose != NULL)
+		hdrs_add(h, "access-control-expose-headers", 29, c->expose,
+		    strlen(c->expose));
+}
+
+/* RequestMirror -------------------------------------------------------- */
+
+static void	 mir_head(struct xch *, int, struct hdrs *, int64_t);
+static void	 mir_data(struct xch *, struct evbuffer *);
+static void	 mir_end(struct xch *, struct hdrs *);
+static void	 mir_fail(struct xch *, int);
+static void	 mir_resume(struct xch *);
+static size_t	 mir_pending(struct xch *);
+
+static const struct down_ops mir_ops = {
+	mir_head, mir_data, mir_end, mir_fail, mir_resume, mir_pending, NULL
+};
+
+/* Unlink mirror m from its parent (if any) and free it. */
+static void
+mir_done(struct xch *m)
+{
+	struct xch	*p = m->darg;
+	size_t		 i;
+
+	if (p != NULL)
+		for (i = 0; i < p->nmirrors; i++)
+			if (p->mirrors[i] == m)
+				p->mirrors[i] = NULL;
+	m->darg = NULL;
+	xch_down_detach(m);
+}
+
+static void
+mir_head(struct xch *m, int status, struct hdrs *h, int64_t clen)
+{
+	(void)m;
+	(void)status;
+	(void)h;
+	(void)clen;
+}
+
+static void
+mir_data(struct xch *m, struct evbuffer *b)
+{
+	(void)m;
+	evbuffer_drain(b, evbuffer_get_length(b));
+}
+
+static void
+mir_end(struct xch *m, struct hdrs *t)
+{
+	(void)t;
+	mir_done(m);
+}
+
+static void
+mir_fail(struct xch *m, int status)
+{
+	(void)status;
+	mir_done(m);
+}
+
+static void
+mir_resume(struct xch *m)
+{
+	(void)m;
+}
+
+static size_t
+mir_pending(struct xch *m)
+{
+	(void)m;
+	return 0;
+}
+
+static struct xch *
+mir_copy(struct xch *p, const struct mirror *mr)
+{
+	struct xch	*m;
+	size_t		 i;
+
+	if ((m = xch_new()) == NULL)
+		return NULL;
+	m->is_mirror = 1;
+	m->method = strdup(p->method);
+	m->path = strdup(p->path);
+	m->authority = strdup(p->authority);
+	m->scheme = p->scheme;
+	memcpy(m->client_ip, p->client_ip, sizeof(m->client_ip));
+	for (i = 0; i < p->rqh.n; i++)
+		(void)hdrs_add(&m->rqh, p->rqh.v[i].name,
+		    strlen(p->rqh.v[i].name), p->rqh.v[i].value,
+		    strlen(p->rqh.v[i].value));
+	m->req_clen = p->req_clen;
+	m->head_only = p->head_only;
+	m->tbl = table_ref(p->tbl);
+	m->rule = p->rule;
+	m->be = &mr->be;
+	m->dops = &mir_ops;
+	m->darg = p;
+	if (m->method == NULL || m->path == NULL || m->authority == NULL) {
+		m->up_gone = 1;
+		m->darg = NULL;
+		xch_down_detach(m);
+		return NULL;
+	}
+	return m;
+}
+
+void
+mirror_start(struct xch *p)
+{
+	const struct mirror	*mr;
+	struct xch		*m;
+	size_t			 i;
+	int			 rc;
+
+	if (p->upgrade)
+		return;
+	for (i = 0; i < p->rule->nmirrors; i++) {
+		mr = &p->rule->mirrors[i];
+		if (mr->ppm == 0 || arc4random_uniform(1000000) >= mr->ppm)
+			continue;
+		if ((m = mir_copy(p, mr)) == NULL)
+			continue;
+		p->mirrors[p->nmirrors++] = m;
+		rc = mr->be.proto == BE_H2C ? up_h2_start(m) : up_h1_start(m);
+		if (rc == -1) {
+			m->up_gone = 1;
+			mir_done(m);
+		}
+	}
+}
+
+void
+mirror_send(struct xch *p, struct evbuffer *b)
+{
+	struct evbuffer	*copy;
+	struct xch	*m;
+	size_t		 i, n = evbuffer_get_length(b);
+
+	for (i = 0; i < p->nmirrors; i++) {
+		if ((m = p->mirrors[i]) == NULL || m->up_gone || n == 0)
+			continue;
+		if (xch_up_pending(m) > PX_HIGH_WATER ||
+		    (copy = evbuffer_new()) == NULL) {
+			mir_done(m);		/* too slow: drop the mirror */
+			continue;
+		}
+		evbuffer_add(copy, evbuffer_pullup(b, -1), n);
+		xch_send(m, copy);
+		evbuffer_free(copy);
+	}
+}
+
+void
+mirror_end(struct xch *p)
+{
+	size_t	 i;
+
+	for (i = 0; i < p->nmirrors; i++)
+		if (p->mirrors[i] != NULL)
+			xch_send_end(p->mirrors[i], NULL);
+}
+
+/* The parent is going away: finished mirrors go on alone. */
+void
+mirror_release(struct xch *p)
+{
+	struct xch	*m;
+	size_t		 i;
+
+	for (i = 0; i < p->nmirrors; i++) {
+		if ((m = p->mirrors[i]) == NULL)
+			continue;
+		p->mirrors[i] = NULL;
+		if (!p->req_ended)
+			mir_done(m);
+		else
+			m->darg = NULL;
+	}
+	p->nmirrors = 0;
+}
