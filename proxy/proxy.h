@@ -107,6 +107,8 @@ struct xch {
 	int			 status;	/* response status, for metrics */
 	int			 redirect;	/* local response from a filter */
 	int			 req_ended;
+	int			 attempt;	/* retries so far */
+	struct event		*rtmo;		/* retry backoff */
 	int			 is_mirror;
 	char			*cors_origin;	/* allowed Origin, to echo */
 	struct xch		*mirrors[MAX_MIRRORS];
@@ -121,6 +123,7 @@ void		 xch_down_detach(struct xch *);
 void		 xch_up_detach(struct xch *);
 void		 xch_count(int);
 int		 xch_backend_timeout(const struct xch *);
+int		 xch_retry(struct xch *, int, int);
 void		 xch_resp_head(struct xch *, int, struct hdrs *, int64_t);
 void		 xch_send(struct xch *, struct evbuffer *);
 void		 xch_send_end(struct xch *, struct hdrs *);

@@ -27,6 +27,7 @@ static int	 table_rule_parse(struct tctx *, yajl_val, int,
 		    struct trule *);
 static int	 table_match_http(struct tctx *, yajl_val, struct trule *);
 static int	 table_match_grpc(struct tctx *, yajl_val, struct trule *);
+static void	 table_retry(yajl_val, struct trule *);
 static int	 table_vmatches(struct tctx *, yajl_val, int, struct vmatch **,
 		    size_t *);
 static int	 table_backends(struct tctx *, yajl_val, struct trule *);
@@ -251,7 +252,31 @@ table_rule_parse(struct tctx *t, yajl_val v, int grpc, struct trule *r)
 	    ms < 86400000LL * 30)
 		r->backend_ms = ms;
 	r->schemes = table_schemes(json_get(v, "schemes"));
+	table_retry(json_get(v, "retry"), r);
 	return 0;
+}
+
+/* "retry": {"codes": [503], "attempts": 2, "backoff_ms": 100} */
+static void
+table_retry(yajl_val v, struct trule *r)
+{
+	yajl_val	 codes = json_get(v, "codes");
+	long long	 n;
+	size_t		 i;
+
+	if (v == NULL || !YAJL_IS_OBJECT(v))
+		return;
+	r->has_retry = 1;
+	r->retry.attempts = 1;
+	if (json_int(v, "attempts", &n) == 0 && n >= 0 && n <= 100)
+		r->retry.attempts = n;
+	if (json_int(v, "backoff_ms", &n) == 0 && n >= 0 && n <= 60000)
+		r->retry.backoff_ms = n;
+	for (i = 0; i < json_len(codes) && YAJL_IS_ARRAY(codes) &&
+	    r->retry.ncodes < 32; i++)
+		if (json_int(json_at(codes, i), NULL, &n) == 0 && n >= 100 &&
+		    n <= 599)
+			r->retry.codes[r->retry.ncodes++] = n;
 }
 
 static int

@@ -84,6 +84,13 @@ struct tbackend {
 	int		 has_respmod;
 };
 
+struct tretry {
+	int		 codes[32];
+	size_t		 ncodes;
+	int		 attempts;
+	int		 backoff_ms;
+};
+
 struct mirror {
 	struct tbackend	 be;
 	uint32_t	 ppm;		/* share mirrored, parts per million */
@@ -126,6 +133,8 @@ struct trule {
 	int		 has_rewrite;
 	struct cors	 cors;
 	int		 has_cors;
+	struct tretry	 retry;
+	int		 has_retry;
 	struct mirror	 mirrors[MAX_MIRRORS];
 	size_t		 nmirrors;
 };

@@ -174,7 +174,8 @@ u_attach(struct xch *x, int fresh)
 	x->uops = &uh1_ops;
 	memset(&u->scan, 0, sizeof(u->scan));
 	memset(&u->ch, 0, sizeof(u->ch));
-	u->req_done = u->got_bytes = u->paused = 0;
+	u->req_done = x->req_ended;
+	u->got_bytes = u->paused = 0;
 	u->reusable = 1;
 	u->nreq++;
 	u_send_head(u, x);
@@ -243,6 +244,11 @@ u_fail(struct uconn *u, int status)
 			if (u_attach(x, 1) == 0)
 				return;
 			u = NULL;
+		}
+		if (xch_retry(x, status, status != 504)) {
+			if (u != NULL)
+				u_free(u);
+			return;
 		}
 		xch_up_detach(x);
 		x->dops->fail(x, status);
@@ -433,6 +439,12 @@ u_head(struct uconn *u)
 		return 1;
 	}
 	evtimer_del(u->tmo);
+	if (xch_retry(x, m.status, 0)) {
+		hdrs_clear(&h);
+		u->x = NULL;
+		u_free(u);
+		return -1;
+	}
 	if ((m.minor == 0 && !m.conn_keepalive) || m.conn_close)
 		u->reusable = 0;
 	if (x->head_only || m.status == 204 || m.status == 304) {

@@ -98,7 +98,7 @@ s_fail(struct h2ustream *st, int status)
 	struct xch	*x = st->x;
 
 	st->x = NULL;
-	if (x == NULL)
+	if (x == NULL || xch_retry(x, status, status != 504))
 		return;
 	xch_up_detach(x);
 	x->dops->fail(x, status);
@@ -169,6 +169,12 @@ s_head(struct h2ustream *st, int eos)
 	}
 	st->head_done = 1;
 	evtimer_del(st->tmo);
+	if (xch_retry(st->x, st->status, 0)) {
+		st->x = NULL;
+		nghttp2_submit_rst_stream(st->c->io.s, NGHTTP2_FLAG_NONE,
+		    st->id, NGHTTP2_CANCEL);
+		return;
+	}
 	if ((cl = hdrs_get(&st->resph, "content-length")) != NULL) {
 		clen = strtoll(cl, NULL, 10);
 		hdrs_del(&st->resph, "content-length");

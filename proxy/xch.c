@@ -10,12 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "proxy.h"
 
 static void	 xch_free(struct xch *);
 static void	 xch_local(struct xch *, int);
 static int	 xch_redirect(struct xch *, const struct mreq *);
 static void	 xch_rewrite(struct xch *, const struct mreq *);
+static void	 xch_upstream(struct xch *);
 
 struct xch *
 xch_new(void)
@@ -35,6 +37,8 @@ xch_free(struct xch *x)
 	mirror_release(x);
 	if (x->tmo != NULL)
 		event_free(x->tmo);
+	if (x->rtmo != NULL)
+		event_free(x->rtmo);
 	free(x->cors_origin);
 	table_unref(x->tbl);
 	free(x->method);
@@ -227,6 +231,71 @@ xch_arm(struct xch *x)
 	evtimer_add(x->tmo, &tv);
 }
 
+/* Hand the exchange to its backend; a failure to even start may retry. */
+static void
+xch_upstream(struct xch *x)
+{
+	int	 rc;
+
+	if (x->grpc || x->be->proto == BE_H2C)
+		rc = up_h2_start(x);
+	else
+		rc = up_h1_start(x);
+	if (rc == -1 && !xch_retry(x, 502, 1))
+		xch_local(x, 502);
+}
+
+static void
+xch_retry_fire(evutil_socket_t fd, short ev, void *arg)
+{
+	struct xch	*x = arg;
+
+	(void)fd;
+	(void)ev;
+	if ((x->be = match_backend(x->rule)) == NULL ||
+	    x->be->invalid != NULL) {
+		xch_local(x, 500);
+		return;
+	}
+	xch_upstream(x);
+}
+
+/*
+ * HTTPRoute retry: a bodyless request whose answer has one of the rule's
+ * codes (or that failed to connect) goes again, to a fresh weighted pick,
+ * after backoff_ms.  1: retrying -- the upstream drops the exchange
+ * without telling the downstream; 0: report the outcome as usual.
+ */
+int
+xch_retry(struct xch *x, int status, int connerr)
+{
+	const struct tretry	*r;
+	struct timeval		 tv;
+	size_t			 i;
+	int			 hit = connerr;
+
+	if (x->rule == NULL || !x->rule->has_retry || x->status != 0 ||
+	    x->req_clen != -2 || x->is_mirror || x->upgrade ||
+	    x->down_gone || x->up_gone)
+		return 0;
+	r = &x->rule->retry;
+	for (i = 0; i < r->ncodes && !hit; i++)
+		hit = r->codes[i] == status;
+	log_debug("retry? status %d hit %d attempt %d/%d", status, hit,
+	    x->attempt, r->attempts);
+	if (!hit || x->attempt >= r->attempts)
+		return 0;
+	if (x->rtmo == NULL &&
+	    (x->rtmo = evtimer_new(px->base, xch_retry_fire, x)) == NULL)
+		return 0;
+	x->attempt++;
+	x->uops = NULL;
+	x->uarg = NULL;
+	px_tv_ms(&tv, r->backoff_ms > 0 ? r->backoff_ms : 1);
+	evtimer_add(x->rtmo, &tv);
+	return 1;
+}
+
 void
 xch_route_and_start(struct xch *x, int grpc)
 {
@@ -235,7 +304,6 @@ xch_route_and_start(struct xch *x, int grpc)
 	const struct thost	*th;
 	const char		*qm;
 	struct mreq		 q;
-	int			 rc;
 
 	x->grpc = grpc;
 	if ((x->tbl = px_table_get()) == NULL) {
@@ -288,12 +356,7 @@ xch_route_and_start(struct xch *x, int grpc)
 		xch_rewrite(x, &q);
 	mirror_start(x);
 	xch_arm(x);
-	if (grpc || x->be->proto == BE_H2C)
-		rc = up_h2_start(x);
-	else
-		rc = up_h1_start(x);
-	if (rc == -1)
-		xch_local(x, 502);
+	xch_upstream(x);
 }
 
 /* Request body toward the upstream; dropped once the upstream is gone. */

@@ -7,6 +7,7 @@ JSON describing what arrived: method, path, query, host, headers, body
 length, and the backend's own name.  Request headers select test modes:
 
   x-echo-status: NNN      answer with that status
+  x-echo-fail-name: NAME  answer 503 if this backend is NAME
   x-echo-mode: stall      never answer (the proxy must time out)
   x-echo-mode: fail       close the connection without answering
   x-echo-mode: close      answer, then close (Connection: close)
@@ -148,6 +149,8 @@ def handle_h1(name, c):
             ws_session(c)
             return
         status = int(hd.get("x-echo-status", "200"))
+        if hd.get("x-echo-fail-name") == name:
+            status = 503
         close = mode == "close" or hd.get("connection", "") == "close"
         extra = "Connection: close\r\n" if close else ""
         if "x-echo-eof-body" in hd:

@@ -291,3 +291,20 @@ def test_request_timeout(env):
     st, _, _ = http_get(env.http, "/total", headers=[("x-echo-mode",
                                                        "stall")])
     assert st == 504
+
+
+def test_retry(env):
+    for _ in range(15):
+        st, _, body = echo(env.http, "/retry",
+                           headers=[("x-echo-fail-name", "a")])
+        assert st == 200 and body["name"] == "b"
+        st, _, body = echo(env.http, "/connretry")
+        assert st == 200 and body["name"] == "a"
+    # With a body the request is not replayed: the 503 comes through
+    # whenever backend a is picked.
+    codes = set()
+    for _ in range(20):
+        st, _, _ = http_get(env.http, "/retry", method="POST", body=b"x",
+                            headers=[("x-echo-fail-name", "a")])
+        codes.add(st)
+    assert codes == {200, 503}

@@ -115,6 +115,13 @@ class Peer:
             if pred(m):
                 return m
 
+    def wait_sub(self):
+        """Until a delta (at worst the 5 s SYNC heartbeat) has arrived,
+        the subscription may not be live yet: PUB drops what a slow joiner
+        misses, as ZeroMQ does; the reconciler covers that with a
+        snapshot."""
+        self.wait(lambda m: m["msg"] == "DELTA", 12, "first DELTA")
+
     def deltas(self):
         return [m["payload"] for m in self.msgs if m["msg"] == "DELTA" and
                 m["payload"].get("event") != "SYNC"]
@@ -212,17 +219,32 @@ def synced_snapshot(p):
     return end["payload"], objs
 
 
+def snap_find(objs, kind, name):
+    for o in objs:
+        if o["kind"] == kind and o["obj"]["metadata"]["name"] == name:
+            return o["obj"]
+    return None
+
+
+def contiguous(deltas):
+    seqs = [d["seq"] for d in deltas]
+    return seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+
+
 def test_list_watch_publish(sim, start):
     sim.create(gateway("gw1"))
     sim.create(secret("cf-creds"))
     sim.create(configmap("routes", MANAGED))
     sim.create(configmap("unrelated"))
     p = start()
-    # Initial list: sequenced ADDED deltas from seq 1, one epoch.
-    gw = p.wait_delta("ADDED", "Gateway", "gw1")
-    sec = p.wait_delta("ADDED", "Secret", "cf-creds")
-    p.wait_delta("ADDED", "ConfigMap", "routes")
-    # Live changes arrive as MODIFIED and DELETED.
+    # The initial state, as the reconciler gets it: a snapshot.
+    end, objs = synced_snapshot(p)
+    gw = snap_find(objs, "Gateway", "gw1")
+    sec = snap_find(objs, "Secret", "cf-creds")
+    assert gw and sec and snap_find(objs, "ConfigMap", "routes")
+    assert snap_find(objs, "ConfigMap", "unrelated") is None
+    # Live changes arrive as sequenced MODIFIED, DELETED, ADDED deltas.
+    p.wait_sub()
     sim.patch("Gateway", "gw1", {"metadata": {"labels": {"x": "1"}}})
     mod = p.wait_delta("MODIFIED", "Gateway", "gw1")
     assert mod["obj"]["metadata"]["labels"] == {"x": "1"}
@@ -230,22 +252,28 @@ def test_list_watch_publish(sim, start):
     p.wait_delta("DELETED", "Gateway", "gw1")
     sim.create(configmap("later", MANAGED))
     p.wait_delta("ADDED", "ConfigMap", "later")
+    sim.create(configmap("unrelated2"))
+    sim.create(configmap("last", MANAGED))
+    p.wait_delta("ADDED", "ConfigMap", "last")
 
     deltas = p.deltas()
-    assert [d["seq"] for d in deltas] == list(range(1, len(deltas) + 1))
-    assert len({d["epoch"] for d in deltas}) == 1
+    assert contiguous(deltas)
+    assert mod["seq"] > end["seq"]
+    assert len({d["epoch"] for d in deltas} | {end["epoch"]}) == 1
     # Trimmed objects: no managedFields, no last-applied annotation.
-    md = gw["obj"]["metadata"]
-    assert "managedFields" not in md
-    assert md["annotations"] == {"keep": "me"}
-    assert gw["obj"]["kind"] == "Gateway"
+    for o in (gw, mod["obj"]):
+        assert "managedFields" not in o["metadata"]
+        assert o["metadata"]["annotations"] == {"keep": "me"}
+        assert o["kind"] == "Gateway"
+        assert o["apiVersion"] == "gateway.networking.k8s.io/v1"
     # Secrets are metadata only: never any data.
-    assert "data" not in sec["obj"] and "stringData" not in sec["obj"]
+    assert sec["kind"] == "Secret"
+    assert "data" not in sec and "stringData" not in sec
     assert "very-secret-token" not in json.dumps(p.msgs)
     assert "YWNjdA==" not in json.dumps(p.msgs)
     # Unmanaged ConfigMaps are not watched.
     names = {(d["kind"], d["obj"]["metadata"]["name"]) for d in deltas}
-    assert ("ConfigMap", "unrelated") not in names
+    assert ("ConfigMap", "unrelated2") not in names
 
     reqs = sim.requests()
     # The test itself only writes; every GET is the watcher's.
@@ -270,33 +298,35 @@ def test_snapshot_matches_deltas(sim, start):
     for i in range(3):
         sim.create(gateway(f"g{i}"))
     p = start()
-    for i in range(3):
-        p.wait_delta("ADDED", "Gateway", f"g{i}")
+    p.wait_sub()
     end, objs = synced_snapshot(p)
-    deltas = p.deltas()
     assert end["synced"] is True
-    assert end["epoch"] == deltas[0]["epoch"]
-    assert end["seq"] == deltas[-1]["seq"]
     snap = {(o["kind"], o["obj"]["metadata"]["name"]) for o in objs}
     assert {("Gateway", f"g{i}") for i in range(3)} <= snap
     assert ("Namespace", "default") in snap
-    # The snapshot holds exactly the live set the deltas describe.
-    live = {}
-    for d in deltas:
-        key = (d["kind"], d["obj"]["metadata"].get("namespace"),
-               d["obj"]["metadata"]["name"])
-        if d["event"] == "DELETED":
-            live.pop(key, None)
-        else:
-            live[key] = d["obj"]["metadata"]["resourceVersion"]
-    got = {(o["kind"], o["obj"]["metadata"].get("namespace"),
-            o["obj"]["metadata"]["name"]):
-           o["obj"]["metadata"]["resourceVersion"] for o in objs}
-    assert got == live
+    # The initial list published exactly one ADDED per object: the
+    # snapshot's seq counts them (Clone pattern: snapshot + seq > N).
+    assert end["seq"] == len(objs)
+    seen = p.deltas()
+    if seen and seen[0]["seq"] == 1:
+        live = {(d["kind"], d["obj"]["metadata"].get("namespace"),
+                 d["obj"]["metadata"]["name"]):
+                d["obj"]["metadata"]["resourceVersion"]
+                for d in seen if d["seq"] <= end["seq"]}
+        got = {(o["kind"], o["obj"]["metadata"].get("namespace"),
+                o["obj"]["metadata"]["name"]):
+               o["obj"]["metadata"]["resourceVersion"] for o in objs}
+        assert got == live
+    # The next change is seq N+1 of the same epoch.
+    sim.create(gateway("g3"))
+    d = p.wait_delta("ADDED", "Gateway", "g3")
+    assert d["seq"] == end["seq"] + 1 and d["epoch"] == end["epoch"]
     # SYNC heartbeat carries the last seq and consumes none.
+    since = len(p.msgs)
     sync = p.wait(lambda m: m["msg"] == "DELTA" and
-                  m["payload"]["event"] == "SYNC", 10, "SYNC")["payload"]
-    assert sync["seq"] == deltas[-1]["seq"]
+                  m["payload"]["event"] == "SYNC", 10, "SYNC",
+                  since)["payload"]
+    assert sync["seq"] == d["seq"]
     assert sync["epoch"] == end["epoch"]
 
 
@@ -306,14 +336,17 @@ def test_resume_after_dropped_stream(sim, start):
     sim.faults([{"path_regex": "/gateways$", "watch_drop_after": 1,
                  "count": 3}])
     p = start()
-    p.wait_delta("ADDED", "Gateway", "a")
+    assert snap_find(synced_snapshot(p)[1], "Gateway", "a")
+    p.wait_sub()
     for n in ("b", "c", "d"):
         sim.create(gateway(n))
         p.wait_delta("ADDED", "Gateway", n)
     gws = [d for d in p.deltas() if d["kind"] == "Gateway"]
     # Each object exactly once: resumption does not replay or lose events.
-    assert sorted(d["obj"]["metadata"]["name"] for d in gws) == \
-        ["a", "b", "c", "d"]
+    assert sorted(d["obj"]["metadata"]["name"] for d in gws
+                  if d["event"] == "ADDED" and
+                  d["obj"]["metadata"]["name"] != "a") == ["b", "c", "d"]
+    assert contiguous(p.deltas())
     watches = [r for r in sim.requests() if r["path"].endswith("/gateways")
                and "watch=1" in r["query"]]
     assert len(watches) >= 3
@@ -329,7 +362,9 @@ def test_gone_relists_and_reports_deletes(sim, start):
     sim.create(gateway("stay"))
     sim.create(gateway("doomed"))
     p = start()
-    p.wait_delta("ADDED", "Gateway", "doomed")
+    end, objs = synced_snapshot(p)
+    assert snap_find(objs, "Gateway", "doomed")
+    p.wait_sub()
     # From now on every Gateway watch answers 410 Gone: the watcher
     # re-lists; a delete that happened meanwhile must come out as DELETED.
     sim.faults([{"path_regex": "/gateways$", "watch_gone": True}])
@@ -340,15 +375,16 @@ def test_gone_relists_and_reports_deletes(sim, start):
     sim.faults([])
     assert "expired, re-listing" in p.log()
     gws = [d for d in p.deltas() if d["kind"] == "Gateway" and
-           d["obj"]["metadata"]["name"] == "stay"]
-    assert len(gws) == 1, "an unchanged object is not re-published"
+           d["obj"]["metadata"]["name"] == "stay" and d["seq"] > end["seq"]]
+    assert not gws, "an unchanged object is not re-published"
 
 
 def test_resync_resends_everything(sim, start):
     sim.create(gateway("r1"))
     p = start()
-    p.wait_delta("ADDED", "Gateway", "r1")
     _, objs = synced_snapshot(p)
+    assert snap_find(objs, "Gateway", "r1")
+    p.wait_sub()
     before = len(p.deltas())
     p.send("resync")
     p.wait_delta("MODIFIED", "Gateway", "r1")
@@ -371,6 +407,7 @@ def test_unserved_kind_skipped_then_rechecked(sim, start):
     assert end["synced"] is True
     assert not [o for o in objs
                 if o["kind"] == "CloudflareGatewayParameters"]
+    p.wait_sub()
     time.sleep(2.5)
     log = p.log()
     assert log.count("CloudflareGatewayParameters: not served") == 1, log
@@ -387,9 +424,11 @@ def test_bad_input_is_survived(sim, start):
                 {"path_regex": "/services$", "partial_chunks": True}])
     sim.create(gateway("g"))
     p = start()
-    p.wait_delta("ADDED", "Gateway", "g", 20)
-    p.wait_delta("ADDED", "ConfigMap", "first")
+    _, objs = synced_snapshot(p)
+    assert snap_find(objs, "Gateway", "g")
+    assert snap_find(objs, "ConfigMap", "first")
     assert "Gateway: list answer without items" in p.log()
+    p.wait_sub()
     sim.create({"apiVersion": "v1", "kind": "Service",
                 "metadata": {"name": "svc", "namespace": "default"},
                 "spec": {"ports": [{"port": 80}]}})
