@@ -111,6 +111,7 @@ struct xch {
 	struct event		*rtmo;		/* retry backoff */
 	int			 is_mirror;
 	char			*cors_origin;	/* allowed Origin, to echo */
+	char			 session[64];	/* new session token to set */
 	struct xch		*mirrors[MAX_MIRRORS];
 	size_t			 nmirrors;
 	struct event		*tmo;		/* response header deadline */
@@ -138,6 +139,8 @@ void		 mirror_start(struct xch *);
 void		 mirror_send(struct xch *, struct evbuffer *);
 void		 mirror_end(struct xch *);
 void		 mirror_release(struct xch *);
+const struct tbackend *session_pick(struct xch *);
+void		 session_response(struct xch *, struct hdrs *);
 
 /* up_h1.c: HTTP/1.1 upstream, pooled. */
 int		 up_h1_start(struct xch *);

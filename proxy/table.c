@@ -28,6 +28,7 @@ static int	 table_rule_parse(struct tctx *, yajl_val, int,
 static int	 table_match_http(struct tctx *, yajl_val, struct trule *);
 static int	 table_match_grpc(struct tctx *, yajl_val, struct trule *);
 static void	 table_retry(yajl_val, struct trule *);
+static int	 table_session(struct tctx *, yajl_val, struct trule *);
 static int	 table_vmatches(struct tctx *, yajl_val, int, struct vmatch **,
 		    size_t *);
 static int	 table_backends(struct tctx *, yajl_val, struct trule *);
@@ -253,6 +254,8 @@ table_rule_parse(struct tctx *t, yajl_val v, int grpc, struct trule *r)
 		r->backend_ms = ms;
 	r->schemes = table_schemes(json_get(v, "schemes"));
 	table_retry(json_get(v, "retry"), r);
+	if (table_session(t, json_get(v, "session_persistence"), r) == -1)
+		return -1;
 	return 0;
 }
 
@@ -277,6 +280,35 @@ table_retry(yajl_val v, struct trule *r)
 		if (json_int(json_at(codes, i), NULL, &n) == 0 && n >= 100 &&
 		    n <= 599)
 			r->retry.codes[r->retry.ncodes++] = n;
+}
+
+/* "session_persistence": {"type", "session_name", ...} */
+static int
+table_session(struct tctx *t, yajl_val v, struct trule *r)
+{
+	const char	*type, *name, *lt;
+	long long	 n;
+	size_t		 i;
+
+	if (v == NULL || !YAJL_IS_OBJECT(v))
+		return 0;
+	type = json_str(v, "type");
+	r->session.header = type != NULL && strcmp(type, "Header") == 0;
+	if ((name = json_str(v, "session_name")) == NULL)
+		name = r->session.header ? "X-Cgw-Session" : "cgw-session";
+	for (i = 0; name[i] != '\0'; i++)
+		if (!isalnum((unsigned char)name[i]) && name[i] != '-' &&
+		    name[i] != '_')
+			return terr(t, "%s: bad session name", r->route);
+	r->session.name = r->session.header ? lowerdup(name) : strdup(name);
+	if (r->session.name == NULL)
+		return terr(t, "out of memory");
+	if (json_int(v, "absolute_timeout_ms", &n) == 0 && n > 0)
+		r->session.absolute_ms = n;
+	lt = json_str(v, "lifetime_type");
+	r->session.permanent = lt != NULL && strcmp(lt, "Permanent") == 0;
+	r->has_session = 1;
+	return 0;
 }
 
 static int
@@ -444,6 +476,19 @@ table_be_filters(struct tctx *t, yajl_val a, struct trule *r,
 	return 0;
 }
 
+/* FNV-1a 64 of "ns/name:port": stable across table reloads. */
+static uint64_t
+sid_hash(const char *s)
+{
+	uint64_t	 h = 1469598103934665603ULL;
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
 static int
 table_backends(struct tctx *t, yajl_val a, struct trule *r)
 {
@@ -508,6 +553,8 @@ table_backends(struct tctx *t, yajl_val a, struct trule *r)
 		if (table_be_filters(t, json_get(e, "filters"), r, b) == -1)
 			return -1;
 		r->total_weight += b->weight;
+		snprintf(b->sid, sizeof(b->sid), "%016llx",
+		    (unsigned long long)sid_hash(b->name));
 	}
 	return 0;
 }
@@ -691,6 +738,7 @@ rule_free(struct trule *r)
 	free(r->redirect.path);
 	free(r->rewrite.hostname);
 	free(r->rewrite.path);
+	free(r->session.name);
 	for (i = 0; i < r->cors.norigins; i++)
 		free(r->cors.origins[i]);
 	free(r->cors.origins);

@@ -78,6 +78,7 @@ struct tbackend {
 	uint32_t	 weight;
 	int		 proto;
 	char		*invalid;	/* NULL when valid */
+	char		 sid[17];	/* session persistence id (hex) */
 	struct hmod	 reqmod;
 	int		 has_reqmod;
 	struct hmod	 respmod;
@@ -89,6 +90,13 @@ struct tretry {
 	size_t		 ncodes;
 	int		 attempts;
 	int		 backoff_ms;
+};
+
+struct session {
+	int		 header;	/* type Header (else Cookie) */
+	char		*name;		/* cookie name / lower-case header */
+	int64_t		 absolute_ms;	/* 0: none */
+	int		 permanent;
 };
 
 struct mirror {
@@ -135,6 +143,8 @@ struct trule {
 	int		 has_cors;
 	struct tretry	 retry;
 	int		 has_retry;
+	struct session	 session;
+	int		 has_session;
 	struct mirror	 mirrors[MAX_MIRRORS];
 	size_t		 nmirrors;
 };

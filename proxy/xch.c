@@ -99,6 +99,8 @@ xch_resp_head(struct xch *x, int status, struct hdrs *h, int64_t clen)
 			hmod_apply(h, &x->be->respmod);
 		if (x->cors_origin != NULL)
 			cors_response(x, h);
+		if (x->session[0] != '\0')
+			session_response(x, h);
 	}
 	x->dops->head(x, status, h, clen);
 }
@@ -252,8 +254,10 @@ xch_retry_fire(evutil_socket_t fd, short ev, void *arg)
 
 	(void)fd;
 	(void)ev;
-	if ((x->be = match_backend(x->rule)) == NULL ||
-	    x->be->invalid != NULL) {
+	x->session[0] = '\0';
+	x->be = x->rule->has_session ? session_pick(x) :
+	    match_backend(x->rule);
+	if (x->be == NULL || x->be->invalid != NULL) {
 		xch_local(x, 500);
 		return;
 	}
@@ -343,8 +347,9 @@ xch_route_and_start(struct xch *x, int grpc)
 			xch_local(x, 500);
 		return;
 	}
-	if ((x->be = match_backend(x->rule)) == NULL ||
-	    x->be->invalid != NULL) {
+	x->be = x->rule->has_session ? session_pick(x) :
+	    match_backend(x->rule);
+	if (x->be == NULL || x->be->invalid != NULL) {
 		xch_local(x, 500);
 		return;
 	}

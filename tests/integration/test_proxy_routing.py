@@ -308,3 +308,36 @@ def test_retry(env):
                             headers=[("x-echo-fail-name", "a")])
         codes.add(st)
     assert codes == {200, 503}
+
+
+def test_session_persistence_cookie(env):
+    names = set()
+    for _ in range(6):
+        st, h, body = echo(env.http, "/sticky/x")
+        assert st == 200
+        cookie = h["set-cookie"]
+        assert cookie.startswith("sess=") and "Path=/sticky" in cookie
+        assert "HttpOnly" in cookie and "Max-Age=3600" in cookie
+        value = cookie.split(";")[0]
+        first = body["name"]
+        for _ in range(8):
+            st, h2, body = echo(env.http, "/sticky/y",
+                                headers=[("Cookie", "a=1; " + value)])
+            assert st == 200 and body["name"] == first
+            assert "set-cookie" not in h2
+        names.add(first)
+    # A forged or stale token is ignored: a fresh pick and a new cookie.
+    st, h, _ = echo(env.http, "/sticky", headers=[("Cookie",
+                                                   "sess=ffff.1")])
+    assert st == 200 and h["set-cookie"].startswith("sess=")
+    st, h, _ = echo(env.http, "/sticky", headers=[("Cookie", value.split(
+        ".")[0] + ".1")])                       # expired (created 1970)
+    assert "set-cookie" in h
+
+
+def test_session_persistence_header(env):
+    st, h, body = echo(env.http, "/hsticky")
+    tok = h["x-sess"]
+    for _ in range(8):
+        st, h2, b2 = echo(env.http, "/hsticky", headers=[("X-Sess", tok)])
+        assert b2["name"] == body["name"] and "x-sess" not in h2
