@@ -151,6 +151,7 @@ gw_fail(struct rec *r, struct gw_job *j, int terminal,
 	if (vasprintf(&msg, fmt, ap) == -1)
 		msg = NULL;
 	va_end(ap);
+	j->complete = 0;
 	log_warnx("Gateway %s/%s: %s", j->ns, j->name, msg ? msg : "error");
 	if (accepted_reason != NULL)
 		status_cond_set(&o.c, "Accepted", "False", accepted_reason,
@@ -338,6 +339,39 @@ gateway_reconcile(struct rec *r, const char *ns, const char *name)
 		return;
 	jw_kstr(w, "name", j->tunnel_name);
 	(void)gw_send_cf(r, j, GW_TUNNEL, "tunnel.ensure", w);
+}
+
+/*
+ * A tunnel Deployment's status changed: only Ready can have moved, so
+ * when the last run completed cleanly, recompute Ready alone (no
+ * Cloudflare calls); otherwise run the whole pipeline.
+ */
+void
+gateway_refresh_ready(struct rec *r, const char *ns, const char *name)
+{
+	struct gw_outcome	 o = { .c = { .n = 0 }, .keep_others = 1 };
+	struct gw_job		*j = gw_job_get(ns, name, 0);
+	yajl_val		 gw, cgp;
+	const char		*sus;
+
+	gw = store_get(r->store, "Gateway", ns, name);
+	if (gw == NULL || j == NULL || j->step != GW_IDLE)
+		return;		/* a run in flight ends with Ready */
+	sus = gw_annotation(gw, REC_ANN_RECONCILE);
+	if (sus != NULL && strcmp(sus, "disabled") == 0)
+		return;
+	if (!j->complete || j->dns_failed ||
+	    json_path(gw, "metadata", "deletionTimestamp", NULL) != NULL) {
+		rec_enqueue(r, j->key, 0);
+		return;
+	}
+	cgp = store_get(r->store, "CloudflareGatewayParameters", ns,
+	    json_str(json_path(gw, "spec", "infrastructure", "parametersRef",
+	    NULL), "name"));
+	(void)gwstatus_ready(r, j, cgp, &o.c);
+	gwstatus_gateway(r, j, gw, &o);
+	gwstatus_cgs(r, j, gw, cgp, &o);
+	status_conds_free(&o.c);
 }
 
 /* Cloudflare error kinds that retrying will not fix. */
@@ -673,6 +707,8 @@ gw_step_dns(struct rec *r, struct gw_job *j, yajl_val dnsres)
 		ready = 0;
 	}
 	gw_dns_condition(j, &o.c);
+	j->complete = 1;
+	j->dns_failed = derr != NULL;
 	gwstatus_gateway(r, j, gw, &o);
 	gwstatus_cgs(r, j, gw, cgp, &o);
 	r->rotate_dirty = 1;

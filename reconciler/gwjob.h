@@ -61,6 +61,8 @@ struct gw_job {
 	struct route_result	*rr;
 
 	/* Kept across runs. */
+	int			 complete;	/* last run reached the end */
+	int			 dns_failed;	/* ... with a DNS error */
 	char			 last_rotated_at[40];
 	char			 handled_rotate[64];
 	int			 rot_enabled;

@@ -734,7 +734,7 @@ gwstatus_cgs(struct rec *r, struct gw_job *j, yajl_val gw, yajl_val cgp,
 		jw_obj(w);
 		jw_key(w, "conditions");
 		status_write_conds(w, json_get(old, "conditions"), &o->c, gen,
-		    now, 0);
+		    now, o->keep_others);
 		gws_write_cgs_tunnel(w, j);
 		jw_key(w, "inventory");
 		gws_write_inventory(w, j, cgp);

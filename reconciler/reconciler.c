@@ -769,13 +769,19 @@ reconciler_work(struct rec *r, uint64_t now)
 			gatewayclass_reconcile(r, key + 13);
 			continue;
 		}
-		if (strncmp(key, "Gateway/", 8) != 0)
+		if (strncmp(key, "Gateway/", 8) == 0)
+			ns = key + 8;
+		else if (strncmp(key, "Ready/", 6) == 0)
+			ns = key + 6;
+		else
 			continue;
-		ns = key + 8;
 		if ((name = strchr(ns, '/')) == NULL)
 			continue;
 		*name++ = '\0';
-		gateway_reconcile(r, ns, name);
+		if (key[0] == 'R')
+			gateway_refresh_ready(r, ns, name);
+		else
+			gateway_reconcile(r, ns, name);
 	}
 }
 

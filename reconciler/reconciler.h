@@ -98,6 +98,9 @@ void		 gateway_reconcile(struct rec *, const char *ns,
 void		 gateway_resume(struct rec *, const char *ns, const char *name,
 		    int step, uint64_t reqid, yajl_val reply);
 void		 gateway_rotated(struct rec *, yajl_val msg);
+/* Recompute Ready only (a tunnel Deployment's status changed). */
+void		 gateway_refresh_ready(struct rec *, const char *ns,
+		    const char *name);
 /* Write the ROTATE_SCHEDULE if the set changed. */
 void		 gateway_rotation_flush(struct rec *);
 void		 gateway_forget_all(struct rec *);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "queue.h"
 #include "log.h"
 #include "reconciler.h"
 #include "status.h"
@@ -135,9 +136,20 @@ trig_route_parents(struct rec *r, yajl_val rt)
 	}
 }
 
-/* The Gateway that controls an owned object. */
 static void
-trig_owner(struct rec *r, yajl_val o)
+trig_ready(struct rec *r, const char *ns, const char *name)
+{
+	char	 key[QUEUE_KEY_MAX];
+
+	if (ns == NULL || name == NULL || snprintf(key, sizeof(key),
+	    "Ready/%s/%s", ns, name) >= (int)sizeof(key))
+		return;
+	rec_enqueue(r, key, TRIG_DELAY_MS);
+}
+
+/* The Gateway that controls an owned object; ready_only: just Ready. */
+static void
+trig_owner(struct rec *r, yajl_val o, int ready_only)
 {
 	yajl_val	 refs = json_path(o, "metadata", "ownerReferences",
 			    NULL), ref;
@@ -151,8 +163,13 @@ trig_owner(struct rec *r, yajl_val o)
 		if (kind == NULL || strcmp(kind, "Gateway") != 0 ||
 		    json_bool(ref, "controller", &ctl) == -1 || !ctl)
 			continue;
-		rec_enqueue_gateway(r, json_str(json_get(o, "metadata"),
-		    "namespace"), json_str(ref, "name"), TRIG_DELAY_MS);
+		if (ready_only)
+			trig_ready(r, json_str(json_get(o, "metadata"),
+			    "namespace"), json_str(ref, "name"));
+		else
+			rec_enqueue_gateway(r, json_str(json_get(o,
+			    "metadata"), "namespace"), json_str(ref, "name"),
+			    TRIG_DELAY_MS);
 	}
 }
 
@@ -217,10 +234,10 @@ triggers_changed(struct rec *r, const char *kind, yajl_val old,
 		    !trig_same(old, obj, "status", "updatedReplicas") ||
 		    !trig_same(old, obj, "status", "observedGeneration") ||
 		    !trig_same(old, obj, "status", "conditions"))
-			trig_owner(r, o);
+			trig_owner(r, o, obj != NULL && old != NULL);
 	} else if (strcmp(kind, "ConfigMap") == 0) {
 		if (obj == NULL)
-			trig_owner(r, o);
+			trig_owner(r, o, 0);
 	} else if (strcmp(kind, "CustomResourceDefinition") == 0)
 		trig_classes(r, NULL, NULL);
 }
