@@ -17,12 +17,17 @@ REPO = Path(__file__).resolve().parent.parent.parent
 PYTHON = "/usr/bin/python3"
 ECHO = Path(__file__).resolve().parent / "echo_backend.py"
 DATA = REPO / "tests" / "data" / "proxy"
-PROXY = REPO / "bin" / "cfgw-proxy"
+# Where make put the binaries (as tests/harness.py): the tree for release,
+# build/<variant> otherwise, or $CFGW_OUT.
+VARIANT = os.environ.get("CFGW_VARIANT", "release")
+OUT = REPO / os.environ.get("CFGW_OUT", "." if VARIANT == "release" else
+                            "build/" + VARIANT)
+PROXY = OUT / "bin" / "cfgw-proxy"
 
 
 def need_proxy():
     if not PROXY.exists():
-        pytest.skip("bin/cfgw-proxy is not built")
+        pytest.skip("%s is not built" % PROXY)
 
 
 class Backend:
