@@ -37,7 +37,7 @@ struct dconn {
 	int			 req_done;
 	int			 head_sent;
 	int			 resp_chunked;
-	int			 resp_close;	/* body ends with the connection */
+	int			 resp_close;	/* close-delimited body */
 	int			 resp_done;
 	int			 keepalive;
 	int			 minor;

@@ -320,6 +320,51 @@ hexval(unsigned char c)
 	return -1;
 }
 
+/* The trailer section after the last chunk. */
+static int
+chunk_trailer_byte(struct h1_chunk *c, unsigned char b)
+{
+	if (++c->trailer_bytes > H1_MAX_TRAILER)
+		return -1;
+	switch (c->state) {
+	case CH_TRAILER_START:
+		if (b == '\r') {
+			c->state = CH_FINAL_LF;
+			return 0;
+		}
+		c->namelen = 0;
+		c->state = CH_TRAILER_NAME;
+		/* FALLTHROUGH */
+	case CH_TRAILER_NAME:
+		if (b == ':' && c->namelen > 0) {
+			c->state = CH_TRAILER_VALUE;
+			return 0;
+		}
+		if (!h1_is_tchar(b))
+			return -1;
+		c->namelen++;
+		return 0;
+	case CH_TRAILER_VALUE:
+		if (b == '\r')
+			c->state = CH_TRAILER_LF;
+		else if ((b < 0x20 && b != '\t') || b == 0x7f)
+			return -1;
+		return 0;
+	case CH_TRAILER_LF:
+		if (b != '\n')
+			return -1;
+		c->state = CH_TRAILER_START;
+		return 0;
+	case CH_FINAL_LF:
+		if (b != '\n')
+			return -1;
+		c->state = CH_DONE;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
 static int
 chunk_byte(struct h1_chunk *c, unsigned char b)
 {
@@ -367,47 +412,7 @@ chunk_byte(struct h1_chunk *c, unsigned char b)
 		c->remaining = 0;
 		return 0;
 	default:
-		break;
-	}
-	/* Trailer section. */
-	if (++c->trailer_bytes > H1_MAX_TRAILER)
-		return -1;
-	switch (c->state) {
-	case CH_TRAILER_START:
-		if (b == '\r') {
-			c->state = CH_FINAL_LF;
-			return 0;
-		}
-		c->namelen = 0;
-		c->state = CH_TRAILER_NAME;
-		/* FALLTHROUGH */
-	case CH_TRAILER_NAME:
-		if (b == ':' && c->namelen > 0) {
-			c->state = CH_TRAILER_VALUE;
-			return 0;
-		}
-		if (!h1_is_tchar(b))
-			return -1;
-		c->namelen++;
-		return 0;
-	case CH_TRAILER_VALUE:
-		if (b == '\r')
-			c->state = CH_TRAILER_LF;
-		else if ((b < 0x20 && b != '\t') || b == 0x7f)
-			return -1;
-		return 0;
-	case CH_TRAILER_LF:
-		if (b != '\n')
-			return -1;
-		c->state = CH_TRAILER_START;
-		return 0;
-	case CH_FINAL_LF:
-		if (b != '\n')
-			return -1;
-		c->state = CH_DONE;
-		return 0;
-	default:
-		return -1;
+		return chunk_trailer_byte(c, b);
 	}
 }
 

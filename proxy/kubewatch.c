@@ -35,7 +35,7 @@ static struct {
 	struct kube_watch	*w;
 	int			 closed;
 	int			 backoff_ms;
-	char			*last;		/* text of the last table tried */
+	char			*last;		/* last table text tried */
 	struct event		*timer;
 	struct event		*fdev[CM_MAXFD];
 	int			 nfd;

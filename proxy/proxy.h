@@ -50,7 +50,7 @@ struct xch;
 /* match.c: first-match lookup in a host's rule list. */
 struct mreq {
 	const char		*method;
-	unsigned		 scheme;	/* SCHEME_HTTP or SCHEME_HTTPS */
+	unsigned		 scheme;	/* SCHEME_HTTP(S) */
 	const char		*path;		/* without the query */
 	size_t			 pathlen;
 	const char		*query;		/* after '?', or NULL */
@@ -104,8 +104,8 @@ struct xch {
 
 	int			 down_gone;
 	int			 up_gone;
-	int			 status;	/* response status, for metrics */
-	int			 redirect;	/* local response from a filter */
+	int			 status;	/* answer, for metrics */
+	int			 redirect;	/* answered by a filter */
 	int			 req_ended;
 	int			 attempt;	/* retries so far */
 	struct event		*rtmo;		/* retry backoff */

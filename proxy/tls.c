@@ -50,7 +50,8 @@ tls_selfsigned(void)
 		return -1;
 	}
 	X509_set_version(x, 2);
-	ASN1_INTEGER_set(X509_get_serialNumber(x), (long)arc4random() & 0x7fffffff);
+	ASN1_INTEGER_set(X509_get_serialNumber(x),
+	    (long)(arc4random() & 0x7fffffff));
 	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
 	X509_gmtime_adj(X509_getm_notAfter(x), 3600L * 24 * 365);
 	X509_set_pubkey(x, key);

@@ -394,6 +394,30 @@ is_hop(const char *n, size_t l)
 	return 0;
 }
 
+/* How the response body is delimited; returns the length to announce. */
+static int64_t
+u_framing(struct uconn *u, const struct h1_msg *m)
+{
+	if ((m->minor == 0 && !m->conn_keepalive) || m->conn_close)
+		u->reusable = 0;
+	if (u->x->head_only || m->status == 204 || m->status == 304) {
+		u->mode = R_NONE;
+		return u->x->head_only ? m->clen : -2;
+	}
+	if (m->chunked) {
+		u->mode = R_CHUNKED;
+		return -1;
+	}
+	if (m->clen >= 0) {
+		u->mode = R_CLEN;
+		u->left = m->clen;
+		return m->clen;
+	}
+	u->mode = R_CLOSE;
+	u->reusable = 0;
+	return -1;
+}
+
 /* 1: head consumed, continue; 0: need more; -1: connection gone. */
 static int
 u_head(struct uconn *u)
@@ -445,23 +469,7 @@ u_head(struct uconn *u)
 		u_free(u);
 		return -1;
 	}
-	if ((m.minor == 0 && !m.conn_keepalive) || m.conn_close)
-		u->reusable = 0;
-	if (x->head_only || m.status == 204 || m.status == 304) {
-		u->mode = R_NONE;
-		clen = x->head_only ? m.clen : -2;
-	} else if (m.chunked) {
-		u->mode = R_CHUNKED;
-		clen = -1;
-	} else if (m.clen >= 0) {
-		u->mode = R_CLEN;
-		u->left = m.clen;
-		clen = m.clen;
-	} else {
-		u->mode = R_CLOSE;
-		u->reusable = 0;
-		clen = -1;
-	}
+	clen = u_framing(u, &m);
 	u->state = U_BODY;
 	xch_resp_head(x, m.status, &h, clen);
 	hdrs_clear(&h);

@@ -190,8 +190,9 @@ on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *arg)
 {
 	struct h2up		*c = arg;
 	struct h2ustream	*st;
-	int			 eos = (f->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
+	int			 eos;
 
+	eos = (f->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
 	if (f->hd.type == NGHTTP2_GOAWAY) {
 		c->goaway = 1;
 		return 0;
@@ -213,10 +214,11 @@ static int
 on_data(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t *d,
     size_t len, void *arg)
 {
-	struct h2ustream	*st = nghttp2_session_get_stream_user_data(s, id);
+	struct h2ustream	*st;
 
 	(void)flags;
 	(void)arg;
+	st = nghttp2_session_get_stream_user_data(s, id);
 	if (st == NULL || st->x == NULL || !st->head_done) {
 		nghttp2_session_consume(s, id, len);
 		return 0;
@@ -233,10 +235,10 @@ on_data(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t *d,
 static int
 on_stream_close(nghttp2_session *s, int32_t id, uint32_t err, void *arg)
 {
-	struct h2ustream	*st = nghttp2_session_get_stream_user_data(s, id);
+	struct h2ustream	*st;
 
 	(void)arg;
-	if (st == NULL)
+	if ((st = nghttp2_session_get_stream_user_data(s, id)) == NULL)
 		return 0;
 	if (st->x != NULL) {
 		log_debug("backend %s: stream %d closed (error %u)",
