@@ -486,6 +486,9 @@ informer_reap(struct informer *inf, double now)
 		log_info("%s: resourceVersion %s expired, re-listing",
 		    inf->kind, inf->rv);
 		inf->phase = INF_LIST;
+		/* Gone right after a list: the server is unwell, slow down. */
+		if (now - inf->watch_started < 1.0 && inf->stream_events == 0)
+			informer_backoff(inf, now);
 	} else if (status == 404) {
 		inf->phase = INF_DISCOVER;
 	} else if (inf->failed || status != 200) {

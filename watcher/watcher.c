@@ -13,6 +13,7 @@
 #include <sys/random.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
@@ -161,6 +162,7 @@ watcher_init(void)
 	o.qps = ws.w.cfg.kube_qps;
 	o.burst = ws.w.cfg.kube_burst;
 	o.max_retries = -1;	/* the informers back off themselves */
+	o.connect_timeout_ms = 5000;
 	if ((ws.kube = kube_new(&o)) == NULL)
 		fatalx("no usable Kubernetes client configuration");
 	n = (size_t)kube_files(ws.kube, files, 4);
@@ -235,10 +237,21 @@ watcher_run_informers(double now)
 	double	 next = now + 3600, t;
 	size_t	 i;
 
+	struct pollfd	 pfd;
+
 	for (i = 0; i < WATCHER_NINF && !ws.quit; i++) {
 		t = informer_step(ws.kube, &watcher_informers[i], now);
 		if (t < next)
 			next = t;
+		/*
+		 * Lists and discovery block; keep answering cfgwd's
+		 * heartbeats in between so a slow API server does not get
+		 * us killed.
+		 */
+		pfd.fd = worker_ctl_fd(&ws.w);
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, 0) == 1)
+			watcher_dispatch_supervisor();
 	}
 	return next;
 }
