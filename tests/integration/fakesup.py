@@ -56,7 +56,9 @@ def unpack(hdr):
 
 
 def worker_binary(name):
-    p = REPO / "libexec" / "cfgw" / name
+    """libexec/cfgw/<name>, or $CFGW_LIBEXEC/<name> (e.g. ASan builds)."""
+    d = os.environ.get("CFGW_LIBEXEC")
+    p = Path(d) / name if d else REPO / "libexec" / "cfgw" / name
     if not p.exists():
         raise FileNotFoundError(f"{p} is not built (run make)")
     return p
