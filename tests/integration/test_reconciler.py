@@ -18,14 +18,15 @@ HASH_ANN = "gateways.cloudflare-gateway-controller.io/tokenHash"
 
 
 class Env:
-    def __init__(self, tmp_path, kube, cf):
+    def __init__(self, tmp_path, kube, cf, records=()):
         self.tmp, self.kube, self.cf = tmp_path, kube, cf
         self.token = "tok-" + secrets.token_hex(20)
         st, _ = cf.seed({
             "accounts": [{"id": ACCOUNT, "name": "test"}],
             "tokens": [{"token": self.token, "account": ACCOUNT,
                         "status": "active"}],
-            "zones": [{"name": ZONE, "account": ACCOUNT}]})
+            "zones": [{"name": ZONE, "account": ACCOUNT,
+                       "records": list(records)}]})
         assert st == 200
         self.gw = None
 
@@ -240,3 +241,71 @@ def test_bad_inputs_become_conditions(env):
     assert c["reason"] == "InvalidParameters"
     assert "missing" in c["message"]
     assert gw.proc.proc.poll() is None
+
+
+def test_dns_conflict_rejects_route(tmp_path, kubesim, cfsim):
+    """A CNAME someone else owns is never overwritten; the route says so."""
+    e = Env(tmp_path, kubesim, cfsim, records=[
+        {"type": "CNAME", "name": "app", "content": "elsewhere.example.net",
+         "proxied": True}])
+    e.kube.apply_all(e.objects())
+    try:
+        e.start()
+
+        def ours():
+            r = e.kube.get("HTTPRoute", "my-route", "default")
+            p = [p for p in (r.get("status") or {}).get("parents", [])
+                 if p["controllerName"] == CONTROLLER]
+            c = p and condition({"status": p[0]}, "DNSRecordsApplied")
+            return c and c["status"] == "False" and p[0]
+        p = wait_for(ours, 30, what="DNSRecordsApplied=False")
+        acc = condition({"status": p}, "Accepted")
+        assert acc["status"] == "False"
+        assert "app.example.com" in acc["message"]
+        recs = [r for z in cfsim.state()["zones"]
+                for r in z.get("dns_records", z.get("records", []))
+                if r["type"] == "CNAME"]
+        assert [r["content"] for r in recs] == ["elsewhere.example.net"]
+    finally:
+        if e.gw is not None:
+            e.gw.stop()
+
+
+def test_two_gateways_independent(env):
+    objs = env.objects()
+    extra = []
+    for o in objs:
+        if o["kind"] == "Gateway":
+            g2 = {**o, "metadata": {"name": "second", "namespace": "default"}}
+            extra.append(g2)
+        if o["kind"] == "HTTPRoute":
+            r2 = {**o, "metadata": {"name": "route2", "namespace": "default"},
+                  "spec": {**o["spec"], "parentRefs": [{"name": "second"}],
+                           "hostnames": ["two.example.com"]}}
+            extra.append(r2)
+    env.kube.apply_all(objs + extra)
+    env.start()
+
+    def both():
+        a = env.kube.get("Gateway", "my-gateway", "default")
+        b = env.kube.get("Gateway", "second", "default")
+        ok = all((condition(x, "Programmed") or {}).get("status") == "True"
+                 for x in (a, b))
+        return ok and (a, b)
+    a, b = wait_for(both, 30, what="both Gateways programmed")
+    assert a["status"]["addresses"] != b["status"]["addresses"]
+    names = sorted(t["name"] for t in env.cf.state()["tunnels"]
+                   if not t.get("deleted_at"))
+    assert names == sorted(
+        "cloudflare-gateway-controller.io/clusters/test/namespaces/default/"
+        "gateways/" + n for n in ("my-gateway", "second"))
+    cm2 = env.kube.get("ConfigMap", "gateway-second", "default")
+    assert "two.example.com" in cm2["data"]["routes.json"]
+    assert "two.example.com" not in env.routes_json()
+    # Deleting one leaves the other alone.
+    env.kube.delete("Gateway", "second", "default")
+    wait_for(lambda: env.kube.get("Gateway", "second", "default") is None,
+             30, what="second finalized")
+    assert env.programmed()
+    assert len([t for t in env.cf.state()["tunnels"]
+                if not t.get("deleted_at")]) == 1
