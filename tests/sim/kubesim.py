@@ -116,7 +116,7 @@ class KubeSim:
     def __init__(self, listen="127.0.0.1:0", crd_dirs=None, tls_dir=None,
                  token=None, simulate_deployments=False, log=None,
                  vpa=False, history=10000, preload=None,
-                 bookmark_interval=60.0):
+                 bookmark_interval=60.0, gc=True):
         host, _, port = listen.rpartition(":")
         host = host.strip("[]") or "127.0.0.1"
         if host not in ("127.0.0.1", "::1", "localhost"):
@@ -132,7 +132,7 @@ class KubeSim:
         self.log_lock = threading.Lock()
         self.bookmark_interval = bookmark_interval
         self.api = Api(self.crd_dirs, vpa=vpa, history=history,
-                       simulate_deployments=simulate_deployments)
+                       simulate_deployments=simulate_deployments, gc=gc)
         self.api.bookmark_interval = bookmark_interval
         self.faults = Faults()
         self.requests = []
@@ -238,12 +238,15 @@ def main(argv=None):
     ap.add_argument("--vpa", action="store_true")
     ap.add_argument("--history", type=int, default=10000)
     ap.add_argument("--bookmark-interval", type=float, default=60.0)
+    ap.add_argument("--no-gc", action="store_true",
+                    help="no garbage collector / namespace controller "
+                    "(like the recorded server)")
     a = ap.parse_args(argv)
     sim = KubeSim(listen=a.listen, crd_dirs=a.crd_dir or None,
                   tls_dir=a.tls_dir, token=a.token,
                   simulate_deployments=a.simulate_deployments, log=a.log,
                   vpa=a.vpa, history=a.history, preload=a.preload,
-                  bookmark_interval=a.bookmark_interval)
+                  bookmark_interval=a.bookmark_interval, gc=not a.no_gc)
     sim.start()
     if a.port_file:
         tmp = a.port_file + ".tmp.%d" % os.getpid()

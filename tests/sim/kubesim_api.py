@@ -42,9 +42,12 @@ class Api:
         self.by_skey = {}       # storage key -> RType (first registered)
         self.group_order = []   # discovery order of groups
         self.owners = {}        # (skey, ns, name) -> {manager: set(paths)}
+        self.owner_ops = {}     # (skey, ns, name) -> {manager: operation}
+        self.last_manager = {}  # (skey, ns, name) -> (manager, apiVersion)
         self.simulate_deployments = simulate_deployments
         self.gc_enabled = gc
         self.timers = []
+        self.name_suffixes = []  # test hook: next generateName suffixes
         for t in builtin_types(vpa):
             self.register(t)
         with self.store.cond:
@@ -94,6 +97,7 @@ class Api:
 
     def crd_established(self, obj):
         rt = rtype_from_crd(obj)
+        rt.cache_start = self.store.rv
         old = self.by_skey.get(rt.storage)
         if old is not None and not old.builtin:
             self.unregister(old)
@@ -360,26 +364,31 @@ class Api:
                 "FieldValueInvalid", 'Invalid value: "%s": must be %s'
                 % (kind, t.kind), "kind")], kind=kind)
         av = body.get("apiVersion")
-        if av and av != t.api_version(version) and \
-                av not in [t.api_version(v) for v in t.versions]:
+        if av and av != t.api_version(version):
             raise error(400, "BadRequest", 'the API version in the data '
                         '(%s) does not match the expected API version (%s)'
                         % (av, t.api_version(version)))
 
     def invalid(self, t, name, causes, kind=None):
         kind = kind or t.kind
-        qual = kind + "." + t.group if t.group else kind
-        if len(causes) == 1:
-            c = causes[0]
+        group = "" if t.group == "events.k8s.io" else t.group
+        qual = kind + "." + group if group else kind
+        uniq = []
+        for c in causes:
+            if not any(c.field == u.field and c.message == u.message
+                       for u in uniq):
+                uniq.append(c)
+        if len(uniq) == 1:
+            c = uniq[0]
             msg = '%s "%s" is invalid: %s: %s' % (qual, name, c.field,
                                                  c.message)
         else:
             msg = '%s "%s" is invalid: [%s]' % (
                 qual, name, ", ".join("%s: %s" % (c.field, c.message)
-                                      for c in causes))
+                                      for c in uniq))
         det = {"name": name}
-        if t.group:
-            det["group"] = t.group
+        if group:
+            det["group"] = group
         det["kind"] = kind
         det["causes"] = [c.as_dict() for c in causes]
         return error(422, "Invalid", msg, det)
@@ -387,6 +396,9 @@ class Api:
     def _normalize(self, t, version, obj, old=None):
         """Defaulting, pruning and validation; returns the object."""
         if t.builtin:
+            bad = builtin.check_types(t, obj)
+            if bad:
+                raise error(400, "BadRequest", bad)
             obj = builtin.default(t, obj, old)
             causes = builtin.validate(t, obj, old)
         else:
@@ -433,11 +445,13 @@ class Api:
                 msg = ("Forbidden: no new finalizers can be added if the "
                        "object is being deleted, found new finalizers "
                        "[]string{%s}" % ", ".join('"%s"' % f for f in new))
-                causes.append(schema.Cause("FieldValueForbidden", msg,
-                                           "metadata.finalizers"))
+                for _ in range(2 if not t.builtin else 1):
+                    causes.append(schema.Cause("FieldValueForbidden", msg,
+                                               "metadata.finalizers"))
         return causes
 
-    def create(self, t, version, ns, body, q, internal=False):
+    def create(self, t, version, ns, body, q, internal=False,
+               manager=None):
         obj = self._prepare_new(t, version, ns, body, q)
         meta = obj["metadata"]
         if meta.get("resourceVersion") and not internal:
@@ -451,10 +465,15 @@ class Api:
                             'it is being terminated'
                             % (t.resource, meta.get("name") or
                                meta.get("generateName", ""), ns),
-                            dict(t.details(meta.get("name", ""))))
+                            dict(t.details(meta.get("name", "")), causes=[
+                                {"reason": "NamespaceTerminating",
+                                 "message": "namespace %s is being "
+                                 "terminated" % ns,
+                                 "field": "metadata.namespace"}]))
         if not meta.get("name") and meta.get("generateName"):
-            meta["name"] = meta["generateName"] + "".join(
-                random.choice(GEN_CHARS) for _ in range(5))
+            suffix = self.name_suffixes.pop(0) if self.name_suffixes \
+                else "".join(random.choice(GEN_CHARS) for _ in range(5))
+            meta["name"] = meta["generateName"] + suffix
         for k in ("uid", "selfLink", "deletionTimestamp",
                   "deletionGracePeriodSeconds", "managedFields"):
             meta.pop(k, None)
@@ -479,6 +498,9 @@ class Api:
             if q.get("dryRun"):
                 return obj
             obj = self._write(t, obj, None, "ADDED")
+            if manager:
+                self.last_manager[self._okey(t, obj)] = (
+                    manager, t.api_version(version))
         if t.plural == "customresourcedefinitions" and not internal:
             with self.store.cond:
                 self.crd_established(obj)
@@ -499,20 +521,27 @@ class Api:
                         "object does not match the namespace sent on the "
                         "request")
 
-    def update(self, t, version, ns, name, body, q, sub=None):
+    def update(self, t, version, ns, name, body, q, sub=None,
+               manager="unknown"):
         self._check_update_body(t, ns, name, body)
         self._check_kind(t, version, body)
         rv = (body.get("metadata") or {}).get("resourceVersion")
         with self.store.cond:
             old = self.get(t, ns, name)
             if not rv and not t.builtin:
-                raise self.invalid(t, name, [schema.Cause(
-                    "FieldValueInvalid", "Invalid value: 0x0: must be "
-                    "specified for an update", "metadata.resourceVersion")])
+                c = schema.Cause("FieldValueInvalid", "Invalid value: 0x0: "
+                                 "must be specified for an update",
+                                 "metadata.resourceVersion")
+                raise error(422, "Invalid", '%s "%s" is invalid: %s: %s'
+                            % (t.resource, name, c.field, c.message),
+                            dict(t.details(name), causes=[c.as_dict()]))
             if rv and rv != old["metadata"]["resourceVersion"]:
                 raise self.conflict(t, name)
-            return self._apply_update(t, version, ns, name, old,
-                                      clone(body), q, sub)
+            res = self._apply_update(t, version, ns, name, old,
+                                     clone(body), q, sub)
+            if res is not old:
+                self._track_update(t, version, old, res, manager)
+            return res
 
     def conflict(self, t, name):
         return error(409, "Conflict", 'Operation cannot be fulfilled on %s '
@@ -637,19 +666,21 @@ class Api:
                             % (new["metadata"]["name"], name))
             res = self._apply_update(t, version, ns, name, old, new, q, sub)
             if res is not old:
-                self._track_update(t, old, res, manager)
+                self._track_update(t, version, old, res, manager)
             return res
 
     def _okey(self, t, obj):
         m = obj["metadata"]
         return (t.storage, m.get("namespace") or "", m["name"])
 
-    def _track_update(self, t, old, new, manager):
+    def _track_update(self, t, version, old, new, manager):
         """Fields changed by a non-apply write become owned by manager."""
         key = self._okey(t, old)
+        self.last_manager[key] = (manager, t.api_version(version))
         own = self.owners.get(key)
         if not own:
             return
+        self.owner_ops[key][manager] = "Update:" + t.api_version(version)
         changed = {p for p in kpatch.leaf_paths(_content(new))
                    if kpatch.get_path(_content(old), p) !=
                    kpatch.get_path(_content(new), p)}
@@ -697,9 +728,15 @@ class Api:
                                   cfg, q)
                 if not q.get("dryRun"):
                     self.owners[self._okey(t, obj)] = {mgr: paths}
+                    self.owner_ops[self._okey(t, obj)] = {mgr: "Apply"}
                 return obj, 201
             key = self._okey(t, old)
-            own = self.owners.setdefault(key, {})
+            if key not in self.owners:
+                lm, av = self.last_manager.get(key, ("unknown", ""))
+                self.owners[key] = {lm: kpatch.leaf_paths(_content(old))}
+                self.owner_ops[key] = {lm: "Update:" + av}
+            own = self.owners[key]
+            ops = self.owner_ops.setdefault(key, {})
             cur = clone(old)
             conflicts = []
             for p in sorted(paths):
@@ -709,7 +746,7 @@ class Api:
                             _content(cfg), p):
                         conflicts.append((m, p))
             if conflicts and not force:
-                raise _apply_conflict(conflicts)
+                raise _apply_conflict(conflicts, ops)
             for m, p in conflicts:
                 own[m].discard(p)
             for p in own.get(mgr, set()) - paths:
@@ -719,6 +756,7 @@ class Api:
             cfg_meta.pop("resourceVersion", None)
             new = kpatch.apply_merge(cur, cfg)
             own[mgr] = paths
+            ops[mgr] = "Apply"
             res = self._apply_update(t, version, ns, name, old, new, q, sub)
             return res, 200
 
@@ -772,7 +810,8 @@ class Api:
                 obj = self._mark_deleting(t, old, fins, None)
                 obj["status"] = {"phase": "Terminating"}
                 obj = self._write(t, obj, old, "MODIFIED")
-                self._later(0.05, self._finish_namespace, name)
+                if self.gc_enabled:
+                    self._later(0.05, self._finish_namespace, name)
                 return obj, 200
             if fins or extra:
                 obj = self._mark_deleting(t, old, fins, extra)
@@ -787,7 +826,8 @@ class Api:
         obj = clone(old)
         m = obj["metadata"]
         m["deletionTimestamp"] = now()
-        m["deletionGracePeriodSeconds"] = 0
+        if t.plural != "namespaces":
+            m["deletionGracePeriodSeconds"] = 0
         if extra and extra not in fins:
             fins.append(extra)
         if fins:
@@ -802,6 +842,8 @@ class Api:
         ev["metadata"]["resourceVersion"] = str(self.store.next_rv())
         self.store.remove(t.storage, old, ev)
         self.owners.pop(self._okey(t, old), None)
+        self.owner_ops.pop(self._okey(t, old), None)
+        self.last_manager.pop(self._okey(t, old), None)
         if self.gc_enabled:
             self._later(0.01, self._collect, old["metadata"]["uid"])
         if t.plural == "customresourcedefinitions":
@@ -982,18 +1024,26 @@ def _content(obj):
                          "ownerReferences")}}
 
 
-def _apply_conflict(conflicts):
+def _apply_conflict(conflicts, ops):
+    def who(m):
+        op = ops.get(m, "Apply")
+        if op.startswith("Update:") and op[7:]:
+            return '"%s" using %s' % (m, op[7:])
+        return '"%s"' % m
     by = {}
     for m, p in conflicts:
         by.setdefault(m, []).append(kpatch.path_string(p))
     parts = []
     for m, ps in by.items():
-        parts.append('conflicts with "%s":\n%s' % (m, "\n".join(
-            "- " + p for p in ps)))
+        if len(ps) == 1:
+            parts.append("conflict with %s: %s" % (who(m), ps[0]))
+        else:
+            parts.append("conflicts with %s:\n%s" % (who(m), "\n".join(
+                "- " + p for p in ps)))
     n = len(conflicts)
     msg = "Apply failed with %d conflict%s: %s" % (
         n, "" if n == 1 else "s", "\n".join(parts))
     causes = [{"reason": "FieldManagerConflict",
-               "message": 'conflict with "%s"' % m,
+               "message": "conflict with " + who(m),
                "field": kpatch.path_string(p)} for m, p in conflicts]
     return error(409, "Conflict", msg, {"causes": causes})

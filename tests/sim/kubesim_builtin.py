@@ -93,6 +93,17 @@ def _prune(t, obj):
             if k in ("apiVersion", "kind", "metadata") or k in keep}
 
 
+def check_types(t, obj):
+    """Decoding errors of typed (built-in) objects: 400, not 422."""
+    if t.plural == "deployments":
+        r = (obj.get("spec") or {}).get("replicas", 0)
+        if not isinstance(r, int) or isinstance(r, bool):
+            return ('Deployment in version "v1" cannot be handled as a '
+                    'Deployment: v1.Deployment.Spec: v1.DeploymentSpec.'
+                    'Replicas: readUint32: unexpected character')
+    return None
+
+
 def default(t, obj, old):
     if t.group == "events.k8s.io":
         obj = event_to_core(obj)
@@ -153,6 +164,7 @@ def _pod_spec(ps):
         for p in c.get("ports") or []:
             if isinstance(p, dict):
                 p.setdefault("protocol", "TCP")
+        c.setdefault("resources", {})
         c.setdefault("terminationMessagePath", "/dev/termination-log")
         c.setdefault("terminationMessagePolicy", "File")
         img = c.get("image", "")
@@ -193,7 +205,7 @@ def _deployment(obj, old):
 def _crd(obj, old):
     if old is None:
         names = (obj.get("spec") or {}).get("names") or {}
-        obj["status"] = {"conditions": [],
+        obj["status"] = {"conditions": None,
                          "acceptedNames": {"plural": "", "kind": ""},
                          "storedVersions": [
                              v.get("name") for v in
@@ -226,10 +238,7 @@ def validate(t, obj, old):
     elif t.plural == "deployments":
         spec = obj.get("spec") or {}
         r = spec.get("replicas")
-        if not isinstance(r, int) or isinstance(r, bool):
-            causes.append(Cause("FieldValueInvalid", "Invalid value: must "
-                                "be an integer", "spec.replicas"))
-        elif r < 0:
+        if isinstance(r, int) and r < 0:
             causes.append(Cause("FieldValueInvalid", "Invalid value: %d: "
                                 "must be greater than or equal to 0" % r,
                                 "spec.replicas"))
@@ -237,6 +246,15 @@ def validate(t, obj, old):
         if not sel:
             causes.append(Cause("FieldValueRequired", "Required value",
                                 "spec.selector"))
+        tl = ((spec.get("template") or {}).get("metadata") or {}).get(
+            "labels") or {}
+        ml = (sel or {}).get("matchLabels") or {}
+        if not sel or any(tl.get(k) != v for k, v in ml.items()):
+            causes.append(Cause(
+                "FieldValueInvalid", "Invalid value: map[string]string{%s}: "
+                "`selector` does not match template `labels`" % ", ".join(
+                    '"%s":"%s"' % (k, tl[k]) for k in sorted(tl)),
+                "spec.template.metadata.labels"))
         if not ((spec.get("template") or {}).get("spec") or {}).get(
                 "containers"):
             causes.append(Cause("FieldValueRequired", "Required value",

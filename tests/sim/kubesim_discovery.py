@@ -52,6 +52,10 @@ def discovery(sim, segs, host):
     if segs == ["version"]:
         return VERSION
     if segs[0] in ("healthz", "readyz", "livez") and len(segs) <= 2:
+        if len(segs) == 2 and segs[1] not in ("ping", "log", "etcd"):
+            e = ApiError(404, None)
+            e.body = discovery(sim, [], host)
+            raise e
         raise ApiError(200, None, text="ok")
     if segs[0] == "api":
         if len(segs) == 1:

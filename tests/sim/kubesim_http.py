@@ -366,10 +366,23 @@ class Handler(BaseHTTPRequestHandler):
                 if as_ == "PartialObjectMetadataList" and kind in ("list",
                                                                    "watch"):
                     return fmt, as_, params["v"]
+                if as_ == "PartialObjectMetadataList" and t is not None:
+                    wrong = "*core.%s" % t.kind if t.builtin and not \
+                        t.group else ("*%s.%s" % (t.group.split(".")[0],
+                                                  t.kind) if t.builtin
+                                      else "*unstructured.Unstructured")
+                    raise ApiError(406, status_body(
+                        406, "NotAcceptable", "you requested PartialObject"
+                        "MetadataList, but the requested object is not a "
+                        "list (%s)" % wrong))
+        if not any(typ.startswith("application/") for typ, _ in
+                   parse_accept(self.headers.get("Accept"))):
+            raise ApiError(406, status_body(406, "NotAcceptable",
+                                            "406: Not Acceptable", {}))
         raise ApiError(406, status_body(
             406, "NotAcceptable", "only the following media types are "
             "accepted: application/json, application/yaml, "
-            "application/vnd.kubernetes.protobuf", {}))
+            "application/vnd.kubernetes.protobuf"))
 
     # -------------------------------------------------------- resources
     def _resource(self, method, group, version, rest):
@@ -462,8 +475,9 @@ class Handler(BaseHTTPRequestHandler):
         link = t.base_path(version, ns if t.namespaced else "")
         if as_ == "PartialObjectMetadataList":
             lm = {"selfLink": link, "resourceVersion": meta["resourceVersion"]}
+            # (1.19 drops remainingItemCount converting custom resources)
             for k in ("continue", "remainingItemCount"):
-                if k in meta:
+                if k in meta and (t.builtin or k == "continue"):
                     lm[k] = meta[k]
             return {"kind": "PartialObjectMetadataList",
                     "apiVersion": "meta.k8s.io/" + as_v, "metadata": lm,
@@ -515,7 +529,7 @@ class Handler(BaseHTTPRequestHandler):
                 raise error(400, "BadRequest", "the object provided is "
                             "unrecognized (must be of type %s): couldn't get "
                             "version/kind; json parse error: %s (%s ...)"
-                            % (t.kind, _go_json_err(e), snippet))
+                            % (t.kind, _go_json_err(e, raw), snippet))
         if ctype in ("application/yaml", "application/x-yaml"):
             try:
                 doc = yaml.load(raw, Loader=getattr(yaml, "CSafeLoader",
@@ -543,14 +557,16 @@ class Handler(BaseHTTPRequestHandler):
             raise error(405, "MethodNotAllowed", "the server does not allow "
                         "this method on the requested resource")
         body = self._decode_body(t)
-        obj = self.sim.api.create(t, version, ns, body, self._q)
+        obj = self.sim.api.create(t, version, ns, body, self._q,
+                                  manager=self._manager())
         self.send_obj(201, self._out(t, version, obj, as_, as_v), fmt=fmt)
 
     def _update(self, t, version, ns, name, sub):
         fmt, as_, as_v = self._negotiate(t, "object")
         self._check_sub(t, name, sub)
         body = self._decode_body(t)
-        obj = self.sim.api.update(t, version, ns, name, body, self._q, sub)
+        obj = self.sim.api.update(t, version, ns, name, body, self._q, sub,
+                                  self._manager())
         self.send_obj(200, self._out(t, version, obj, as_, as_v), fmt=fmt)
 
     def _patch(self, t, version, ns, name, sub):
@@ -634,7 +650,12 @@ class Handler(BaseHTTPRequestHandler):
             if ev is None:
                 continue
             typ, obj = ev
-            if typ not in ("ERROR", "BOOKMARK"):
+            if typ == "BOOKMARK" and meta_only:
+                obj = {"kind": "PartialObjectMetadata",
+                       "apiVersion": "meta.k8s.io/" + as_v,
+                       "metadata": {"resourceVersion": obj["metadata"][
+                           "resourceVersion"], "creationTimestamp": None}}
+            elif typ not in ("ERROR", "BOOKMARK"):
                 obj = self._out(t, version, obj,
                                 "PartialObjectMetadata" if meta_only
                                 else None, as_v)
@@ -718,6 +739,10 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(200, dumps({"loaded": n,
                                           "resourceVersion":
                                           str(sim.api.store.rv)}))
+        if p == "/_sim/compact" and method == "POST":
+            sim.api.store.compact()
+            return self._send(200, dumps({"compacted":
+                                          str(sim.api.store.compacted)}))
         if p == "/_sim/state" and method == "GET":
             st = sim.api.store
             return self._send(200, dumps({
@@ -751,9 +776,8 @@ def _meta_go_order(meta):
     return order_meta(meta)
 
 
-def _go_json_err(e):
-    msg = str(e)
-    if "Expecting" in msg and ("end" in msg or "delimiter" in msg or
-                               "value" in msg):
+def _go_json_err(e, raw):
+    pos = getattr(e, "pos", None)
+    if pos is not None and pos >= len(raw.rstrip()):
         return "unexpected end of JSON input"
     return "invalid character"

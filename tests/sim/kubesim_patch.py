@@ -232,8 +232,10 @@ def leaf_paths(obj, prefix=(), field=None):
             for item in obj:
                 step = ("[%s=%s]" % (key, _fmt(item.get(key))),)
                 sub = {k: v for k, v in item.items() if k != key}
-                out.add(prefix + step)
-                out |= leaf_paths(sub, prefix + step, None)
+                if sub:
+                    out |= leaf_paths(sub, prefix + step, None)
+                else:
+                    out.add(prefix + step)
             return out
     out.add(prefix)
     return out

@@ -85,6 +85,15 @@ class Store:
             self.ev_base += drop
         self.cond.notify_all()
 
+    def compact(self):
+        """Forget the event history (like an etcd compaction): watches and
+        continue tokens from older resourceVersions get 410."""
+        with self.cond:
+            self.ev_base += len(self.events)
+            self.events = []
+            self.compacted = self.rv
+            self.cond.notify_all()
+
     def start_index(self, rv):
         """Absolute index of the first event with rv > given rv, or None
         when that part of the history is gone."""
@@ -158,6 +167,10 @@ def parse_label_selector(sel):
             key, op, vals = p[1:].strip(), "!", []
         else:
             m = re.match(r"^([^=!<> ]+)\s*(==|=|!=|<|>)\s*(.*)$", p)
+            if m and m.group(3)[:1] in ("=", "!", "<", ">", "(", ")", ","):
+                raise error(400, "BadRequest", "unable to parse requirement:"
+                            " found '%s', expected: identifier"
+                            % m.group(3)[:1])
             if m:
                 key, op, vals = m.group(1), m.group(2), [m.group(3).strip()]
                 if op == "==":
@@ -255,6 +268,8 @@ def parse_field_selector(sel, rtype, version):
         allowed = ("metadata.name", "metadata.namespace") + \
             FIELD_LABELS.get(rtype.plural, ()) if rtype.builtin else \
             ("metadata.name", "metadata.namespace")
+        if f not in allowed and not rtype.builtin:
+            raise error(400, "BadRequest", "field label not supported: " + f)
         if f not in allowed:
             raise error(400, "BadRequest",
                         "\"%s\" is not a known field selector: only \"%s\", "

@@ -2,7 +2,9 @@
 """Resource types served by the Kubernetes API simulator: the built-in
 kinds, custom resources from CRDs, and the discovery documents."""
 
+import base64
 import glob
+import hashlib
 import os
 
 import yaml
@@ -43,6 +45,7 @@ class RType:
         self.storage = (storage_group if storage_group is not None
                         else group, storage_plural or plural)
         self.extra_subs = []
+        self.cache_start = 0    # watches from an older rv get 410
 
     @property
     def resource(self):
@@ -174,6 +177,11 @@ def rtype_from_crd(crd):
     t.status_by_version = {v["name"]: "status" in (v.get("subresources") or {})
                            for v in vers}
     t.crd_name = (crd.get("metadata") or {}).get("name")
+    stor = next((v["name"] for v in vers if v.get("storage")),
+                ordered[0]["name"])
+    digest = hashlib.sha256(("%s/%s/%s" % (t.group, stor, t.kind))
+                            .encode()).digest()
+    t.hash = base64.b64encode(digest[:8]).decode()
     return t
 
 

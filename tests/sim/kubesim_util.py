@@ -31,7 +31,7 @@ def status_body(code, reason, message, details=None, meta=None):
          "status": "Failure", "message": message}
     if reason:
         d["reason"] = reason
-    if details:
+    if details is not None:
         d["details"] = details
     d["code"] = code
     return d

@@ -21,14 +21,21 @@ class Watch:
         self.lsel = parse_label_selector(q.get("labelSelector"))
         self.fsel = parse_field_selector(q.get("fieldSelector"), t, version)
         if q.get("resourceVersionMatch"):
+            causes = [("Forbidden: resourceVersionMatch is forbidden for "
+                       "watch")]
+            if not q.get("resourceVersion"):
+                causes.append("Forbidden: resourceVersionMatch is forbidden"
+                              " unless resourceVersion is provided")
+            msg = ", ".join("resourceVersionMatch: " + c for c in causes)
+            if len(causes) > 1:
+                msg = "[" + msg + "]"
             raise error(422, "Invalid", 'ListOptions.meta.k8s.io "" is '
-                        'invalid: resourceVersionMatch: Forbidden: '
-                        'resourceVersionMatch is forbidden for watch',
+                        'invalid: ' + msg,
                         {"group": "meta.k8s.io", "kind": "ListOptions",
                          "causes": [{"reason": "FieldValueForbidden",
-                                     "message": "Forbidden: resourceVersion"
-                                     "Match is forbidden for watch",
-                                     "field": "resourceVersionMatch"}]})
+                                     "message": c,
+                                     "field": "resourceVersionMatch"}
+                                    for c in causes]})
         try:
             self.timeout = float(q.get("timeoutSeconds") or DEFAULT_TIMEOUT)
         except ValueError:
@@ -41,6 +48,7 @@ class Watch:
             api, "bookmark_interval", 60.0)
         rv = q.get("resourceVersion") or ""
         st = api.store
+        self.oldest = st.compacted + 1
         self.initial = []
         self.gone_rv = None
         with st.cond:
@@ -58,11 +66,13 @@ class Watch:
                                 'version: strconv.ParseUint: parsing "%s": '
                                 'invalid syntax' % rv)
                 self.idx = st.start_index(n)
-                if self.idx is None:
+                if self.idx is None or n < t.cache_start:
                     self.gone_rv = n
+                    self.oldest = max(t.cache_start, st.compacted + 1)
                 self.sent_rv = n
             self.compacted = st.compacted
         self.progress = self.sent_rv
+        self.start_rv = self.sent_rv
 
     def _match(self, o):
         if o is None:
@@ -78,8 +88,9 @@ class Watch:
 
     def gone_obj(self, n=None):
         n = self.gone_rv if n is None else n
+        oldest = max(self.oldest, self.api.store.compacted + 1)
         return status_body(410, "Expired", "too old resource version: %d "
-                           "(%d)" % (n, self.api.store.compacted + 1))
+                           "(%d)" % (n, oldest))
 
     def gone_event(self):
         return dumps({"type": "ERROR", "object": self.gone_obj(
@@ -143,12 +154,16 @@ class Watch:
             if now >= deadline or stop.is_set():
                 return
             if late_bm is not None and now >= late_bm:
+                # 1.19: at deadline-2s, carrying the cache's (= global)
+                # resourceVersion if it moved since the watch started
                 late_bm = None
-                if self.progress > self.sent_rv:
+                self.progress = max(self.progress, st.rv)
+                if self.progress > self.start_rv:
                     yield self.bookmark()
                 continue
             if next_bm is not None and now >= next_bm:
                 next_bm = now + self.interval
+                self.progress = max(self.progress, st.rv)
                 if self.progress > self.sent_rv:
                     yield self.bookmark()
                 continue
