@@ -104,8 +104,9 @@ gw_delete_stale(struct rec *r, struct gw_job *j, yajl_val cgp)
 		    sizeof(err)) == -1)
 			log_warnx("%s", err);
 		else
-			log_info("Gateway %s/%s: deleted Deployment %s (replica "
-			    "no longer wanted)", j->ns, j->name, name);
+			log_info("Gateway %s/%s: deleted Deployment %s "
+			    "(replica no longer wanted)", j->ns, j->name,
+			    name);
 	}
 }
 

@@ -51,14 +51,56 @@ gw_copy(char *dst, size_t sz, const char *src)
 	return 0;
 }
 
+/* CGP dns (tri-state) and tunnel.token.rotation; 0, or -1 on ENOMEM. */
+static int
+gw_params_dns_rotation(struct gw_job *j, yajl_val cgp)
+{
+	yajl_val	 dns, rot;
+	int		 en;
+
+	dns = json_path(cgp, "spec", "dns", NULL);
+	free(j->zones);
+	j->zones = NULL;
+	j->dns_disabled = 0;
+	if (dns != NULL) {
+		struct jw	*w = jw_new();
+		yajl_val	 zs = json_get(dns, "zones");
+		size_t		 i;
+
+		if (w == NULL)
+			return -1;
+		jw_arr(w);
+		for (i = 0; i < json_len(zs); i++)
+			if (json_str(json_at(zs, i), "name") != NULL)
+				jw_str(w, json_str(json_at(zs, i), "name"));
+		jw_arr_end(w);
+		j->zones = jw_take(w, NULL);
+		jw_free(&w);
+		j->dns_disabled = json_len(zs) == 0;
+	}
+	rot = json_path(cgp, "spec", "tunnel", "token", "rotation", NULL);
+	j->rot_enabled = 1;
+	if (json_bool(rot, "enabled", &en) == 0)
+		j->rot_enabled = en;
+	if (gw_copy(j->rot_cron, sizeof(j->rot_cron),
+	    json_str(json_get(rot, "schedule"), "cron")) == 0) {
+		if (gw_copy(j->rot_tz, sizeof(j->rot_tz),
+		    json_str(json_get(rot, "schedule"), "timeZone")) == -1)
+			strcpy(j->rot_tz, "UTC");
+	} else {
+		strcpy(j->rot_cron, "0 18 * * 4");
+		strcpy(j->rot_tz, "America/Los_Angeles");
+	}
+	return 0;
+}
+
 /* CGP: parametersRef, credentials, DNS zones, rotation.  0, or -1 after
  * gw_fail. */
 int
 gw_params(struct rec *r, struct gw_job *j, yajl_val gw, yajl_val *cgpp)
 {
-	yajl_val	 pr, cgp = NULL, gc, cpr, dns, rot;
+	yajl_val	 pr, cgp = NULL, gc, cpr;
 	const char	*grp, *kind, *pname, *sref;
-	int		 en;
 
 	pr = json_path(gw, "spec", "infrastructure", "parametersRef", NULL);
 	if (pr != NULL) {
@@ -105,39 +147,6 @@ gw_params(struct rec *r, struct gw_job *j, yajl_val gw, yajl_val *cgpp)
 		    "GatewayClass parametersRef names a Secret");
 		return -1;
 	}
-	dns = json_path(cgp, "spec", "dns", NULL);
-	free(j->zones);
-	j->zones = NULL;
-	j->dns_disabled = 0;
-	if (dns != NULL) {
-		struct jw	*w = jw_new();
-		yajl_val	 zs = json_get(dns, "zones");
-		size_t		 i;
-
-		if (w == NULL)
-			return -1;
-		jw_arr(w);
-		for (i = 0; i < json_len(zs); i++)
-			if (json_str(json_at(zs, i), "name") != NULL)
-				jw_str(w, json_str(json_at(zs, i), "name"));
-		jw_arr_end(w);
-		j->zones = jw_take(w, NULL);
-		jw_free(&w);
-		j->dns_disabled = json_len(zs) == 0;
-	}
-	rot = json_path(cgp, "spec", "tunnel", "token", "rotation", NULL);
-	j->rot_enabled = 1;
-	if (json_bool(rot, "enabled", &en) == 0)
-		j->rot_enabled = en;
-	if (gw_copy(j->rot_cron, sizeof(j->rot_cron),
-	    json_str(json_get(rot, "schedule"), "cron")) == 0) {
-		if (gw_copy(j->rot_tz, sizeof(j->rot_tz),
-		    json_str(json_get(rot, "schedule"), "timeZone")) == -1)
-			strcpy(j->rot_tz, "UTC");
-	} else {
-		strcpy(j->rot_cron, "0 18 * * 4");
-		strcpy(j->rot_tz, "America/Los_Angeles");
-	}
-	return 0;
+	return gw_params_dns_rotation(j, cgp);
 }
 

@@ -86,7 +86,8 @@ owned_write_map_except(struct jw *w, yajl_val m, int base)
 		if (!base && strcmp(m->u.object.keys[i],
 		    OWNED_ANN_TOKEN_HASH) == 0)
 			continue;
-		jw_kstr(w, m->u.object.keys[i], m->u.object.values[i]->u.string);
+		jw_kstr(w, m->u.object.keys[i],
+		    m->u.object.values[i]->u.string);
 	}
 }
 

@@ -21,7 +21,8 @@
 #define OWNED_APP_NAME		"cloudflared"
 #define OWNED_ROUTES_KEY	"routes.json"
 #define OWNED_TOKEN_KEY		"TUNNEL_TOKEN"
-#define OWNED_ANN_TOKEN_HASH	"gateways.cloudflare-gateway-controller.io/tokenHash"
+#define OWNED_ANN_TOKEN_HASH \
+	"gateways.cloudflare-gateway-controller.io/tokenHash"
 #define OWNED_DEFAULT_REPLICA	"primary"
 #define OWNED_MIN_READY_DEFAULT	600
 #define OWNED_UID		65532
@@ -35,8 +36,8 @@ struct owned_gw {
 	const char	*ns;
 	const char	*name;
 	const char	*uid;
-	yajl_val	 infra_labels;		/* spec.infrastructure.labels */
-	yajl_val	 infra_annotations;	/* spec.infrastructure.annotations */
+	yajl_val	 infra_labels;		/* spec.infrastructure. */
+	yajl_val	 infra_annotations;	/* labels, annotations */
 };
 
 /* One tunnel Deployment. */
@@ -44,11 +45,11 @@ struct owned_deploy {
 	const char	*replica;		/* "primary" */
 	const char	*tunnel_image;
 	const char	*proxy_image;
-	const char	*token_hash;		/* pod annotation; may be NULL */
+	const char	*token_hash;		/* pod annotation or NULL */
 	long long	 min_ready_seconds;	/* < 0: default 600 */
-	yajl_val	 resources;		/* CGP tunnel.resources or NULL */
-	const char	*zone;			/* replica zone pinning or NULL */
-	yajl_val	 node_selector;		/* replica nodeSelector or NULL */
+	yajl_val	 resources;		/* CGP tunnel.resources */
+	const char	*zone;			/* replica zone pinning */
+	yajl_val	 node_selector;		/* replica nodeSelector */
 	yajl_val	 affinity;		/* replica affinity or NULL */
 };
 
@@ -59,7 +60,7 @@ int	 owned_name(char *buf, size_t sz, const char *gw, const char *suffix);
 void	 owned_write_labels(struct jw *, const struct owned_gw *,
 	    const char *component);
 void	 owned_write_owner_ref(struct jw *, const struct owned_gw *);
-/* The ownerReference object alone, as JSON (for cfapi's tunnel.token_secret). */
+/* The ownerReference object alone, as JSON (cfapi's tunnel.token_secret). */
 char	*owned_owner_ref_json(const struct owned_gw *, size_t *len);
 /* The labels object alone (for cfapi's tunnel.token_secret). */
 char	*owned_labels_json(const struct owned_gw *, const char *component,

@@ -20,9 +20,12 @@
 #define REC_GW_GROUP		"gateway.networking.k8s.io"
 #define REC_FINALIZER		"cloudflare-gateway-controller.io/finalizer"
 #define REC_ANN_RECONCILE	"cloudflare-gateway-controller.io/reconcile"
-#define REC_ANN_EVERY		"cloudflare-gateway-controller.io/reconcileEvery"
-#define REC_ANN_REQUESTED	"cloudflare-gateway-controller.io/reconcileRequestedAt"
-#define REC_ANN_ROTATE		"gateways.cloudflare-gateway-controller.io/rotateTokenRequestedAt"
+#define REC_ANN_EVERY \
+	"cloudflare-gateway-controller.io/reconcileEvery"
+#define REC_ANN_REQUESTED \
+	"cloudflare-gateway-controller.io/reconcileRequestedAt"
+#define REC_ANN_ROTATE \
+	"gateways.cloudflare-gateway-controller.io/rotateTokenRequestedAt"
 #define REC_CRD_GATEWAYCLASS	"gatewayclasses.gateway.networking.k8s.io"
 #define REC_ANN_BUNDLE		"gateway.networking.k8s.io/bundle-version"
 
@@ -53,7 +56,7 @@ struct rec {
 	struct store		*store;
 	struct queue		*queue;
 	void			*sub, *snap, *cfapi, *dns, *rot;
-	void			*mon[3];	/* disconnects: cfapi, dns, rot */
+	void			*mon[3];	/* cfapi, dns, rot monitors */
 	uint64_t		 next_reqid;
 	struct rec_pending	*pend;
 	size_t			 npend, cappend;
