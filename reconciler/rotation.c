@@ -118,6 +118,12 @@ gateway_rotation_request(struct rec *r, struct gw_job *j, yajl_val gw)
 	if (want == NULL || strcmp(want, j->handled_rotate) == 0 ||
 	    strlen(want) >= sizeof(j->handled_rotate))
 		return;
+	if (j->last_rotated_at[0] != '\0' &&
+	    strcmp(j->last_rotated_at, want) >= 0) {
+		/* Rotated since it was asked (same RFC 3339 UTC form). */
+		strcpy(j->handled_rotate, want);
+		return;
+	}
 	gateway_rotation_flush(r);	/* the rotator must know the tunnel */
 	if ((w = jw_new()) == NULL)
 		return;

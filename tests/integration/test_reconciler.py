@@ -309,3 +309,34 @@ def test_two_gateways_independent(env):
     assert env.programmed()
     assert len([t for t in env.cf.state()["tunnels"]
                 if not t.get("deleted_at")]) == 1
+
+
+def test_rotation_on_request(env):
+    env.kube.apply_all(env.objects())
+    env.start()
+    wait_for(env.programmed, 30, what="Programmed")
+
+    def dep_hash():
+        d = env.kube.get("Deployment", "gateway-my-gateway-primary",
+                         "default")
+        return d and d["spec"]["template"]["metadata"]["annotations"].get(
+            HASH_ANN)
+    h0 = wait_for(dep_hash, 15, what="Deployment")
+    when = time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                         time.gmtime(time.time() + 3600))
+    env.kube.patch("Gateway", "my-gateway", {"metadata": {"annotations": {
+        "gateways.cloudflare-gateway-controller.io/rotateTokenRequestedAt":
+        when}}}, "default")
+    h1 = wait_for(lambda: dep_hash() != h0 and dep_hash(), 20,
+                  what="new token hash on the pod template")
+
+    def cgs_done():
+        c = env.kube.get("CloudflareGatewayStatus", "my-gateway", "default")
+        t = ((c or {}).get("status") or {}).get("tunnel") or {}
+        rot = (t.get("token") or {}).get("rotation") or {}
+        return t.get("token", {}).get("hash") == h1 and \
+            rot.get("lastHandledRotateAt") == when and c
+    wait_for(cgs_done, 20, what="CGS hash and lastHandledRotateAt")
+    # The same request value does not rotate again.
+    time.sleep(2)
+    assert dep_hash() == h1
