@@ -738,12 +738,20 @@ class Api:
             own = self.owners[key]
             ops = self.owner_ops.setdefault(key, {})
             cur = clone(old)
+            # values are compared after merging and defaulting, so applying
+            # a field without its server-side defaults is no conflict
+            cand = kpatch.apply_merge(clone(old), cfg)
+            cand["apiVersion"], cand["kind"] = old["apiVersion"], t.kind
+            try:
+                cand = self._normalize(t, version, cand, old)
+            except ApiError:
+                pass
             conflicts = []
             for p in sorted(paths):
                 for m, mp in own.items():
                     if m != mgr and p in mp and kpatch.get_path(
                             _content(old), p) != kpatch.get_path(
-                            _content(cfg), p):
+                            _content(cand), p):
                         conflicts.append((m, p))
             if conflicts and not force:
                 raise _apply_conflict(conflicts, ops)
