@@ -88,10 +88,13 @@ cf_op_cred_verify(struct cfapi_state *st, struct cf_cred *c, yajl_val req,
 	return 0;
 }
 
-/* Look a live tunnel up by exact name: 1 found (id filled), 0 not, -1. */
+/*
+ * Look a live tunnel up by exact name: 1 found (id and, if src != NULL,
+ * its config_src filled), 0 not, -1 error.
+ */
 static int
 cf_tunnel_find(struct cfapi_state *st, struct cf_cred *c, const char *name,
-    char *id, size_t idsz, struct cf_err *err)
+    char *id, size_t idsz, char *src, size_t srcsz, struct cf_err *err)
 {
 	struct cf_http	 h;
 	char		 path[256], q[1024] = "";
@@ -117,6 +120,10 @@ cf_tunnel_find(struct cfapi_state *st, struct cf_cred *c, const char *name,
 		    cf_id_ok(json_str(t, "id")) &&
 		    json_str(t, "deleted_at") == NULL) {
 			snprintf(id, idsz, "%s", json_str(t, "id"));
+			if (src != NULL)
+				snprintf(src, srcsz, "%s",
+				    json_str(t, "config_src") != NULL ?
+				    json_str(t, "config_src") : "");
 			found = 1;
 		}
 	}
@@ -155,7 +162,8 @@ cf_tunnel_create(struct cfapi_state *st, struct cf_cred *c, const char *name,
 	}
 	/* Taken (1013) or maybe taken (lost reply): look before retrying. */
 	if (rc == -1 && (err->kind == CF_E_CONFLICT || h.maybe_sent))
-		rc = cf_tunnel_find(st, c, name, id, idsz, err) == 1 ? 0 : -1;
+		rc = cf_tunnel_find(st, c, name, id, idsz, NULL, 0, err) == 1 ?
+		    0 : -1;
 	cf_http_free(&h);
 	return rc;
 }
@@ -165,7 +173,7 @@ cf_op_tunnel_ensure(struct cfapi_state *st, struct cf_cred *c, yajl_val req,
     struct jw *out, struct cf_err *err)
 {
 	const char	*name = json_str(req, "name");
-	char		 id[64];
+	char		 id[64], src[32] = "cloudflare";
 	int		 found, created = 0;
 
 	if (name == NULL || name[0] == '\0' || strlen(name) > 255) {
@@ -173,7 +181,8 @@ cf_op_tunnel_ensure(struct cfapi_state *st, struct cf_cred *c, yajl_val req,
 		    "\"name\"");
 		return -1;
 	}
-	if ((found = cf_tunnel_find(st, c, name, id, sizeof(id), err)) == -1)
+	if ((found = cf_tunnel_find(st, c, name, id, sizeof(id), src,
+	    sizeof(src), err)) == -1)
 		return -1;
 	if (!found) {
 		if (cf_tunnel_create(st, c, name, id, sizeof(id), err) == -1)
@@ -185,6 +194,8 @@ cf_op_tunnel_ensure(struct cfapi_state *st, struct cf_cred *c, yajl_val req,
 	jw_kstr(out, "id", id);
 	jw_kstr(out, "name", name);
 	jw_kbool(out, "created", created);
+	/* "local": adopted from a locally managed setup (the reference's). */
+	jw_kstr(out, "config_src", src);
 	jw_obj_end(out);
 	return 0;
 }

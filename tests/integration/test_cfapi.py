@@ -35,6 +35,8 @@ SEED = {
                 "status": "disabled"}],
     "zones": [{"name": "example.com", "account": ACCOUNT},
               {"name": "example.org", "account": ACCOUNT}],
+    "tunnels": [{"name": "made-by-the-reference", "account": ACCOUNT,
+                 "config_src": "local"}],
 }
 
 
@@ -126,7 +128,8 @@ def test_tunnel_lifecycle(env):
     t = env.ok("tunnel.ensure", name=name)
     assert t["created"] is True and t["name"] == name
     again = env.ok("tunnel.ensure", name=name)
-    assert again == {"id": t["id"], "name": name, "created": False}
+    assert again == {"id": t["id"], "name": name, "created": False,
+                     "config_src": "cloudflare"}
     posts = env.cf_requests("POST", "/cfd_tunnel")
     assert len(posts) == 1
     assert posts[0]["body"]["config_src"] == "cloudflare"
@@ -165,6 +168,12 @@ def test_tunnel_lifecycle(env):
     # The connections were cleaned before the tunnel was deleted.
     dels = [r["path"] for r in env.cf_requests("DELETE")]
     assert dels[0].endswith("/connections")
+
+
+def test_adopt_existing_tunnel(env):
+    t = env.ok("tunnel.ensure", name="made-by-the-reference")
+    assert t["created"] is False and t["config_src"] == "local"
+    assert env.cf_requests("POST") == []
 
 
 def test_token_secret_and_rotate(env):
