@@ -282,25 +282,12 @@ kube_token_refresh(struct kube *k)
 	return 0;
 }
 
-/* Options shared by plain requests and watches. */
-int
-kube_setup_handle(struct kube *k, CURL *h, const char *url,
-    struct curl_slist **hdrs, const char *accept, const char *ctype)
+/* TLS: CA, client certificate and key, from files or in-memory blobs. */
+static void
+kube_setup_tls(struct kube *k, CURL *h)
 {
 	struct curl_blob	 blob;
-	char			 line[256];
-	char			*auth;
-	size_t			 alen;
 
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, k->ua);
-	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-	    k->opts.connect_timeout_ms);
-	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
 	if (k->kc.insecure) {
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -328,6 +315,27 @@ kube_setup_handle(struct kube *k, CURL *h, const char *url,
 		curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM");
 	} else if (k->kc.key_file != NULL)
 		curl_easy_setopt(h, CURLOPT_SSLKEY, k->kc.key_file);
+}
+
+/* Options shared by plain requests and watches. */
+int
+kube_setup_handle(struct kube *k, CURL *h, const char *url,
+    struct curl_slist **hdrs, const char *accept, const char *ctype)
+{
+	char			 line[256];
+	char			*auth;
+	size_t			 alen;
+
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, k->ua);
+	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+	    k->opts.connect_timeout_ms);
+	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	kube_setup_tls(k, h);
 	if (k->connect_to != NULL)
 		curl_easy_setopt(h, CURLOPT_CONNECT_TO, k->connect_to);
 	if (k->kc.username != NULL && k->token == NULL) {

@@ -42,7 +42,7 @@ struct kube_opts {
 	double		 qps;		/* <= 0: default 20 */
 	int		 burst;		/* <= 0: default 40 */
 	long		 connect_timeout_ms;	/* <= 0: 10000 */
-	long		 timeout_ms;	/* whole non-watch request; <= 0: 30000 */
+	long		 timeout_ms;	/* not watches; 30000 */
 	int		 max_retries;	/* < 0: none; 0: default 4 */
 	size_t		 max_body;	/* response cap; 0: 64 MiB */
 	size_t		 max_event;	/* watch event cap; 0: 4 MiB */
@@ -65,13 +65,13 @@ extern const struct kube_res kube_res_table[];
 const struct kube_res *kube_res_lookup(const char *kind);
 
 struct kube_resp {
-	long		 status;	/* HTTP status; 0 = transport error */
-	char		*body;		/* NUL-terminated, may be NULL */
+	long		 status;	/* HTTP; 0 = transport error */
+	char		*body;		/* NUL-terminated or NULL */
 	size_t		 len;
-	yajl_val	 json;		/* parsed body, NULL if not JSON */
-	char		 reason[64];	/* Status.reason, e.g. "Conflict" */
-	char		 message[512];	/* Status.message or transport error */
-	long		 retry_after;	/* seconds from Retry-After, or -1 */
+	yajl_val	 json;		/* parsed body or NULL */
+	char		 reason[64];	/* Status.reason: "Conflict" */
+	char		 message[512];	/* Status.message/curl */
+	long		 retry_after;	/* Retry-After seconds or -1 */
 };
 
 void	 kube_resp_free(struct kube_resp *);
@@ -88,7 +88,8 @@ const char	*kube_namespace(const struct kube *);
  * token file), for a sandbox's read-only list.  Returns how many were
  * stored in paths[0..max).
  */
-int		 kube_files(const struct kube *, const char **paths, int max);
+int		 kube_files(const struct kube *, const char **paths,
+		    int max);
 
 /* Raw request.  path starts with "/", query is appended ("" or NULL). */
 int	 kube_request(struct kube *, const char *method, const char *path,
@@ -136,7 +137,7 @@ enum kube_patch_type {
 	KUBE_PATCH_MERGE,	/* application/merge-patch+json */
 	KUBE_PATCH_JSON,	/* application/json-patch+json */
 	KUBE_PATCH_APPLY,	/* application/apply-patch+yaml (JSON body) */
-	KUBE_PATCH_STRATEGIC,	/* application/strategic-merge-patch+json */
+	KUBE_PATCH_STRATEGIC,	/* strategic-merge-patch+json */
 };
 
 /* subresource: NULL or "" for the object, "status" for its status. */
@@ -146,9 +147,9 @@ int	 kube_patch(struct kube *, const struct kube_res *, const char *ns,
 	    const char *subresource, struct kube_resp *out);
 
 struct kube_delete_opts {
-	const char	*uid;			/* precondition, or NULL */
+	const char	*uid;		/* precondition, or NULL */
 	const char	*resource_version;	/* precondition, or NULL */
-	const char	*propagation;	/* "Background", "Foreground", "Orphan" */
+	const char	*propagation;	/* e.g. "Background" */
 };
 
 int	 kube_delete(struct kube *, const struct kube_res *, const char *ns,

@@ -36,7 +36,7 @@ struct kd_frame {
 struct kube_decoder {
 	yajl_handle	 h;
 	size_t		 max_event;
-	size_t		 cur;		/* bytes of the event in progress */
+	size_t		 cur;		/* bytes of this event */
 	int		 discard;	/* drop until the next newline */
 	void		(*cb)(void *, enum kube_event_type, yajl_val);
 	void		*arg;
@@ -463,8 +463,8 @@ kd_segment(struct kube_decoder *d, const char *seg, size_t len, int nl)
 			/* Parse up to the limit: it may name the object. */
 			yajl_parse(d->h, (const unsigned char *)seg,
 			    d->max_event - d->cur);
-			snprintf(msg, sizeof(msg), "event larger than %zu bytes",
-			    d->max_event);
+			snprintf(msg, sizeof(msg),
+			    "event larger than %zu bytes", d->max_event);
 			kd_fail(d, msg);
 		} else if (yajl_parse(d->h, (const unsigned char *)seg, len) !=
 		    yajl_status_ok)

@@ -46,6 +46,7 @@ void	 kube_hdrs_free(struct curl_slist **);
 void	 kube_resp_status(struct kube_resp *);
 void	 kube_watch_free_all(struct kube *);
 /* Append "&key=value" (value percent-encoded) to a query buffer. */
-int	 kube_query_add(char *q, size_t sz, const char *key, const char *val);
+int	 kube_query_add(char *q, size_t sz, const char *key,
+	    const char *val);
 
 #endif

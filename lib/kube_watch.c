@@ -26,7 +26,7 @@ struct kube_watch {
 	CURL			*h;
 	struct curl_slist	*hdrs;
 	char			*url;
-	char			 what[96];	/* "Gateway" for log lines */
+	char			 what[96];	/* kind, for logs */
 	struct kube_decoder	*dec;
 	kube_watch_cb		 cb;
 	void			*arg;

@@ -13,7 +13,7 @@
  */
 
 struct kubeconfig {
-	char	*server;		/* "https://h:p" without trailing / */
+	char	*server;		/* "https://h:p", no trailing / */
 	char	*tls_server_name;
 	int	 insecure;		/* insecure-skip-tls-verify */
 	char	*ca_file;
@@ -29,8 +29,8 @@ struct kubeconfig {
 	char	*token_file;		/* re-read when it changes */
 	char	*username;
 	char	*password;		/* wiped on clear */
-	char	*namespace;		/* context namespace or SA namespace */
-	char	*source;		/* file(s) it came from, for messages */
+	char	*namespace;		/* of the context or the SA */
+	char	*source;		/* file(s), for messages */
 	int	 in_cluster;
 };
 

@@ -9,7 +9,7 @@
  */
 
 struct ratelimit {
-	double	 rate;		/* tokens per second; <= 0: unlimited */
+	double	 rate;		/* tokens/s; <= 0: unlimited */
 	double	 burst;
 	double	 tokens;
 	double	 last;		/* time of the last refill */

@@ -34,12 +34,13 @@
 #include "worker.h"
 
 #define WATCHER_SYNC_EVERY	5.0	/* s between SYNC heartbeats */
-#define WATCHER_SNAP_WAIT	30.0	/* s a snapshot waits for the lists */
+#define WATCHER_SNAP_WAIT	20.0	/* s a snapshot waits for lists */
 #define WATCHER_MAX_PENDING	16
 #define WATCHER_MAX_POLL	64
 #define WATCHER_MANAGED	"app.kubernetes.io/managed-by=" \
 			"cloudflare-gateway-controller"
-#define WATCHER_GWC_CRD	"metadata.name=gatewayclasses.gateway.networking.k8s.io"
+#define WATCHER_GWC_CRD	\
+	"metadata.name=gatewayclasses.gateway.networking.k8s.io"
 
 struct watcher_pending {
 	char		 ident[256];
@@ -82,7 +83,7 @@ static struct watcher_state {
 	struct worker		 w;
 	struct kube		*kube;
 	void			*pub;		/* watcher-pub, PUB */
-	void			*snap;		/* watcher-snap, ROUTER */
+	void			*snap;		/* ROUTER */
 	char			 epoch[17];
 	uint64_t		 seq;
 	double			 started;
@@ -332,7 +333,8 @@ watcher_handle_snapshot_req(const struct ipc_msg *m)
 		return;
 	}
 	if (ws.npending == WATCHER_MAX_PENDING) {
-		log_warnx("SNAPSHOT_REQ: too many pending, dropping the oldest");
+		log_warnx("SNAPSHOT_REQ: too many pending, dropping "
+		    "the oldest");
 		memmove(&ws.pending[0], &ws.pending[1],
 		    (WATCHER_MAX_PENDING - 1) * sizeof(ws.pending[0]));
 		ws.npending--;

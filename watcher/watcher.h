@@ -58,15 +58,15 @@ struct informer {
 	int			 meta;		/* metadata only */
 	enum informer_phase	 phase;
 	struct wcache		 cache;
-	char			 rv[64];	/* last seen resourceVersion */
+	char			 rv[64];	/* last resourceVersion */
 	struct kube_watch	*watch;
 	double			 next_at;	/* monotonic seconds */
 	double			 backoff;	/* current backoff, s */
 	double			 watch_started;
-	int			 synced;	/* first list done, or unserved */
+	int			 synced;	/* listed, or unserved */
 	int			 served;
-	int			 resend;	/* publish every object on list */
-	int			 gone;		/* 410 seen on the stream */
+	int			 resend;	/* next list: publish all */
+	int			 gone;		/* 410 on the stream */
 	int			 failed;	/* error on the stream */
 	int			 closed;	/* stream ended */
 	uint64_t		 stream_events;

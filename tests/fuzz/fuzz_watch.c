@@ -39,7 +39,7 @@ fuzz_event(void *arg, enum kube_event_type t, yajl_val obj)
 	if ((w = jw_new()) != NULL) {
 		jw_val(w, copy);
 		if (jw_result(w, &buf, &len) == 0 && len == 0)
-			__builtin_trap();	/* an object never serialises empty */
+			__builtin_trap();	/* never empty */
 		jw_free(&w);
 	}
 	yajl_tree_free(copy);
