@@ -225,6 +225,9 @@ dns_sort_hosts(struct dns_ctx *x, yajl_val zones)
 				zone = z;
 		}
 		r = zone == NULL ? 0 : dns_zone_of(x, zone, zid, zname);
+		if (r == 0 && zones != NULL && zone != NULL)
+			dns_error(x, "configured zone %s is not in the "
+			    "Cloudflare account", zone);
 		if (r == 1)
 			dns_group_add(x, dns_group(x, zid, zname), h);
 		else if (r == 0)

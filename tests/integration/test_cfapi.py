@@ -429,6 +429,19 @@ def test_budget_never_exceeded(tmp_path):
         e.stop()
 
 
+def test_priority_order(env):
+    """Queued high-priority work overtakes queued low-priority work."""
+    env.cf.faults({"latency_ms": 300})
+    lows = [env.client.send(MSG["CF_REQUEST"], {
+        "op": "tunnel.list", "cred": CRED, "priority": "low"})
+        for _ in range(4)]
+    high = env.client.send(MSG["CF_REQUEST"], {
+        "op": "zone.list", "cred": CRED, "priority": "high"})
+    order = [env.client.recv(30)[1] for _ in range(5)]
+    assert order.index(high) <= 1, order
+    assert order[-1] in lows
+
+
 def test_pings_answered_while_waiting(tmp_path):
     """A request stuck in Cloudflare latency does not stop the worker
     from answering the supervisor's pings."""

@@ -127,6 +127,11 @@ def test_remove_hostname_and_zones_modes(denv):
     assert sorted(r["skipped"]) == ["deep.sub.example.com", "o.example.org"]
     assert "deep.sub.example.com" not in denv.all_records()
 
+    # A configured zone the account does not have is an error.
+    r = denv.sync(["a.nozone.net"], zones=["nozone.net"])
+    assert r["skipped"] == ["a.nozone.net"]
+    assert "nozone.net" in r["error"]
+
     # zones: [] disables DNS: ours are deleted, others stay.
     r = denv.sync(["app.example.com"], zones=[])
     assert r["applied"] == [] and r["skipped"] == ["app.example.com"]
