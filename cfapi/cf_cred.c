@@ -249,6 +249,8 @@ cf_cred_get(struct cfapi_state *st, yajl_val req, struct cf_err *err)
 
 	if (rv == NULL)
 		rv = json_str(cv, "resource_version");
+	if (rv != NULL && *rv == '\0')
+		rv = NULL;	/* the caller does not know it */
 	if (!cf_name_ok(ns, sizeof(c->ns)) ||
 	    !cf_name_ok(name, sizeof(c->name))) {
 		cf_err_set(err, CF_E_VALIDATION, "request lacks a valid "
