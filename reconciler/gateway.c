@@ -360,7 +360,7 @@ gateway_refresh_ready(struct rec *r, const char *ns, const char *name)
 	sus = gw_annotation(gw, REC_ANN_RECONCILE);
 	if (sus != NULL && strcmp(sus, "disabled") == 0)
 		return;
-	if (!j->complete || j->dns_failed ||
+	if (!j->complete || j->dns_failed || j->held ||
 	    json_path(gw, "metadata", "deletionTimestamp", NULL) != NULL) {
 		rec_enqueue(r, j->key, 0);
 		return;

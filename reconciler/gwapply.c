@@ -110,6 +110,56 @@ gw_delete_stale(struct rec *r, struct gw_job *j, yajl_val cgp)
 	}
 }
 
+static void
+gw_deploy_init(struct rec *r, struct gw_job *j, yajl_val cgp, size_t i,
+    struct owned_deploy *d)
+{
+	yajl_val	 rep = gw_replica(cgp, i);
+
+	memset(d, 0, sizeof(*d));
+	d->replica = gw_replica_name(cgp, i);
+	d->tunnel_image = r->w.cfg.tunnel_image[0] ?
+	    r->w.cfg.tunnel_image : "cloudflare/cloudflared:2025.4.0";
+	d->proxy_image = r->w.cfg.proxy_image[0] ?
+	    r->w.cfg.proxy_image : "cfgw-proxy:latest";
+	d->token_hash = j->token_hash;
+	d->min_ready_seconds = -1;
+	(void)json_int(json_path(cgp, "spec", "tunnel", NULL),
+	    "minReadySeconds", &d->min_ready_seconds);
+	d->resources = json_path(cgp, "spec", "tunnel", "resources", NULL);
+	d->zone = json_str(rep, "zone");
+	d->node_selector = json_get(rep, "nodeSelector");
+	d->affinity = json_get(rep, "affinity");
+}
+
+/*
+ * With several replicas, a new token reaches them one Deployment at a
+ * time: an existing Deployment that is still rolling out holds back the
+ * ones after it, and one whose token hash changes ends this run's updates
+ * (its status change runs us again).  New Deployments are created at once.
+ * 1 when dep may be applied now; *hold set when the later ones must wait.
+ */
+static int
+gw_gate(struct gw_job *j, yajl_val dep, size_t n, int *hold)
+{
+	const char	*h;
+	int		 dl;
+
+	if (dep == NULL || n < 2)
+		return 1;
+	if (*hold)
+		return 0;
+	h = json_str(json_path(dep, "spec", "template", "metadata",
+	    "annotations", NULL), OWNED_ANN_TOKEN_HASH);
+	if (!gwstatus_rolled_out(dep, h, &dl) && !dl) {
+		*hold = 1;
+		return 0;
+	}
+	if (h == NULL || strcmp(h, j->token_hash) != 0)
+		*hold = 1;	/* this one rolls now; the rest later */
+	return 1;
+}
+
 /* ServiceAccount, Role, RoleBinding, then one Deployment per replica. */
 int
 gw_apply_workload(struct rec *r, struct gw_job *j, yajl_val gw,
@@ -117,9 +167,9 @@ gw_apply_workload(struct rec *r, struct gw_job *j, yajl_val gw,
 {
 	struct owned_gw		 og;
 	struct owned_deploy	 d;
-	yajl_val		 rep;
 	char			 name[OWNED_NAME_MAX + 1], *b;
 	size_t			 len, i, n;
+	int			 hold = 0;
 
 	gw_owned_init(&og, j, gw);
 	(void)owned_name(name, sizeof(name), j->name, NULL);
@@ -133,26 +183,17 @@ gw_apply_workload(struct rec *r, struct gw_job *j, yajl_val gw,
 	if (gw_apply(r, j, "RoleBinding", name, b, len) == -1)
 		return -1;
 	n = gw_replica_count(cgp);
+	j->held = 0;
 	for (i = 0; i < n; i++) {
-		memset(&d, 0, sizeof(d));
-		rep = gw_replica(cgp, i);
-		d.replica = gw_replica_name(cgp, i);
-		d.tunnel_image = r->w.cfg.tunnel_image[0] ?
-		    r->w.cfg.tunnel_image : "cloudflare/cloudflared:2025.4.0";
-		d.proxy_image = r->w.cfg.proxy_image[0] ?
-		    r->w.cfg.proxy_image : "cfgw-proxy:latest";
-		d.token_hash = j->token_hash;
-		d.min_ready_seconds = -1;
-		(void)json_int(json_path(cgp, "spec", "tunnel", NULL),
-		    "minReadySeconds", &d.min_ready_seconds);
-		d.resources = json_path(cgp, "spec", "tunnel", "resources",
-		    NULL);
-		d.zone = json_str(rep, "zone");
-		d.node_selector = json_get(rep, "nodeSelector");
-		d.affinity = json_get(rep, "affinity");
+		gw_deploy_init(r, j, cgp, i, &d);
 		if (d.replica == NULL ||
 		    owned_name(name, sizeof(name), j->name, d.replica) == -1)
 			continue;
+		if (!gw_gate(j, store_get(r->store, "Deployment", j->ns, name),
+		    n, &hold)) {
+			j->held = 1;
+			continue;
+		}
 		b = owned_deployment(&og, &d, &len);
 		if (gw_apply(r, j, "Deployment", name, b, len) == -1)
 			return -1;
@@ -160,4 +201,3 @@ gw_apply_workload(struct rec *r, struct gw_job *j, yajl_val gw,
 	gw_delete_stale(r, j, cgp);
 	return 0;
 }
-

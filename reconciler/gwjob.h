@@ -63,6 +63,7 @@ struct gw_job {
 	/* Kept across runs. */
 	int			 complete;	/* last run reached the end */
 	int			 dns_failed;	/* ... with a DNS error */
+	int			 held;		/* Deployments held back */
 	char			 last_rotated_at[40];
 	char			 handled_rotate[64];
 	int			 rot_enabled;
@@ -132,6 +133,8 @@ int	gwstatus_routes_forget(struct rec *, struct gw_job *);
 /* Create the CGS if missing and patch its status if it changed. */
 void	gwstatus_cgs(struct rec *, struct gw_job *, yajl_val gw,
 	    yajl_val cgp, const struct gw_outcome *);
+/* 1 if dep is rolled out on hash; *deadline: progress deadline passed. */
+int	gwstatus_rolled_out(yajl_val dep, const char *hash, int *deadline);
 /* Ready from the tunnel Deployments in the store; 1 if all rolled out. */
 int	gwstatus_ready(struct rec *, struct gw_job *, yajl_val cgp,
 	    struct conds *);

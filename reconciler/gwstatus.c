@@ -551,8 +551,8 @@ gwstatus_routes_forget(struct rec *r, struct gw_job *j)
  * Deployment's status has caught up (ready, not available, so that
  * minReadySeconds does not hold Ready back), as in the reference.
  */
-static int
-gws_rolled_out(yajl_val dep, const char *hash, int *deadline)
+int
+gwstatus_rolled_out(yajl_val dep, const char *hash, int *deadline)
 {
 	yajl_val	 st = json_get(dep, "status"), c;
 	const char	*h;
@@ -596,7 +596,7 @@ gwstatus_ready(struct rec *r, struct gw_job *j, yajl_val cgp,
 		    owned_name(name, sizeof(name), j->name, rep) == -1)
 			continue;
 		dep = store_get(r->store, "Deployment", j->ns, name);
-		if (dep != NULL && gws_rolled_out(dep, j->token_hash, &dl))
+		if (dep != NULL && gwstatus_rolled_out(dep, j->token_hash, &dl))
 			continue;
 		if (dep != NULL && dl)
 			gws_append(&late, "", rep, NULL);

@@ -340,3 +340,50 @@ def test_rotation_on_request(env):
     # The same request value does not rotate again.
     time.sleep(2)
     assert dep_hash() == h1
+
+
+def test_rotation_rolls_replicas_one_at_a_time(env):
+    objs = env.objects()
+    cgp = {"apiVersion": "cloudflare-gateway-controller.io/v1",
+           "kind": "CloudflareGatewayParameters",
+           "metadata": {"name": "params", "namespace": "default"},
+           "spec": {"tunnel": {"minReadySeconds": 0,
+                               "replicas": [{"name": "a"}, {"name": "b"}]}}}
+    for o in objs:
+        if o["kind"] == "Gateway":
+            o["spec"]["infrastructure"] = {"parametersRef": {
+                "group": "cloudflare-gateway-controller.io",
+                "kind": "CloudflareGatewayParameters", "name": "params"}}
+    env.kube.apply_all([cgp] + objs)
+    env.start()
+    wait_for(env.ready, 30, what="Ready with two replicas")
+
+    def hashes():
+        out = []
+        for n in ("a", "b"):
+            d = env.kube.get("Deployment", f"gateway-my-gateway-{n}",
+                             "default")
+            out.append(d["spec"]["template"]["metadata"]["annotations"][
+                HASH_ANN])
+        return tuple(out)
+    h0 = hashes()
+    assert h0[0] == h0[1]
+    when = time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                         time.gmtime(time.time() + 3600))
+    env.kube.patch("Gateway", "my-gateway", {"metadata": {"annotations": {
+        "gateways.cloudflare-gateway-controller.io/rotateTokenRequestedAt":
+        when}}}, "default")
+    seen = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        h = hashes()
+        if not seen or seen[-1] != h:
+            seen.append(h)
+        if h[0] != h0[0] and h[1] != h0[1]:
+            break
+        time.sleep(0.05)
+    assert seen[-1][0] != h0[0] and seen[-1][1] != h0[1], seen
+    # b never moved before a did, and waited for a's rollout.
+    assert not any(h[1] != h0[1] and h[0] == h0[0] for h in seen), seen
+    assert any(h[0] != h0[0] and h[1] == h0[1] for h in seen), seen
+    wait_for(env.ready, 30, what="Ready after the rollout")
