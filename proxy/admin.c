@@ -97,9 +97,10 @@ admin_cb(struct evhttp_request *req, void *arg)
 		evbuffer_add_printf(b, "ok\n");
 		admin_reply(req, 200, "text/plain", b);
 	} else if (n == 7 && strncmp(uri, "/readyz", 7) == 0) {
-		evbuffer_add_printf(b, px->table ? "ready\n" :
-		    "no route table loaded\n");
-		admin_reply(req, px->table ? 200 : 503, "text/plain", b);
+		evbuffer_add_printf(b, px->draining ? "draining\n" :
+		    px->table ? "ready\n" : "no route table loaded\n");
+		admin_reply(req, px->table && !px->draining ? 200 : 503,
+		    "text/plain", b);
 	} else if (n == 8 && strncmp(uri, "/metrics", 8) == 0) {
 		admin_metrics(b);
 		admin_reply(req, 200, "text/plain; version=0.0.4", b);

@@ -498,7 +498,7 @@ d_finish(struct dconn *d)
 	d->x = NULL;
 	if (x != NULL)
 		xch_down_detach(x);
-	if (!d->keepalive || !d->req_done || d->resp_close)
+	if (!d->keepalive || !d->req_done || d->resp_close || px->draining)
 		d_close_after_write(d);
 	else
 		d_next(d);
@@ -541,7 +541,7 @@ dh1_head(struct xch *x, int status, struct hdrs *h, int64_t clen)
 		} else
 			d->resp_close = 1;
 	}
-	if (!d->keepalive || d->resp_close || !d->req_done)
+	if (!d->keepalive || d->resp_close || !d->req_done || px->draining)
 		evbuffer_add_printf(out, "Connection: close\r\n");
 	else if (d->minor == 0)
 		evbuffer_add_printf(out, "Connection: keep-alive\r\n");

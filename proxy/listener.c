@@ -25,6 +25,11 @@
 #define H2_PREFACE	"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 #define H2_PREFACE_LEN	24
 
+#define MAX_LISTENERS	4
+
+static struct evconnlistener	*listeners[MAX_LISTENERS];
+static int			 nlisteners;
+
 struct pending {
 	struct bufferevent	*bev;
 	struct event		*tmo;
@@ -223,6 +228,8 @@ listener_open(const char *addr, int tls)
 		log_warn("listen %s", addr);
 		return -1;
 	}
+	if (nlisteners < MAX_LISTENERS)
+		listeners[nlisteners++] = l;
 	getsockname(evconnlistener_get_fd(l), (struct sockaddr *)&ss, &bl);
 	if (ss.ss_family == AF_INET6)
 		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr,
@@ -233,4 +240,12 @@ listener_open(const char *addr, int tls)
 	log_info("listening %s on %s port %d", tls ? "https" : "http", buf,
 	    ntohs(((struct sockaddr_in *)&ss)->sin_port));
 	return 0;
+}
+
+/* Stop accepting (graceful shutdown); open connections carry on. */
+void
+listener_close_all(void)
+{
+	while (nlisteners > 0)
+		evconnlistener_free(listeners[--nlisteners]);
 }

@@ -54,6 +54,8 @@ usage(void)
 "  --upstream-timeout MS     backend response head (default 60000)\n"
 "  --upstream-max-requests N requests per backend connection (default 100)\n"
 "  --upstream-max-age MS     backend connection lifetime (default 10000)\n"
+"  --drain-timeout MS        SIGTERM grace for in-flight requests "
+    "(default 20000)\n"
 "  --log-format text|json    -v verbose    --help\n");
 	exit(2);
 }
@@ -145,9 +147,35 @@ px_tick(evutil_socket_t fd, short ev, void *arg)
 		px_reload(0);
 }
 
+static struct timeval	drain_start;
+
+static void
+px_drain_check(evutil_socket_t fd, short ev, void *arg)
+{
+	struct timeval	 now, d;
+
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	event_base_gettimeofday_cached(px->base, &now);
+	timersub(&now, &drain_start, &d);
+	if (px->inflight > 0 &&
+	    d.tv_sec * 1000 + d.tv_usec / 1000 < px->cf.drain_ms)
+		return;
+	log_info("drained (%d requests left): exiting", px->inflight);
+	event_base_loopexit(px->base, NULL);
+}
+
+/*
+ * SIGTERM/SIGINT: stop accepting, mark not ready, let in-flight requests
+ * finish for up to --drain-timeout, then exit.  A second signal exits now.
+ */
 static void
 px_signal(evutil_socket_t sig, short ev, void *arg)
 {
+	static struct event	*check;
+	struct timeval		 tv = { 0, 100000 };
+
 	(void)ev;
 	(void)arg;
 	if (sig == SIGHUP) {
@@ -155,8 +183,21 @@ px_signal(evutil_socket_t sig, short ev, void *arg)
 			px_reload(1);
 		return;
 	}
-	log_info("signal %d: exiting", (int)sig);
-	event_base_loopexit(px->base, NULL);
+	if (px->draining || px->cf.drain_ms == 0) {
+		log_info("signal %d: exiting", (int)sig);
+		event_base_loopexit(px->base, NULL);
+		return;
+	}
+	log_info("signal %d: draining %d requests", (int)sig, px->inflight);
+	px->draining = 1;
+	listener_close_all();
+	event_base_gettimeofday_cached(px->base, &drain_start);
+	if ((check = event_new(px->base, -1, EV_PERSIST, px_drain_check,
+	    NULL)) == NULL) {
+		event_base_loopexit(px->base, NULL);
+		return;
+	}
+	event_add(check, &tv);
 }
 
 static int
@@ -193,6 +234,7 @@ px_options(int argc, char **argv, enum log_format *fmt, int *verbose)
 		{ "upstream-timeout", required_argument, NULL, 3 },
 		{ "upstream-max-requests", required_argument, NULL, 4 },
 		{ "upstream-max-age", required_argument, NULL, 5 },
+		{ "drain-timeout", required_argument, NULL, 6 },
 		{ "log-format", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -222,6 +264,8 @@ px_options(int argc, char **argv, enum log_format *fmt, int *verbose)
 		case 4: cf->up_max_requests = intarg(optarg, 1, 1000000);
 			break;
 		case 5: cf->up_max_age_ms = intarg(optarg, 0, 86400000);
+			break;
+		case 6: cf->drain_ms = intarg(optarg, 0, 3600000);
 			break;
 		case 'l':
 			if (log_format_parse(optarg, fmt) == -1)
@@ -259,6 +303,7 @@ px_defaults(struct px_config *cf)
 	cf->up_max_requests = 100;
 	cf->up_max_age_ms = 10000;
 	cf->up_idle_ms = 30000;
+	cf->drain_ms = 20000;
 }
 
 int

@@ -162,6 +162,7 @@ void		 down_h2_accept(struct bufferevent *, const char *, int,
 int		 listener_open(const char *, int);
 struct sockaddr_storage;
 int		 addr_parse(const char *, struct sockaddr_storage *, int *);
+void		 listener_close_all(void);
 
 /* tls.c */
 int		 tls_init(const char *, const char *);
@@ -201,6 +202,7 @@ struct px_config {
 	int		 up_max_requests;	/* per upstream connection */
 	int		 up_max_age_ms;		/* per upstream connection */
 	int		 up_idle_ms;		/* idle pooled connection */
+	int		 drain_ms;		/* SIGTERM grace */
 };
 
 struct px {
@@ -210,6 +212,8 @@ struct px {
 	struct px_config	 cf;
 	struct px_metrics	 m;
 	int			 nconns;
+	int			 inflight;	/* exchanges alive */
+	int			 draining;	/* SIGTERM seen */
 };
 
 extern struct px	*px;

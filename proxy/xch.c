@@ -28,6 +28,7 @@ xch_new(void)
 		return NULL;
 	x->req_clen = -2;
 	x->scheme = "http";
+	px->inflight++;
 	return x;
 }
 
@@ -46,6 +47,7 @@ xch_free(struct xch *x)
 	free(x->authority);
 	hdrs_clear(&x->rqh);
 	free(x);
+	px->inflight--;
 }
 
 void

@@ -9,6 +9,7 @@ length, and the backend's own name.  Request headers select test modes:
   x-echo-status: NNN      answer with that status
   x-echo-fail-name: NAME  answer 503 if this backend is NAME
   x-echo-mode: stall      never answer (the proxy must time out)
+  x-echo-mode: slow       answer after one second
   x-echo-mode: fail       close the connection without answering
   x-echo-mode: close      answer, then close (Connection: close)
   x-echo-body: N          answer with N bytes (chunked) instead of JSON
@@ -25,6 +26,7 @@ import json
 import socket
 import sys
 import threading
+import time
 import urllib.parse
 
 H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
@@ -137,6 +139,8 @@ def handle_h1(name, c):
         mode = hd.get("x-echo-mode", "")
         if mode == "stall":
             threading.Event().wait(3600)
+        if mode == "slow":
+            time.sleep(1)
         if mode == "fail":
             return
         if hd.get("upgrade", "").lower() == "websocket":

@@ -62,7 +62,8 @@ class H2Client:
                       self.c.max_outbound_frame_size)
             if win <= 0:
                 self.flush()
-                self.pump()
+                self.pump(lambda evs: self.c.local_flow_control_window(
+                    sid) > 0)
                 continue
             self.c.send_data(sid, body[:win])
             body = body[win:]

@@ -66,6 +66,8 @@ class Proxy:
         argv += ["--http-addr", "127.0.0.1:0",
                 "--admin-addr", "127.0.0.1:0",
                 "--https-addr", "127.0.0.1:0" if https else ""]
+        if "--drain-timeout" not in extra:
+            argv += ["--drain-timeout", "2000"]
         argv += list(extra)
         self.lines = []
         self.p = subprocess.Popen(argv, stdout=subprocess.DEVNULL,

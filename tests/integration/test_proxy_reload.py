@@ -180,3 +180,35 @@ def test_unbounded_reuse_pins(tmp_path):
                                 "--upstream-max-age", "600000"], n=30)
     assert min(seen.values()) == 0, seen
     assert m['cfgw_proxy_upstream_connections_total{kind="new"}'] == 1
+
+
+def test_graceful_drain(tmp_path):
+    import signal
+    a = Backend("a")
+    px = Proxy(tmp_path, table(a.port), https=False,
+               extra=["--drain-timeout", "5000"])
+    result = {}
+    try:
+        assert px.wait_log("route table loaded")
+        t = threading.Thread(target=lambda: result.setdefault(
+            "r", http_get(px.http, "/x", headers=[("x-echo-mode",
+                                                     "slow")])))
+        t.start()
+        time.sleep(0.3)
+        px.p.send_signal(signal.SIGTERM)
+        assert px.wait_log("draining 1 requests")
+        assert http_get(px.admin, "/readyz")[0] == 503
+        try:
+            socket.create_connection(("127.0.0.1", px.http), timeout=1)
+            refused = False
+        except OSError:
+            refused = True
+        assert refused
+        t.join(5)
+        assert result["r"][0] == 200
+        assert result["r"][1]["connection"] == "close"
+        assert px.p.wait(5) == 0
+        assert px.wait_log("drained \\(0 requests left\\)")
+    finally:
+        px.stop()
+        a.stop()
