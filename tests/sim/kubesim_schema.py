@@ -199,8 +199,8 @@ def _validate_object(v, s, path, out):
 
 def _validate_array(v, s, path, out):
     if "maxItems" in s and len(v) > s["maxItems"]:
-        out.append(Cause("FieldValueTooMany", "Too many: %d: must have at most %d items"
-                         % (len(v), s["maxItems"]), path))
+        out.append(Cause("FieldValueTooMany", "Too many: %d: must have at "
+                         "most %d items" % (len(v), s["maxItems"]), path))
     if "minItems" in s and len(v) < s["minItems"]:
         out.append(_inv(path, len(v), "should have at least %d items"
                         % s["minItems"]))
@@ -221,8 +221,8 @@ def _validate_array(v, s, path, out):
 def _validate_scalar(v, s, path, out):
     if isinstance(v, str):
         if "maxLength" in s and len(v) > s["maxLength"]:
-            out.append(Cause("FieldValueTooLong", "Too long: must have at most %d bytes"
-                             % s["maxLength"], path))
+            out.append(Cause("FieldValueTooLong", "Too long: must have at "
+                             "most %d bytes" % s["maxLength"], path))
         if "minLength" in s and len(v) < s["minLength"]:
             out.append(_inv(path, '""', "should be at least %d chars long"
                             % s["minLength"]))

@@ -145,7 +145,8 @@ def builtin_types(vpa=False):
     if vpa:
         v = _b("autoscaling.k8s.io", "v1", "verticalpodautoscalers",
                "VerticalPodAutoscaler", True, short_names=["vpa"],
-               status_sub=True, builtin=False, singular="verticalpodautoscaler")
+               status_sub=True, builtin=False,
+               singular="verticalpodautoscaler")
         t.append(v)
     return t
 
