@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "log.h"
 #include "proxy.h"
@@ -32,6 +33,8 @@ static void	 usage(void) __attribute__((noreturn));
 static void	 px_reload(int);
 static void	 px_tick(evutil_socket_t, short, void *);
 static void	 px_signal(evutil_socket_t, short, void *);
+static int	 intarg(const char *, int, int);
+static void	 px_resolve_add(struct px_config *, const char *);
 
 static void
 usage(void)
@@ -56,6 +59,8 @@ usage(void)
 "  --upstream-max-age MS     backend connection lifetime (default 10000)\n"
 "  --drain-timeout MS        SIGTERM grace for in-flight requests "
     "(default 20000)\n"
+"  --resolve NAME:PORT:ADDR:PORT  connect to ADDR:PORT for backend "
+    "NAME:PORT\n"
 "  --log-format text|json    -v verbose    --help\n");
 	exit(2);
 }
@@ -200,6 +205,58 @@ px_signal(evutil_socket_t sig, short ev, void *arg)
 	event_add(check, &tv);
 }
 
+/* NAME:PORT:ADDR:PORT; ADDR is numeric ([v6] allowed). */
+static void
+px_resolve_add(struct px_config *cf, const char *arg)
+{
+	struct px_resolve	*r;
+	char			*s, *p1, *a, *p2;
+
+	if ((s = strdup(arg)) == NULL)
+		fatal("strdup");
+	if ((p1 = strchr(s, ':')) == NULL || (p2 = strrchr(s, ':')) == p1) {
+		fprintf(stderr, "cfgw-proxy: --resolve NAME:PORT:ADDR:PORT\n");
+		exit(2);
+	}
+	*p1++ = '\0';
+	*p2++ = '\0';
+	if ((a = strchr(p1, ':')) == NULL) {
+		fprintf(stderr, "cfgw-proxy: --resolve NAME:PORT:ADDR:PORT\n");
+		exit(2);
+	}
+	*a++ = '\0';
+	if (*a == '[' && a[strlen(a) - 1] == ']') {
+		a[strlen(a) - 1] = '\0';
+		a++;
+	}
+	r = reallocarray(cf->resolve, cf->nresolve + 1, sizeof(*r));
+	if (r == NULL)
+		fatal("reallocarray");
+	cf->resolve = r;
+	r = &cf->resolve[cf->nresolve++];
+	r->name = s;
+	r->port = intarg(p1, 1, 65535);
+	r->addr = a;
+	r->to_port = intarg(p2, 1, 65535);
+}
+
+/* Where to connect for backend host:port (after --resolve). */
+void
+px_backend_addr(const char *host, int port, const char **addr, int *to)
+{
+	size_t	 i;
+
+	*addr = host;
+	*to = port;
+	for (i = 0; i < px->cf.nresolve; i++)
+		if (px->cf.resolve[i].port == port &&
+		    strcasecmp(px->cf.resolve[i].name, host) == 0) {
+			*addr = px->cf.resolve[i].addr;
+			*to = px->cf.resolve[i].to_port;
+			return;
+		}
+}
+
 static int
 intarg(const char *s, int min, int max)
 {
@@ -235,6 +292,7 @@ px_options(int argc, char **argv, enum log_format *fmt, int *verbose)
 		{ "upstream-max-requests", required_argument, NULL, 4 },
 		{ "upstream-max-age", required_argument, NULL, 5 },
 		{ "drain-timeout", required_argument, NULL, 6 },
+		{ "resolve", required_argument, NULL, 7 },
 		{ "log-format", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -266,6 +324,8 @@ px_options(int argc, char **argv, enum log_format *fmt, int *verbose)
 		case 5: cf->up_max_age_ms = intarg(optarg, 0, 86400000);
 			break;
 		case 6: cf->drain_ms = intarg(optarg, 0, 3600000);
+			break;
+		case 7: px_resolve_add(cf, optarg);
 			break;
 		case 'l':
 			if (log_format_parse(optarg, fmt) == -1)

@@ -203,6 +203,16 @@ struct px_config {
 	int		 up_max_age_ms;		/* per upstream connection */
 	int		 up_idle_ms;		/* idle pooled connection */
 	int		 drain_ms;		/* SIGTERM grace */
+	struct px_resolve	*resolve;	/* --resolve overrides */
+	size_t		 nresolve;
+};
+
+/* --resolve NAME:PORT:ADDR:PORT (tests, local development). */
+struct px_resolve {
+	char		*name;
+	int		 port;
+	char		*addr;
+	int		 to_port;
 };
 
 struct px {
@@ -219,6 +229,7 @@ struct px {
 extern struct px	*px;
 
 /* main.c */
+void		 px_backend_addr(const char *, int, const char **, int *);
 int		 px_conn_admit(void);
 void		 px_conn_release(void);
 struct table	*px_table_get(void);	/* new reference or NULL */

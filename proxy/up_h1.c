@@ -114,6 +114,8 @@ static struct uconn *
 u_new(const struct tbackend *be)
 {
 	struct uconn	*u;
+	const char	*addr;
+	int		 port;
 
 	if ((u = calloc(1, sizeof(*u))) == NULL)
 		return NULL;
@@ -128,8 +130,9 @@ u_new(const struct tbackend *be)
 	snprintf(u->key, sizeof(u->key), "%s:%d", be->host, be->port);
 	event_base_gettimeofday_cached(px->base, &u->born);
 	bufferevent_setcb(u->bev, u_read, u_write, u_event, u);
+	px_backend_addr(be->host, be->port, &addr, &port);
 	if (bufferevent_socket_connect_hostname(u->bev, px->dns, AF_UNSPEC,
-	    be->host, be->port) == -1) {
+	    addr, port) == -1) {
 		u_free(u);
 		return NULL;
 	}

@@ -256,6 +256,8 @@ c_new(const struct tbackend *be)
 	struct h2up			*c;
 	nghttp2_session_callbacks	*cb;
 	nghttp2_option			*opt;
+	const char			*addr;
+	int				 port;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
@@ -286,8 +288,9 @@ c_new(const struct tbackend *be)
 		return NULL;
 	}
 	bufferevent_setcb(c->io.bev, c_read, c_write, c_event, c);
+	px_backend_addr(be->host, be->port, &addr, &port);
 	if (bufferevent_socket_connect_hostname(c->io.bev, px->dns, AF_UNSPEC,
-	    be->host, be->port) == -1) {
+	    addr, port) == -1) {
 		c_free(c, 502);
 		return NULL;
 	}

@@ -18,7 +18,8 @@ length, and the backend's own name.  Request headers select test modes:
 GET /_echo/log returns the recent HTTP/1 requests [method, target, body
 length, host] (for mirroring tests).
 
-Run: echo_backend.py NAME [--port P] [--reuseport]; prints "PORT <p>".
+Run: echo_backend.py [NAME | --name NAME] [--port P | --listen 127.0.0.1:P]
+[--reuseport]; prints "PORT <p>" when listening.
 """
 import base64
 import hashlib
@@ -255,16 +256,27 @@ def serve_conn(name, sock):
 
 
 def main():
-    name = sys.argv[1]
-    port = 0
+    name = "echo"
+    host, port = "127.0.0.1", 0
     reuse = False
-    args = sys.argv[2:]
+    args = sys.argv[1:]
     while args:
         a = args.pop(0)
         if a == "--port":
             port = int(args.pop(0))
+        elif a == "--listen":
+            host, _, p = args.pop(0).rpartition(":")
+            port = int(p)
+        elif a == "--name":
+            name = args.pop(0)
         elif a == "--reuseport":
             reuse = True
+        elif not a.startswith("-"):
+            name = a
+        else:
+            sys.exit("echo_backend: unknown option " + a)
+    if host not in ("127.0.0.1", "localhost"):
+        sys.exit("echo_backend: listens on 127.0.0.1 only")
     ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     if reuse:

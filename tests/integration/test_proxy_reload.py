@@ -212,3 +212,20 @@ def test_graceful_drain(tmp_path):
     finally:
         px.stop()
         a.stop()
+
+
+def test_resolve_override(tmp_path):
+    a = Backend("web")
+    t = table(80)
+    be = t["hosts"][0]["http"][0]["backends"][0]
+    be["host"] = "web.default.svc.cluster.local"
+    px = Proxy(tmp_path, t, https=False, extra=[
+        "--resolve", "web.default.svc.cluster.local:80:127.0.0.1:%d" %
+        a.port])
+    try:
+        assert px.wait_log("route table loaded")
+        st, _, body = http_get(px.http, "/x")
+        assert st == 200 and json.loads(body)["name"] == "web"
+    finally:
+        px.stop()
+        a.stop()
