@@ -789,6 +789,10 @@ static void
 reconciler_shutdown(struct rec *r)
 {
 	log_info("shutting down");
+	/* Stop the monitors before their sockets go, then drop ours. */
+	(void)zmq_socket_monitor(r->cfapi, NULL, 0);
+	(void)zmq_socket_monitor(r->dns, NULL, 0);
+	(void)zmq_socket_monitor(r->rot, NULL, 0);
 	for (int i = 0; i < 3; i++)
 		if (r->mon[i] != NULL)
 			zmq_close(r->mon[i]);
