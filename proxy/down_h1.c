@@ -302,16 +302,19 @@ is_hop(const char *n, size_t l)
 /*
  * The visitor's scheme.  The proxy listens on loopback behind cloudflared,
  * which sends X-Forwarded-Proto; a valid value is kept (and used for the
- * table's per-entry schemes), anything else is replaced by ours.
+ * table's per-entry schemes), anything else is replaced by ours.  Without
+ * it the visitor's scheme is unknown and "schemes" do not filter.
  */
-const char *
-xfp_scheme(const char *v, size_t n, const char *dflt)
+void
+xfp_scheme(struct xch *x, const char *v, size_t n)
 {
-	if (n == 4 && strncasecmp(v, "http", 4) == 0)
-		return "http";
-	if (n == 5 && strncasecmp(v, "https", 5) == 0)
-		return "https";
-	return dflt;
+	if (n == 4 && strncasecmp(v, "http", 4) == 0) {
+		x->scheme = "http";
+		x->xfp = SCHEME_HTTP;
+	} else if (n == 5 && strncasecmp(v, "https", 5) == 0) {
+		x->scheme = "https";
+		x->xfp = SCHEME_HTTPS;
+	}
 }
 
 /* Build the exchange from a parsed head. */
@@ -343,7 +346,7 @@ d_make_xch(struct dconn *d, struct h1_msg *m)
 		struct h1_field *f = &m->f[i];
 		if (f->nlen == 17 && strncasecmp(f->name, "x-forwarded-proto",
 		    17) == 0)
-			x->scheme = xfp_scheme(f->value, f->vlen, x->scheme);
+			xfp_scheme(x, f->value, f->vlen);
 		if (is_hop(f->name, f->nlen))
 			continue;
 		if (hdrs_add(&x->rqh, f->name, f->nlen, f->value,

@@ -157,7 +157,7 @@ on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *n,
 		if (nl == 14 && memcmp(n, "content-length", 14) == 0)
 			return 0;
 		if (nl == 17 && memcmp(n, "x-forwarded-proto", 17) == 0) {
-			x->scheme = xfp_scheme((const char *)v, vl, x->scheme);
+			xfp_scheme(x, (const char *)v, vl);
 			return 0;
 		}
 		if (nl == 2 && memcmp(n, "te", 2) == 0)

@@ -137,7 +137,8 @@ match_http(const struct thost *h, const struct mreq *q)
 			continue;
 		if (r->method != NULL && strcmp(r->method, q->method) != 0)
 			continue;
-		if (r->schemes != 0 && !(r->schemes & q->scheme))
+		if (r->schemes != 0 && q->scheme != 0 &&
+		    !(r->schemes & q->scheme))
 			continue;
 		if (!match_headers(r->headers, r->nheaders, q->h))
 			continue;

@@ -50,7 +50,7 @@ struct xch;
 /* match.c: first-match lookup in a host's rule list. */
 struct mreq {
 	const char		*method;
-	unsigned		 scheme;	/* SCHEME_HTTP(S) */
+	unsigned		 scheme;	/* SCHEME_HTTP(S), 0: any */
 	const char		*path;		/* without the query */
 	size_t			 pathlen;
 	const char		*query;		/* after '?', or NULL */
@@ -90,6 +90,7 @@ struct xch {
 	char			*path;		/* target: path + query */
 	char			*authority;	/* Host, as received */
 	const char		*scheme;	/* "http" or "https" */
+	unsigned		 xfp;		/* visitor scheme, 0: unknown */
 	char			 client_ip[64];
 	struct hdrs		 rqh;		/* end-to-end request headers */
 	int64_t			 req_clen;	/* -1 unknown, -2 no body */
@@ -150,7 +151,7 @@ void		 up_h1_pool_flush(void);
 int		 up_h2_start(struct xch *);
 
 /* down_h1.c: HTTP/1 client connections (plain or TLS). */
-const char	*xfp_scheme(const char *, size_t, const char *);
+void		 xfp_scheme(struct xch *, const char *, size_t);
 void		 down_h1_accept(struct bufferevent *, const char *, int,
 		    const char *, size_t);
 

@@ -323,7 +323,7 @@ xch_route_and_start(struct xch *x, int grpc)
 	}
 	memset(&q, 0, sizeof(q));
 	q.method = x->method;
-	q.scheme = strcmp(x->scheme, "https") == 0 ? SCHEME_HTTPS : SCHEME_HTTP;
+	q.scheme = x->xfp;
 	q.path = x->path;
 	q.h = &x->rqh;
 	if ((qm = strchr(x->path, '?')) != NULL) {

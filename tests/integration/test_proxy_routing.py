@@ -279,7 +279,13 @@ def test_unsupported_filter(env):
 
 
 def test_schemes(env):
+    # Entry 1 is for https only, entry 2 for http only.  Without
+    # X-Forwarded-Proto the visitor's scheme is unknown: no filtering.
     st, _, body = echo(env.http, "/scheme")
+    assert body["name"] == "b"
+    assert body["headers"]["x-forwarded-proto"] == "http"
+    st, _, body = echo(env.http, "/scheme",
+                       headers=[("X-Forwarded-Proto", "http")])
     assert body["name"] == "a"
     st, _, body = echo(env.http, "/scheme",
                        headers=[("X-Forwarded-Proto", "https")])
