@@ -146,6 +146,7 @@ gw_fail(struct rec *r, struct gw_job *j, int terminal,
 	yajl_val		 gw;
 	va_list			 ap;
 	char			*msg = NULL;
+	long long		 delay;
 
 	va_start(ap, fmt);
 	if (vasprintf(&msg, fmt, ap) == -1)
@@ -167,8 +168,12 @@ gw_fail(struct rec *r, struct gw_job *j, int terminal,
 		gwstatus_gateway(r, j, gw, &o);
 	status_conds_free(&o.c);
 	free(msg);
-	gw_done(r, j, terminal ? j->every_ms :
-	    (long long)queue_backoff(r->queue, j->key));
+	/* Deletion never waits a whole period: the user is waiting. */
+	if (terminal && j->step < GW_FIN_LIST)
+		delay = j->every_ms > 0 ? j->every_ms : REC_EVERY_DEFAULT_MS;
+	else
+		delay = (long long)queue_backoff(r->queue, j->key);
+	gw_done(r, j, delay);
 }
 
 struct jw *
