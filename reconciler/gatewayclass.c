@@ -256,7 +256,9 @@ gatewayclass_resume(struct rec *r, const char *name, int step,
 	if (reply != NULL && ok) {
 		gc_set_result(&c, vok, NULL, NULL);
 		queue_forget(r->queue, key);
+		rec_enqueue(r, key, REC_EVERY_DEFAULT_MS);	/* re-verify */
 	} else if (reply != NULL && gc_error_terminal(kind)) {
+		rec_enqueue(r, key, REC_EVERY_DEFAULT_MS);
 		gc_set_result(&c, vok, "InvalidParameters", NULL);
 		status_cond_set(&c, "Accepted", "False", "InvalidParameters",
 		    "Failed to verify credentials: %s",
