@@ -5,7 +5,9 @@ the /_sim/ test-control API."""
 
 import json
 import re
+import select
 import socket
+import ssl
 import threading
 import time
 import uuid
@@ -648,6 +650,8 @@ class Handler(BaseHTTPRequestHandler):
         stop = self.sim.stopping
         for ev in w.events(stop):
             if ev is None:
+                if self._peer_gone():
+                    return
                 continue
             typ, obj = ev
             if typ == "BOOKMARK" and meta_only:
@@ -670,6 +674,20 @@ class Handler(BaseHTTPRequestHandler):
             if typ == "ERROR":
                 break
         self._end_chunks()
+
+    def _peer_gone(self):
+        """True when the watch client has closed its end (checked while the
+        stream is idle, so abandoned watches do not hold a thread)."""
+        sock = self.connection
+        try:
+            r, _, _ = select.select([sock], [], [], 0)
+            if not r:
+                return False
+            if isinstance(sock, ssl.SSLSocket):
+                return sock.recv(1) == b""
+            return sock.recv(1, socket.MSG_PEEK) == b""
+        except (OSError, ValueError):
+            return True
 
     def _chunk(self, data, rule):
         try:
