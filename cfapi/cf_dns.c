@@ -349,7 +349,7 @@ cf_dns_write(struct cfapi_state *st, struct cf_cred *c, const char *zid,
 {
 	char		 path[192], *body = NULL;
 	const char	*m;
-	int		 rc;
+	int		 rc, retry, again = 0;
 
 	*res = NULL;
 	memset(keep, 0, sizeof(*keep));
@@ -368,27 +368,38 @@ cf_dns_write(struct cfapi_state *st, struct cf_cred *c, const char *zid,
 	    kind == DNSPLAN_POST ? "" : "/", kind == DNSPLAN_POST ? "" : id);
 	m = kind == DNSPLAN_POST ? "POST" : kind == DNSPLAN_PATCH ? "PATCH" :
 	    kind == DNSPLAN_DELETE ? "DELETE" : "PUT";
-	rc = cf_call(st, c, m, path, NULL, body, kind == DNSPLAN_POST ?
-	    CF_F_UNSAFE : 0, kind == DNSPLAN_POST ? "dns_records.create" :
-	    kind == DNSPLAN_DELETE ? "dns_records.delete" :
-	    "dns_records.update", keep, err);
-	free(body);
-	if (rc == 0) {
-		*res = keep->resp.result;
-		return 0;
-	}
-	if (kind == DNSPLAN_DELETE && err->kind == CF_E_NOT_FOUND) {
-		err->kind = CF_E_NONE;	/* already gone */
-		return 0;
-	}
-	if (kind == DNSPLAN_POST && (keep->maybe_sent ||
-	    err->kind == CF_E_CONFLICT)) {
+	for (;;) {
+		rc = cf_call(st, c, m, path, NULL, body, kind == DNSPLAN_POST ?
+		    CF_F_UNSAFE : 0, kind == DNSPLAN_POST ?
+		    "dns_records.create" : kind == DNSPLAN_DELETE ?
+		    "dns_records.delete" : "dns_records.update", keep, err);
+		if (rc == 0) {
+			*res = keep->resp.result;
+			break;
+		}
+		if (kind == DNSPLAN_DELETE && err->kind == CF_E_NOT_FOUND) {
+			err->kind = CF_E_NONE;	/* already gone */
+			rc = 0;
+			break;
+		}
+		if (kind != DNSPLAN_POST || (!keep->maybe_sent &&
+		    err->kind != CF_E_CONFLICT))
+			break;
+		/* Did the create take (lost reply) or exist already? */
+		retry = keep->maybe_sent && err->kind != CF_E_CONFLICT;
 		cf_http_free(keep);
 		if ((*res = cf_dns_find_same(st, c, zid, rec, keep, err))
-		    != NULL)
-			return 0;
+		    != NULL) {
+			rc = 0;
+			break;
+		}
+		if (!retry || again++ >= 2)
+			break;
+		/* It did not take: a retry cannot duplicate it now. */
+		cf_http_free(keep);
 	}
-	return -1;
+	free(body);
+	return rc;
 }
 
 static int

@@ -131,14 +131,20 @@ cf_tunnel_find(struct cfapi_state *st, struct cf_cred *c, const char *name,
 	return found;
 }
 
+/*
+ * POST the tunnel.  A create is never repeated blindly: after a conflict
+ * (1013) or a failure that may have reached Cloudflare we look the name
+ * up, and only if it is not there do we try again.
+ */
 static int
 cf_tunnel_create(struct cfapi_state *st, struct cf_cred *c, const char *name,
     char *id, size_t idsz, struct cf_err *err)
 {
 	struct cf_http	 h;
+	struct cf_err	 e2;
 	struct jw	*j;
 	char		 path[256], *body;
-	int		 rc;
+	int		 rc = -1, attempt, f, ambiguous;
 
 	if ((j = jw_new()) == NULL) {
 		cf_err_set(err, CF_E_INTERNAL, "out of memory");
@@ -150,21 +156,36 @@ cf_tunnel_create(struct cfapi_state *st, struct cf_cred *c, const char *name,
 	jw_obj_end(j);
 	body = jw_take(j, NULL);
 	jw_free(&j);
-	cf_tunnel_path(path, sizeof(path), c, NULL, NULL);
-	rc = body == NULL ? -1 : cf_call(st, c, "POST", path, NULL, body,
-	    CF_F_UNSAFE, "cfd_tunnel.create", &h, err);
-	free(body);
-	if (rc == 0 && cf_id_ok(json_str(h.resp.result, "id")))
-		snprintf(id, idsz, "%s", json_str(h.resp.result, "id"));
-	else if (rc == 0) {
-		cf_err_set(err, CF_E_TRANSPORT, "tunnel created without id");
-		rc = -1;
+	if (body == NULL) {
+		cf_err_set(err, CF_E_INTERNAL, "out of memory");
+		return -1;
 	}
-	/* Taken (1013) or maybe taken (lost reply): look before retrying. */
-	if (rc == -1 && (err->kind == CF_E_CONFLICT || h.maybe_sent))
-		rc = cf_tunnel_find(st, c, name, id, idsz, NULL, 0, err) == 1 ?
-		    0 : -1;
-	cf_http_free(&h);
+	cf_tunnel_path(path, sizeof(path), c, NULL, NULL);
+	for (attempt = 0; attempt < CF_MAX_ATTEMPTS && rc == -1; attempt++) {
+		rc = cf_call(st, c, "POST", path, NULL, body, CF_F_UNSAFE,
+		    "cfd_tunnel.create", &h, err);
+		if (rc == 0 && cf_id_ok(json_str(h.resp.result, "id")))
+			snprintf(id, idsz, "%s", json_str(h.resp.result, "id"));
+		else if (rc == 0) {
+			cf_err_set(err, CF_E_TRANSPORT, "tunnel created "
+			    "without an id");
+			rc = -1;
+		}
+		ambiguous = rc == -1 && h.maybe_sent;
+		cf_http_free(&h);
+		if (rc == 0 || (err->kind != CF_E_CONFLICT && !ambiguous))
+			break;
+		if ((f = cf_tunnel_find(st, c, name, id, idsz, NULL, 0, &e2))
+		    == 1)
+			rc = 0;
+		else if (f == -1 || err->kind == CF_E_CONFLICT) {
+			if (f == -1)
+				*err = e2;
+			break;
+		}
+		/* Not there: the first POST did not take; try again. */
+	}
+	free(body);
 	return rc;
 }
 

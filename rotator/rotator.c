@@ -61,6 +61,8 @@ struct rot_state {
 	struct rot_gw	*gws;
 	size_t		 ngws;
 	uint64_t	 reqid;
+	int		 have_schedule;	/* a ROTATE_SCHEDULE arrived */
+	int		 rotate_all;	/* ROTATE_NOW came before it */
 	int		 stop;
 };
 
@@ -152,6 +154,12 @@ rot_handle_ctl(struct rot_state *st, int msg)
 		st->stop = 1;
 		break;
 	case MSG_ROTATE_NOW:
+		if (!st->have_schedule) {
+			/* Just started: apply it to the first schedule. */
+			log_info("rotate now: waiting for the schedule");
+			st->rotate_all = 1;
+			break;
+		}
 		log_info("rotate now: %zu gateways", st->ngws);
 		for (i = 0; i < st->ngws; i++) {
 			st->gws[i].pending = 1;
@@ -331,6 +339,13 @@ rot_handle_schedule(struct rot_state *st, yajl_val v)
 	free(st->gws);
 	st->gws = ng;
 	st->ngws = n;
+	st->have_schedule = 1;
+	if (st->rotate_all) {
+		st->rotate_all = 0;
+		log_info("rotate now: %zu gateways", n);
+		for (i = 0; i < n; i++)
+			st->gws[i].pending = 1;
+	}
 	log_debug("schedule: %zu gateways", n);
 }
 

@@ -301,6 +301,30 @@ def test_lost_create_reply_is_not_duplicated(env):
     assert len(env.cf_requests("POST", "/cfd_tunnel")) == 1
 
 
+def test_failed_create_is_retried_after_looking(env):
+    # A 500 before anything was created: cfapi looks, finds nothing, and
+    # only then posts again.
+    env.cf.faults({"rules": [{"method": "POST", "path_regex":
+                              "/cfd_tunnel$", "status": 500, "count": 1}]})
+    t = env.ok("tunnel.ensure", name="retry-create")
+    assert t["created"] is True
+    reqs = [(r["method"], r["status"]) for r in env.cf_requests()
+            if "/cfd_tunnel" in r["path"]]
+    assert reqs == [("GET", 200), ("POST", 500), ("GET", 200),
+                    ("POST", 200)], reqs
+    z = env.ok("zone.resolve", hostname="example.com")
+    env.cf.faults({"rules": [{"method": "POST", "path_regex":
+                              "/dns_records$", "status": 502, "count": 1,
+                              "after_commit": True}]})
+    rec = {"type": "CNAME", "name": "lost.example.com",
+           "content": "t.cfargotunnel.com", "proxied": True, "ttl": 1,
+           "comment": "managed by cfgw: test/apps/web"}
+    c = env.ok("dns.create", zone_id=z["id"], record=rec)
+    assert c["name"] == "lost.example.com"
+    assert len([r for r in env.records(z["id"])
+                if r["name"] == "lost.example.com"]) == 1
+
+
 def test_retry_on_5xx(env):
     env.cf.faults({"rules": [{"method": "GET", "path_regex": "/zones$",
                               "status": 503, "count": 2}]})
