@@ -12,6 +12,44 @@
 
 static int	 table_filter(struct tctx *, yajl_val, struct trule *);
 
+/*
+ * Values the proxy writes into requests and responses must not be able
+ * to smuggle a line break or start a new field, whatever the table says.
+ */
+int
+field_name_ok(const char *s)
+{
+	if (*s == '\0')
+		return 0;
+	for (; *s != '\0'; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		    (*s >= '0' && *s <= '9') || strchr("!#$%&'*+-.^_`|~",
+		    *s) != NULL))
+			return 0;
+	return 1;
+}
+
+int
+field_value_ok(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (((unsigned char)*s < 0x20 && *s != '\t') || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* Host names and paths from filters: visible ASCII only. */
+static int
+token_ok(const char *s)
+{
+	if (s == NULL)
+		return 1;
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f)
+			return 0;
+	return 1;
+}
+
 /* Join a string array with ", "; NULL if absent or empty. */
 static char *
 join_list(yajl_val a, int *star)
@@ -60,6 +98,10 @@ table_cors(struct tctx *t, yajl_val c, struct cors *co)
 	co->headers = join_list(json_get(c, "allowHeaders"),
 	    &co->any_header);
 	co->expose = join_list(json_get(c, "exposeHeaders"), NULL);
+	if ((co->methods && !field_value_ok(co->methods)) ||
+	    (co->headers && !field_value_ok(co->headers)) ||
+	    (co->expose && !field_value_ok(co->expose)))
+		return terr(t, "CORS filter with control characters");
 	(void)json_bool(c, "allowCredentials", &co->credentials);
 	co->max_age = 5;
 	if (json_int(c, "maxAge", &age) == 0 && age >= 0 && age < 86400 * 365)
@@ -124,7 +166,8 @@ table_strpairs(struct tctx *t, yajl_val a, char ***names, char ***vals,
 		const char	*v = vals ? json_str(e, "value") : NULL;
 
 		*n = i + 1;
-		if (nm == NULL || (vals != NULL && v == NULL))
+		if (nm == NULL || (vals != NULL && v == NULL) ||
+		    !field_name_ok(nm) || (v != NULL && !field_value_ok(v)))
 			return terr(t, "bad header modifier entry");
 		if (((*names)[i] = lowerdup(nm)) == NULL ||
 		    (vals != NULL && ((*vals)[i] = strdup(v)) == NULL))
@@ -164,7 +207,8 @@ table_pathmod(struct tctx *t, yajl_val p, char **path, int *prefix)
 		*prefix = 1;
 	} else
 		return terr(t, "unknown path modifier \"%.32s\"", type);
-	if (v == NULL || (*path = strdup(v)) == NULL)
+	if (v == NULL || v[0] != '/' || !token_ok(v) ||
+	    (*path = strdup(v)) == NULL)
 		return terr(t, "bad path modifier");
 	return 0;
 }
@@ -201,6 +245,9 @@ table_filter(struct tctx *t, yajl_val f, struct trule *r)
 			r->redirect.status = n;
 		if (json_int(c, "port", &n) == 0 && n > 0 && n < 65536)
 			r->redirect.port = n;
+		if (!token_ok(json_str(c, "scheme")) ||
+		    !token_ok(json_str(c, "hostname")))
+			return terr(t, "%s: bad redirect", r->route);
 		r->redirect.scheme = tstrdup(json_str(c, "scheme"));
 		r->redirect.hostname = tstrdup(json_str(c, "hostname"));
 		if (json_get(c, "path") != NULL && !YAJL_IS_NULL(json_get(c,
@@ -212,6 +259,8 @@ table_filter(struct tctx *t, yajl_val f, struct trule *r)
 	if (strcmp(type, "URLRewrite") == 0 && !r->has_rewrite) {
 		c = json_get(f, "urlRewrite");
 		r->has_rewrite = 1;
+		if (!token_ok(json_str(c, "hostname")))
+			return terr(t, "%s: bad rewrite hostname", r->route);
 		r->rewrite.hostname = tstrdup(json_str(c, "hostname"));
 		if (json_get(c, "path") != NULL && !YAJL_IS_NULL(json_get(c,
 		    "path"))) {

@@ -21,5 +21,7 @@ int	 table_filters(struct tctx *, yajl_val, struct trule *);
 int	 table_hmod(struct tctx *, yajl_val, struct hmod *);
 void	 hmod_free(struct hmod *);
 unsigned table_schemes(yajl_val);
+int	 field_name_ok(const char *);
+int	 field_value_ok(const char *);
 
 #endif

@@ -204,6 +204,7 @@ u_send_head(struct uconn *u, struct xch *x)
 	struct evbuffer	*out = bufferevent_get_output(u->bev);
 	const char	*xff = NULL;
 	size_t		 i;
+	int		 ncookie = 0;
 
 	evbuffer_add_printf(out, "%s %s HTTP/1.1\r\nHost: %s\r\n",
 	    x->method, x->path, x->authority);
@@ -212,9 +213,18 @@ u_send_head(struct uconn *u, struct xch *x)
 			xff = x->rqh.v[i].value;
 			continue;
 		}
+		if (strcmp(x->rqh.v[i].name, "cookie") == 0)
+			continue;
 		evbuffer_add_printf(out, "%s: %s\r\n", x->rqh.v[i].name,
 		    x->rqh.v[i].value);
 	}
+	/* HTTP/2 may split cookies into fields; HTTP/1.1 wants one. */
+	for (i = 0; i < x->rqh.n; i++)
+		if (strcmp(x->rqh.v[i].name, "cookie") == 0)
+			evbuffer_add_printf(out, "%s%s", ncookie++ ? "; " :
+			    "Cookie: ", x->rqh.v[i].value);
+	if (ncookie > 0)
+		evbuffer_add(out, "\r\n", 2);
 	evbuffer_add_printf(out, "X-Forwarded-For: %s%s%s\r\n"
 	    "X-Forwarded-Proto: %s\r\n", xff ? xff : "", xff ? ", " : "",
 	    x->client_ip, x->scheme);

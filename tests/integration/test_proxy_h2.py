@@ -296,3 +296,15 @@ def test_tls_cert_flags(tmp_path):
     finally:
         px.stop()
         a.stop()
+
+
+def test_h2_cookies_joined_for_http1_backend(env):
+    c = H2Client(env.http)
+    sid = c.request("/c", extra=[("cookie", "a=1"), ("x-m", "1"),
+                                 ("cookie", "b=2")])
+    st, body, _ = c.response(sid)
+    got = json.loads(body)
+    assert st == 200
+    assert [v for k, v in got["header_list"] if k == "cookie"] == \
+        ["a=1; b=2"]
+    assert got["headers"]["x-m"] == "1"

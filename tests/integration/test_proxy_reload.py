@@ -65,6 +65,11 @@ def test_bad_tables_keep_last_good(tmp_path):
         t["hosts"][0]["http"][0]["match"]["path"] = {
             "type": "RegularExpression", "value": "(["}
         bad.append(json.dumps(t))
+        t = table(a.port)       # header injection through a filter value
+        t["hosts"][0]["http"][0]["filters"] = [{
+            "type": "RequestHeaderModifier", "requestHeaderModifier": {
+                "set": [{"name": "x-a", "value": "1\r\nX-Evil: 1"}]}}]
+        bad.append(json.dumps(t))
         for i, b in enumerate(bad):
             px.write(b)
             deadline = time.monotonic() + 5
