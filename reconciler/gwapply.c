@@ -78,8 +78,8 @@ gw_deployment_stale(struct gw_job *j, yajl_val dep, yajl_val cgp)
 	rep = json_str(json_get(md, "labels"), "app.kubernetes.io/managed-by");
 	if (!mine || rep == NULL || strcmp(rep, OWNED_MANAGER) != 0)
 		return 0;
-	for (i = 0; i < gw_replica_count(cgp); i++)
-		if ((rep = gw_replica_name(cgp, i)) != NULL &&
+	for (i = 0; i < rollout_replica_count(cgp); i++)
+		if ((rep = rollout_replica_name(cgp, i)) != NULL &&
 		    owned_name(name, sizeof(name), j->name, rep) == 0 &&
 		    strcmp(name, json_str(md, "name")) == 0)
 			return 0;
@@ -114,10 +114,10 @@ static void
 gw_deploy_init(struct rec *r, struct gw_job *j, yajl_val cgp, size_t i,
     struct owned_deploy *d)
 {
-	yajl_val	 rep = gw_replica(cgp, i);
+	yajl_val	 rep = rollout_replica(cgp, i);
 
 	memset(d, 0, sizeof(*d));
-	d->replica = gw_replica_name(cgp, i);
+	d->replica = rollout_replica_name(cgp, i);
 	d->tunnel_image = r->w.cfg.tunnel_image[0] ?
 	    r->w.cfg.tunnel_image : "cloudflare/cloudflared:2025.4.0";
 	d->proxy_image = r->w.cfg.proxy_image[0] ?
@@ -151,7 +151,7 @@ gw_gate(struct gw_job *j, yajl_val dep, size_t n, int *hold)
 		return 0;
 	h = json_str(json_path(dep, "spec", "template", "metadata",
 	    "annotations", NULL), OWNED_ANN_TOKEN_HASH);
-	if (!gwstatus_rolled_out(dep, h, &dl) && !dl) {
+	if (!rollout_done(dep, h, &dl) && !dl) {
 		*hold = 1;
 		return 0;
 	}
@@ -182,7 +182,7 @@ gw_apply_workload(struct rec *r, struct gw_job *j, yajl_val gw,
 	b = owned_rolebinding(&og, &len);
 	if (gw_apply(r, j, "RoleBinding", name, b, len) == -1)
 		return -1;
-	n = gw_replica_count(cgp);
+	n = rollout_replica_count(cgp);
 	j->held = 0;
 	for (i = 0; i < n; i++) {
 		gw_deploy_init(r, j, cgp, i, &d);

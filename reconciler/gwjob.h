@@ -10,6 +10,7 @@
 #include "json.h"
 #include "owned.h"
 #include "queue.h"
+#include "rollout.h"
 #include "route.h"
 #include "status.h"
 
@@ -133,16 +134,8 @@ int	gwstatus_routes_forget(struct rec *, struct gw_job *);
 /* Create the CGS if missing and patch its status if it changed. */
 void	gwstatus_cgs(struct rec *, struct gw_job *, yajl_val gw,
 	    yajl_val cgp, const struct gw_outcome *);
-/* 1 if dep is rolled out on hash; *deadline: progress deadline passed. */
-int	gwstatus_rolled_out(yajl_val dep, const char *hash, int *deadline);
 /* Ready from the tunnel Deployments in the store; 1 if all rolled out. */
 int	gwstatus_ready(struct rec *, struct gw_job *, yajl_val cgp,
 	    struct conds *);
-/* The tunnel replicas: CGP tunnel.replicas, or one "primary" when absent
- * ([] means none).  gw_replica returns the i-th replica object or NULL
- * for the default. */
-size_t	gw_replica_count(yajl_val cgp);
-const char *gw_replica_name(yajl_val cgp, size_t i);
-yajl_val gw_replica(yajl_val cgp, size_t i);
 
 #endif

@@ -23,39 +23,6 @@ static int	gws_route_write(struct rec *, struct gw_job *,
 		    const char *kind, yajl_val obj,
 		    const struct route_status *, yajl_val dnsres);
 
-size_t
-gw_replica_count(yajl_val cgp)
-{
-	yajl_val	 reps = json_path(cgp, "spec", "tunnel", "replicas",
-			    NULL);
-
-	if (reps == NULL || !YAJL_IS_ARRAY(reps))
-		return 1;
-	return json_len(reps);
-}
-
-yajl_val
-gw_replica(yajl_val cgp, size_t i)
-{
-	yajl_val	 reps = json_path(cgp, "spec", "tunnel", "replicas",
-			    NULL);
-
-	if (reps == NULL || !YAJL_IS_ARRAY(reps))
-		return NULL;
-	return json_at(reps, i);
-}
-
-const char *
-gw_replica_name(yajl_val cgp, size_t i)
-{
-	yajl_val	 reps = json_path(cgp, "spec", "tunnel", "replicas",
-			    NULL);
-
-	if (reps == NULL || !YAJL_IS_ARRAY(reps))
-		return i == 0 ? OWNED_DEFAULT_REPLICA : NULL;
-	return json_str(json_at(reps, i), "name");
-}
-
 /* Convert the compiler's conditions into ours. */
 static void
 gws_conds_from_route(struct conds *c, const struct route_cond *rc, size_t n)
@@ -546,41 +513,6 @@ gwstatus_routes_forget(struct rec *r, struct gw_job *j)
 	return gws_forget(r, j, NULL);
 }
 
-/*
- * Rolled out: the pod template carries the current token hash and the
- * Deployment's status has caught up (ready, not available, so that
- * minReadySeconds does not hold Ready back), as in the reference.
- */
-int
-gwstatus_rolled_out(yajl_val dep, const char *hash, int *deadline)
-{
-	yajl_val	 st = json_get(dep, "status"), c;
-	const char	*h;
-	long long	 gen = 0, og = -1, want = 1, upd = 0, tot = 0, rdy = 0;
-	size_t		 i;
-
-	*deadline = 0;
-	c = json_get(st, "conditions");
-	for (i = 0; i < json_len(c); i++) {
-		const char *t = json_str(json_at(c, i), "type");
-		const char *s = json_str(json_at(c, i), "status");
-
-		if (t != NULL && s != NULL && !strcmp(t, "Progressing") &&
-		    !strcmp(s, "False"))
-			*deadline = 1;
-	}
-	h = json_str(json_path(dep, "spec", "template", "metadata",
-	    "annotations", NULL), OWNED_ANN_TOKEN_HASH);
-	(void)json_int(json_get(dep, "metadata"), "generation", &gen);
-	(void)json_int(st, "observedGeneration", &og);
-	(void)json_int(json_get(dep, "spec"), "replicas", &want);
-	(void)json_int(st, "updatedReplicas", &upd);
-	(void)json_int(st, "replicas", &tot);
-	(void)json_int(st, "readyReplicas", &rdy);
-	return h != NULL && hash != NULL && strcmp(h, hash) == 0 &&
-	    og >= gen && upd >= want && tot <= upd && rdy >= upd;
-}
-
 int
 gwstatus_ready(struct rec *r, struct gw_job *j, yajl_val cgp,
     struct conds *c)
@@ -588,15 +520,15 @@ gwstatus_ready(struct rec *r, struct gw_job *j, yajl_val cgp,
 	yajl_val	 dep;
 	const char	*rep;
 	char		 name[OWNED_NAME_MAX + 1], *wait = NULL, *late = NULL;
-	size_t		 i, n = gw_replica_count(cgp);
+	size_t		 i, n = rollout_replica_count(cgp);
 	int		 dl;
 
 	for (i = 0; i < n; i++) {
-		if ((rep = gw_replica_name(cgp, i)) == NULL ||
+		if ((rep = rollout_replica_name(cgp, i)) == NULL ||
 		    owned_name(name, sizeof(name), j->name, rep) == -1)
 			continue;
 		dep = store_get(r->store, "Deployment", j->ns, name);
-		if (dep != NULL && gwstatus_rolled_out(dep, j->token_hash, &dl))
+		if (dep != NULL && rollout_done(dep, j->token_hash, &dl))
 			continue;
 		if (dep != NULL && dl)
 			gws_append(&late, "", rep, NULL);
@@ -638,8 +570,8 @@ gws_write_inventory(struct jw *w, struct gw_job *j, yajl_val cgp)
 	size_t		 i;
 
 	jw_arr(w);
-	for (i = 0; i < gw_replica_count(cgp); i++)
-		if ((rep = gw_replica_name(cgp, i)) != NULL &&
+	for (i = 0; i < rollout_replica_count(cgp); i++)
+		if ((rep = rollout_replica_name(cgp, i)) != NULL &&
 		    owned_name(name, sizeof(name), j->name, rep) == 0)
 			gws_inv(w, "apps/v1", "Deployment", name);
 	(void)owned_name(name, sizeof(name), j->name, NULL);

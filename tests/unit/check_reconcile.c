@@ -5,6 +5,7 @@
  * compiled in here because unit tests link only libcfgw.a.
  */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +13,7 @@
 
 #include "reconciler/owned.c"
 #include "reconciler/queue.c"
+#include "reconciler/rollout.c"
 #include "reconciler/status.c"
 #include "reconciler/store.c"
 
@@ -581,6 +583,76 @@ START_TEST(test_queue)
 }
 END_TEST
 
+
+START_TEST(test_replicas)
+{
+	yajl_val	 cgp;
+
+	ck_assert_uint_eq(rollout_replica_count(NULL), 1);
+	ck_assert_str_eq(rollout_replica_name(NULL, 0), "primary");
+	ck_assert_ptr_null(rollout_replica_name(NULL, 1));
+	cgp = parse("{\"spec\":{\"tunnel\":{\"replicas\":[]}}}");
+	ck_assert_uint_eq(rollout_replica_count(cgp), 0);
+	json_free(&cgp);
+	cgp = parse("{\"spec\":{\"tunnel\":{\"replicas\":[{\"name\":"
+	    "\"a\",\"zone\":\"z\"},{\"name\":\"b\"}]}}}");
+	ck_assert_uint_eq(rollout_replica_count(cgp), 2);
+	ck_assert_str_eq(rollout_replica_name(cgp, 1), "b");
+	ck_assert_str_eq(json_str(rollout_replica(cgp, 0), "zone"), "z");
+	json_free(&cgp);
+	/* A malformed replicas field is "absent", not a crash. */
+	cgp = parse("{\"spec\":{\"tunnel\":{\"replicas\":\"x\"}}}");
+	ck_assert_uint_eq(rollout_replica_count(cgp), 1);
+	json_free(&cgp);
+}
+END_TEST
+
+static yajl_val
+dep(const char *hash, int gen, int og, int want, int upd, int tot, int rdy,
+    const char *progressing)
+{
+	char	 buf[1024];
+
+	snprintf(buf, sizeof(buf), "{\"metadata\":{\"generation\":%d},"
+	    "\"spec\":{\"replicas\":%d,\"template\":{\"metadata\":"
+	    "{\"annotations\":{\"%s\":\"%s\"}}}},\"status\":{"
+	    "\"observedGeneration\":%d,\"updatedReplicas\":%d,"
+	    "\"replicas\":%d,\"readyReplicas\":%d,\"conditions\":["
+	    "{\"type\":\"Progressing\",\"status\":\"%s\"}]}}", gen, want,
+	    OWNED_ANN_TOKEN_HASH, hash, og, upd, tot, rdy, progressing);
+	return parse(buf);
+}
+
+START_TEST(test_rollout_done)
+{
+	yajl_val	 d;
+	int		 dl;
+
+	d = dep("h1", 2, 2, 1, 1, 1, 1, "True");
+	ck_assert_int_eq(rollout_done(d, "h1", &dl), 1);
+	ck_assert_int_eq(dl, 0);
+	ck_assert_int_eq(rollout_done(d, "h2", &dl), 0);	/* old token */
+	ck_assert_int_eq(rollout_done(d, NULL, &dl), 0);
+	json_free(&d);
+	d = dep("h1", 3, 2, 1, 1, 1, 1, "True");	/* not observed yet */
+	ck_assert_int_eq(rollout_done(d, "h1", &dl), 0);
+	json_free(&d);
+	d = dep("h1", 2, 2, 1, 1, 2, 1, "True");	/* old pod still there */
+	ck_assert_int_eq(rollout_done(d, "h1", &dl), 0);
+	json_free(&d);
+	d = dep("h1", 2, 2, 1, 1, 1, 0, "True");	/* not ready */
+	ck_assert_int_eq(rollout_done(d, "h1", &dl), 0);
+	json_free(&d);
+	d = dep("h1", 2, 2, 1, 0, 1, 0, "False");	/* deadline passed */
+	ck_assert_int_eq(rollout_done(d, "h1", &dl), 0);
+	ck_assert_int_eq(dl, 1);
+	json_free(&d);
+	d = parse("{}");
+	ck_assert_int_eq(rollout_done(d, "h1", &dl), 0);
+	json_free(&d);
+}
+END_TEST
+
 static Suite *
 reconcile_suite(void)
 {
@@ -604,6 +676,8 @@ reconcile_suite(void)
 	tc = tcase_create("store+queue");
 	tcase_add_test(tc, test_store);
 	tcase_add_test(tc, test_queue);
+	tcase_add_test(tc, test_replicas);
+	tcase_add_test(tc, test_rollout_done);
 	suite_add_tcase(s, tc);
 	return s;
 }
