@@ -379,6 +379,7 @@ d_head(struct dconn *d)
 	size_t		 len = evbuffer_get_length(in), n;
 	struct h1_msg	 m;
 	struct timeval	 tv;
+	struct xch	*x;
 	const char	*p;
 	long		 rc;
 	int		 st;
@@ -422,11 +423,13 @@ d_head(struct dconn *d)
 	d->state = d->body == B_NONE ? D_WAIT : D_BODY;
 	if (d->body == B_NONE)
 		d->req_done = 1;
-	d->x->darg = d;
-	d->x->dops = &dh1_ops;
-	xch_route_and_start(d->x, 0);
-	if (d->state == D_WAIT && d->x != NULL && !d->x->upgrade)
-		xch_send_end(d->x, NULL);
+	x = d->x;
+	x->darg = d;
+	x->dops = &dh1_ops;
+	xch_route_and_start(x, 0);
+	/* A local answer may have finished the exchange (d->x cleared). */
+	if (d->state == D_WAIT && d->x == x && !x->upgrade)
+		xch_send_end(x, NULL);
 	return 0;
 }
 

@@ -21,7 +21,7 @@ struct h2conn {
 	struct h2io		 io;
 	struct event		*tmo;
 	struct event		*defer;
-	LIST_HEAD(, h2stream)	 streams;
+	LIST_HEAD(h2slist, h2stream) streams;
 	char			 ip[64];
 	int			 tls;
 	int			 nstreams;
@@ -227,15 +227,17 @@ on_data(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t *d,
 {
 	struct h2conn	*c = arg;
 	struct h2stream	*st = st_get(c, id);
+	struct xch	*x;
 
 	(void)flags;
 	if (st == NULL || st->x == NULL || !st->started) {
 		nghttp2_session_consume(s, id, len);
 		return 0;
 	}
+	x = st->x;
 	evbuffer_add(st->tmp, d, len);
-	xch_send(st->x, st->tmp);
-	if (st->x != NULL && xch_up_pending(st->x) > PX_HIGH_WATER)
+	xch_send(x, st->tmp);
+	if (st->x == x && xch_up_pending(x) > PX_HIGH_WATER)
 		st->unconsumed += len;
 	else
 		nghttp2_session_consume(s, id, len);

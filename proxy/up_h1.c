@@ -54,7 +54,7 @@ struct uconn {
 	TAILQ_ENTRY(uconn)	 entry;
 };
 
-static TAILQ_HEAD(, uconn) pool = TAILQ_HEAD_INITIALIZER(pool);
+static TAILQ_HEAD(upool, uconn) pool = TAILQ_HEAD_INITIALIZER(pool);
 static int	npool;
 
 static void	 u_read(struct bufferevent *, void *);
@@ -94,7 +94,7 @@ pool_take(const char *key)
 	struct uconn	*u, *pick = NULL;
 	uint32_t	 seen = 0;
 
-	TAILQ_FOREACH(u, &pool, entry) {
+	for (u = TAILQ_FIRST(&pool); u != NULL; u = TAILQ_NEXT(u, entry)) {
 		if (strcmp(u->key, key) != 0)
 			continue;
 		if (age_ms(u) >= px->cf.up_max_age_ms)

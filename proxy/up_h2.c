@@ -32,7 +32,7 @@ struct h2up {
 	int			 nstreams;
 	int			 opened;
 	struct timeval		 born;
-	LIST_HEAD(, h2ustream)	 streams;
+	LIST_HEAD(h2uslist, h2ustream) streams;
 	TAILQ_ENTRY(h2up)	 entry;
 };
 
@@ -53,7 +53,7 @@ struct h2ustream {
 	LIST_ENTRY(h2ustream)	 entry;
 };
 
-static TAILQ_HEAD(, h2up) conns = TAILQ_HEAD_INITIALIZER(conns);
+static TAILQ_HEAD(h2conns, h2up) conns = TAILQ_HEAD_INITIALIZER(conns);
 
 static void	 c_read(struct bufferevent *, void *);
 static void	 c_write(struct bufferevent *, void *);
@@ -215,6 +215,7 @@ on_data(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t *d,
     size_t len, void *arg)
 {
 	struct h2ustream	*st;
+	struct xch		*x;
 
 	(void)flags;
 	(void)arg;
@@ -223,9 +224,11 @@ on_data(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t *d,
 		nghttp2_session_consume(s, id, len);
 		return 0;
 	}
+	x = st->x;
 	evbuffer_add(st->tmp, d, len);
-	st->x->dops->data(st->x, st->tmp);
-	if (st->x != NULL && st->x->dops->pending(st->x) > PX_HIGH_WATER)
+	x->dops->data(x, st->tmp);
+	/* The downstream may have let go of the exchange meanwhile. */
+	if (st->x == x && x->dops->pending(x) > PX_HIGH_WATER)
 		st->unconsumed += len;
 	else
 		nghttp2_session_consume(s, id, len);
@@ -387,7 +390,7 @@ up_h2_start(struct xch *x)
 	int			 ms;
 
 	snprintf(key, sizeof(key), "%s:%d", x->be->host, x->be->port);
-	TAILQ_FOREACH(c, &conns, entry)
+	for (c = TAILQ_FIRST(&conns); c != NULL; c = TAILQ_NEXT(c, entry))
 		if (c_usable(c, key))
 			break;
 	if (c != NULL)
