@@ -35,6 +35,12 @@ xch_new(void)
 static void
 xch_free(struct xch *x)
 {
+	if (x->status != 0 && !x->is_mirror)
+		log_debug("%s %s %s%s -> %s %s: %d", x->client_ip,
+		    x->method ? x->method : "-",
+		    x->authority ? x->authority : "-", x->path ? x->path : "",
+		    x->rule ? x->rule->route : "-",
+		    x->be ? x->be->name : "-", x->status);
 	mirror_release(x);
 	if (x->tmo != NULL)
 		event_free(x->tmo);
@@ -287,14 +293,14 @@ xch_retry(struct xch *x, int status, int connerr)
 	r = &x->rule->retry;
 	for (i = 0; i < r->ncodes && !hit; i++)
 		hit = r->codes[i] == status;
-	log_debug("retry? status %d hit %d attempt %d/%d", status, hit,
-	    x->attempt, r->attempts);
 	if (!hit || x->attempt >= r->attempts)
 		return 0;
 	if (x->rtmo == NULL &&
 	    (x->rtmo = evtimer_new(px->base, xch_retry_fire, x)) == NULL)
 		return 0;
 	x->attempt++;
+	log_debug("%s%s: retry %d/%d after %d", x->authority, x->path,
+	    x->attempt, r->attempts, status);
 	x->uops = NULL;
 	x->uarg = NULL;
 	px_tv_ms(&tv, r->backoff_ms > 0 ? r->backoff_ms : 1);
