@@ -8,7 +8,7 @@ length, and the backend's own name.  Request headers select test modes:
 
   x-echo-status: NNN      answer with that status
   x-echo-fail-name: NAME  answer 503 if this backend is NAME
-  x-echo-mode: stall      never answer (the proxy must time out)
+  x-echo-mode: stall      never read the body nor answer
   x-echo-mode: slow       answer after one second
   x-echo-mode: fail       close the connection without answering
   x-echo-mode: close      answer, then close (Connection: close)
@@ -116,6 +116,8 @@ def handle_h1(name, c):
             k, v = h.decode("latin-1").split(":", 1)
             headers.append((k.strip(), v.strip()))
         hd = {k.lower(): v for k, v in headers}
+        if hd.get("x-echo-mode") == "stall":
+            threading.Event().wait(3600)     # before reading any body
         body = 0
         if "chunked" in hd.get("transfer-encoding", "").lower():
             while True:
@@ -138,8 +140,6 @@ def handle_h1(name, c):
             LOG.append([method, target, body, hd.get("host", "")])
             del LOG[:-200]
         mode = hd.get("x-echo-mode", "")
-        if mode == "stall":
-            threading.Event().wait(3600)
         if mode == "slow":
             time.sleep(1)
         if mode == "fail":

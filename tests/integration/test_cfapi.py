@@ -133,6 +133,8 @@ def test_tunnel_lifecycle(env):
     posts = env.cf_requests("POST", "/cfd_tunnel")
     assert len(posts) == 1
     assert posts[0]["body"]["config_src"] == "cloudflare"
+    assert posts[0]["user_agent"].startswith("cfgw/")
+    assert "cfapi" in posts[0]["user_agent"]
 
     got = env.ok("tunnel.get", id=t["id"])
     assert got["id"] == t["id"] and got["name"] == name
@@ -199,6 +201,30 @@ def test_token_secret_and_rotate(env):
                 labels=labels,
                 secret={"namespace": "apps", "name": "gateway-web"})
     assert r2 == r
+
+    # The reconciler names the Secret's resourceVersion: unchanged since
+    # our write, so no Cloudflare call at all.
+    rv = env.kube.get("Secret", "gateway-web", "apps")["metadata"][
+        "resourceVersion"]
+    n = len(env.cf.requests())
+    r3 = env.ok("tunnel.token_secret", id=t["id"], owner=owner,
+                labels=labels, secret={"namespace": "apps",
+                                       "name": "gateway-web",
+                                       "resource_version": rv})
+    assert r3 == r and len(env.cf.requests()) == n
+    # A Secret changed behind our back (other rv): fetched and rewritten.
+    env.kube.patch("Secret", "gateway-web", {"data": {
+        "TUNNEL_TOKEN": base64.b64encode(b"garbage").decode()}}, ns="apps")
+    rv2 = env.kube.get("Secret", "gateway-web", "apps")["metadata"][
+        "resourceVersion"]
+    r4 = env.ok("tunnel.token_secret", id=t["id"], owner=owner,
+                labels=labels, secret={"namespace": "apps",
+                                       "name": "gateway-web",
+                                       "resource_version": rv2})
+    assert r4 == r and len(env.cf.requests()) == n + 1
+    sec = env.kube.get("Secret", "gateway-web", "apps")
+    assert hashlib.sha256(base64.b64decode(
+        sec["data"]["TUNNEL_TOKEN"])).hexdigest() == r["token_hash"]
 
     old_secret = sim_t["secret_sha256"]
     rot = env.ok("tunnel.rotate", id=t["id"], owner=owner, labels=labels,

@@ -146,3 +146,50 @@ def test_large_bodies(env, tmp_path, mode):
     assert code == "200"
     assert ver == ("1.1" if mode == "h1" else "2")
     assert size == "4000000"
+
+
+def rss_kb(pid):
+    for line in open("/proc/%d/status" % pid):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+@pytest.mark.parametrize("direction", ["download", "upload"])
+def test_backpressure_bounds_memory(env, direction):
+    # A 64 MiB body towards a peer that does not read: a client that
+    # stops reading (download) or a backend that never reads (upload).
+    # The proxy must stop reading the other side instead of buffering.
+    import time
+    before = rss_kb(env.p.pid)
+    s = socket.create_connection(("127.0.0.1", env.http), timeout=10)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    if direction == "download":
+        s.sendall(b"GET /big HTTP/1.1\r\nHost: ws.example.com\r\n"
+                  b"x-echo-body: 67108864\r\n\r\n")
+        time.sleep(2)               # do not read: the proxy must stall
+        grown = rss_kb(env.p.pid) - before
+        got = 0
+        while got < 67108864:
+            d = s.recv(1 << 20)
+            if not d:
+                break
+            got += len(d)
+        assert got > 67108864       # head + whole body arrived
+    else:
+        # Upload to a backend that stalls before reading the body.
+        s.sendall(b"POST /big HTTP/1.1\r\nHost: ws.example.com\r\n"
+                  b"x-echo-mode: stall\r\nContent-Length: 67108864\r\n\r\n")
+        s.setblocking(False)
+        sent = 0
+        deadline = time.monotonic() + 3
+        chunk = b"u" * 65536
+        while time.monotonic() < deadline:
+            try:
+                sent += s.send(chunk)
+            except BlockingIOError:
+                time.sleep(0.05)
+        grown = rss_kb(env.p.pid) - before
+        assert sent < 32 << 20      # the client was blocked, not drained
+    s.close()
+    assert grown < 16 * 1024, "proxy RSS grew by %d KiB" % grown
