@@ -99,7 +99,8 @@ cf_kresp_wipe_free(struct kube_resp *r)
 
 static int
 cf_secret_put(struct cfapi_state *st, const char *ns, const char *name,
-    yajl_val req, const char *b64, struct cf_err *err)
+    yajl_val req, const char *b64, char *rv, size_t rvsz,
+    struct cf_err *err)
 {
 	const struct kube_res	*res = kube_res_lookup("Secret");
 	struct kube_resp	 r;
@@ -133,13 +134,16 @@ cf_secret_put(struct cfapi_state *st, const char *ns, const char *name,
 		cf_err_set(err, r.status == 0 ? CF_E_TRANSPORT :
 		    CF_E_INTERNAL, "writing Secret %s/%s: HTTP %ld %s", ns,
 		    name, r.status, r.message);
+	else
+		snprintf(rv, rvsz, "%s", kube_obj_rv(r.json) != NULL ?
+		    kube_obj_rv(r.json) : "");
 	cf_kresp_wipe_free(&r);
 	return rc;
 }
 
 int
 cf_secret_write(struct cfapi_state *st, yajl_val req, const char *token,
-    size_t toklen, struct cf_err *err)
+    size_t toklen, char *rv, size_t rvsz, struct cf_err *err)
 {
 	yajl_val	 sv = json_get(req, "secret");
 	const char	*ns = json_str(sv, "namespace");
@@ -165,7 +169,8 @@ cf_secret_write(struct cfapi_state *st, yajl_val req, const char *token,
 	}
 	sodium_bin2base64(b64, blen, (const unsigned char *)token, toklen,
 	    sodium_base64_VARIANT_ORIGINAL);
-	rc = cf_secret_put(st, ns, name, req, b64, err);
+	rv[0] = '\0';
+	rc = cf_secret_put(st, ns, name, req, b64, rv, rvsz, err);
 	sodium_free(b64);
 	if (rc == 0)
 		log_info("tunnel token written to Secret %s/%s", ns, name);

@@ -548,23 +548,84 @@ cf_token_fetch(struct cfapi_state *st, struct cf_cred *c, const char *id,
 	return tok;
 }
 
+static struct cf_tokcache *
+cf_tokcache_find(struct cfapi_state *st, const char *tunnel, const char *ns,
+    const char *name, int create)
+{
+	struct cf_tokcache	*t;
+	size_t			 i;
+
+	for (i = 0; i < st->ntokcache; i++) {
+		t = &st->tokcache[i];
+		if (strcmp(t->tunnel, tunnel) == 0 && strcmp(t->ns, ns) == 0 &&
+		    strcmp(t->name, name) == 0)
+			return t;
+	}
+	if (!create)
+		return NULL;
+	if (st->ntokcache == CF_MAX_TOKCACHE)
+		st->ntokcache = 0;
+	t = &st->tokcache[st->ntokcache++];
+	memset(t, 0, sizeof(*t));
+	snprintf(t->tunnel, sizeof(t->tunnel), "%s", tunnel);
+	snprintf(t->ns, sizeof(t->ns), "%s", ns);
+	snprintf(t->name, sizeof(t->name), "%s", name);
+	return t;
+}
+
+/*
+ * The caller may name the Secret's resourceVersion as it sees it: when
+ * that is the version our last write produced for this tunnel, the
+ * Secret still holds the token we wrote, and nothing needs doing.
+ */
+static const char *
+cf_token_unchanged(struct cfapi_state *st, const char *id, yajl_val req)
+{
+	yajl_val		 sv = json_get(req, "secret");
+	const char		*rv = json_str(sv, "resource_version");
+	struct cf_tokcache	*t;
+
+	if (rv == NULL || *rv == '\0' || json_str(sv, "namespace") == NULL ||
+	    json_str(sv, "name") == NULL)
+		return NULL;
+	t = cf_tokcache_find(st, id, json_str(sv, "namespace"),
+	    json_str(sv, "name"), 0);
+	if (t == NULL || strcmp(t->rv, rv) != 0 || t->rv[0] == '\0' ||
+	    ratelimit_now() - t->written > CF_TOKCACHE_TTL_S)
+		return NULL;
+	return t->hash;
+}
+
 static int
 cf_token_secret(struct cfapi_state *st, struct cf_cred *c, const char *id,
-    yajl_val req, struct jw *out, struct cf_err *err)
+    yajl_val req, int force, struct jw *out, struct cf_err *err)
 {
-	unsigned char	 hash[32];
-	char		 hex[65], *tok;
-	size_t		 len = 0;
-	int		 rc;
+	struct cf_tokcache	*t;
+	unsigned char		 hash[32];
+	char			 hex[65], rv[64], *tok;
+	const char		*same;
+	size_t			 len = 0;
+	int			 rc;
 
+	if (!force && (same = cf_token_unchanged(st, id, req)) != NULL) {
+		jw_obj(out);
+		jw_kstr(out, "token_hash", same);
+		jw_obj_end(out);
+		return 0;
+	}
 	if ((tok = cf_token_fetch(st, c, id, &len, err)) == NULL)
 		return -1;
 	crypto_hash_sha256(hash, (unsigned char *)tok, len);
 	sodium_bin2hex(hex, sizeof(hex), hash, sizeof(hash));
-	rc = cf_secret_write(st, req, tok, len, err);
+	rc = cf_secret_write(st, req, tok, len, rv, sizeof(rv), err);
 	sodium_free(tok);
 	if (rc == -1)
 		return -1;
+	t = cf_tokcache_find(st, id, json_str(json_get(req, "secret"),
+	    "namespace"), json_str(json_get(req, "secret"), "name"), 1);
+	snprintf(t->rv, sizeof(t->rv), "%s", rv);
+	memcpy(t->hash, hex, sizeof(t->hash));
+	t->written = ratelimit_now();
 	jw_obj(out);
 	jw_kstr(out, "token_hash", hex);
 	jw_obj_end(out);
@@ -579,7 +640,7 @@ cf_op_tunnel_token_secret(struct cfapi_state *st, struct cf_cred *c,
 
 	if ((id = cf_req_id(req, "id", err)) == NULL)
 		return -1;
-	return cf_token_secret(st, c, id, req, out, err);
+	return cf_token_secret(st, c, id, req, 0, out, err);
 }
 
 int
@@ -616,5 +677,5 @@ cf_op_tunnel_rotate(struct cfapi_state *st, struct cf_cred *c, yajl_val req,
 	if (rc == -1)
 		return -1;
 	log_info("tunnel %s: secret rotated", id);
-	return cf_token_secret(st, c, id, req, out, err);
+	return cf_token_secret(st, c, id, req, 1, out, err);
 }

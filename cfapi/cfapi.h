@@ -24,6 +24,8 @@
 #define CF_MAX_CREDS		32
 #define CF_MAX_BUCKETS		32
 #define CF_MAX_TUNCONF		1024	/* remembered config hashes */
+#define CF_MAX_TOKCACHE		1024	/* token Secrets we wrote */
+#define CF_TOKCACHE_TTL_S	3600.0
 #define CF_MAX_ZONES		1024	/* zone.resolve cache entries */
 #define CF_MAX_METRICS		96
 #define CF_MAX_ATTEMPTS		5
@@ -93,6 +95,16 @@ struct cf_tunconf {
 	long long	 version;
 };
 
+/* A token Secret we wrote: unchanged Secret + same tunnel = no calls. */
+struct cf_tokcache {
+	char		 tunnel[64];
+	char		 ns[64];
+	char		 name[254];
+	char		 rv[64];	/* the Secret's, after our write */
+	char		 hash[65];
+	double		 written;
+};
+
 struct cf_zone {
 	char		 key[256];	/* account id + "/" + candidate */
 	char		 id[64];
@@ -127,6 +139,8 @@ struct cfapi_state {
 	struct cf_bucket	 buckets[CF_MAX_BUCKETS];
 	struct cf_tunconf	 tunconf[CF_MAX_TUNCONF];
 	size_t			 ntunconf;
+	struct cf_tokcache	 tokcache[CF_MAX_TOKCACHE];
+	size_t			 ntokcache;
 	struct cf_zone		 zones[CF_MAX_ZONES];
 	size_t			 nzones;
 	struct cf_metric	 metrics[CF_MAX_METRICS];
@@ -206,8 +220,10 @@ int	 cf_op_tunnel_rotate(struct cfapi_state *, struct cf_cred *,
 	    yajl_val, struct jw *, struct cf_err *);
 
 /* cf_secret.c */
+/* rv gets the Secret's resourceVersion after the write ("" unknown). */
 int	 cf_secret_write(struct cfapi_state *, yajl_val req,
-	    const char *token, size_t toklen, struct cf_err *);
+	    const char *token, size_t toklen, char *rv, size_t rvsz,
+	    struct cf_err *);
 
 /* cf_dns.c */
 int	 cf_op_zone_resolve(struct cfapi_state *, struct cf_cred *, yajl_val,
