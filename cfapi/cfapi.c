@@ -156,7 +156,14 @@ cfapi_init(struct cfapi_state *st)
 	ko.user_agent = st->w.user_agent;
 	ko.qps = st->w.cfg.kube_qps;
 	ko.burst = st->w.cfg.kube_burst;
-	ko.max_retries = 2;
+	/*
+	 * lib/kube blocks without a hook to serve the control channel, and
+	 * cfgwd kills a worker that misses 3 one-second pings: keep every
+	 * Kubernetes call short; a failure is retried by the caller.
+	 */
+	ko.connect_timeout_ms = 1500;
+	ko.timeout_ms = 2500;
+	ko.max_retries = -1;
 	if ((st->kube = kube_new(&ko)) == NULL)
 		log_warnx("no Kubernetes client: credentials cannot be read");
 }
