@@ -242,12 +242,18 @@ def main(argv=None):
                     help="no garbage collector / namespace controller "
                     "(like the recorded server)")
     a = ap.parse_args(argv)
-    sim = KubeSim(listen=a.listen, crd_dirs=a.crd_dir or None,
-                  tls_dir=a.tls_dir, token=a.token,
-                  simulate_deployments=a.simulate_deployments, log=a.log,
-                  vpa=a.vpa, history=a.history, preload=a.preload,
-                  bookmark_interval=a.bookmark_interval, gc=not a.no_gc)
-    sim.start()
+    try:
+        sim = KubeSim(listen=a.listen, crd_dirs=a.crd_dir or None,
+                      tls_dir=a.tls_dir, token=a.token,
+                      simulate_deployments=a.simulate_deployments,
+                      log=a.log, vpa=a.vpa, history=a.history,
+                      preload=a.preload,
+                      bookmark_interval=a.bookmark_interval,
+                      gc=not a.no_gc)
+        sim.start()
+    except Exception as e:  # bad flags, files, objects: one clear line
+        print("kubesim: %s" % e, file=sys.stderr)
+        return 2
     if a.port_file:
         tmp = a.port_file + ".tmp.%d" % os.getpid()
         with open(tmp, "w") as f:

@@ -238,10 +238,7 @@ class Handler(BaseHTTPRequestHandler):
         try:
             if self._path.startswith("/_sim/"):
                 return self._sim_api(method)
-            body = self._read_body() if method in ("POST", "PUT",
-                                                   "PATCH", "DELETE") \
-                else b""
-            self._body = body
+            self._body = self._read_body()
             user = self._authenticate()
             if user is None:
                 return self.send_api_error(error(401, "Unauthorized",
@@ -406,6 +403,10 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(404, None, text="404 page not found\n")
         if not t.namespaced:
             ns = ""
+        elif ns is None and method not in ("GET", "HEAD"):
+            raise ApiError(405, status_body(
+                405, "MethodNotAllowed", "the server does not allow this "
+                "method on the requested resource", {}))
         ctx = (t, version, ns, name, sub)
         if self._user == "system:anonymous":
             verb = {"GET": "get" if name else "list", "POST": "create",
