@@ -91,14 +91,17 @@ age_ms(const struct uconn *u)
 static struct uconn *
 pool_take(const char *key)
 {
-	struct uconn	*u, *pick = NULL;
+	struct uconn	*u, *next, *pick = NULL;
 	uint32_t	 seen = 0;
 
-	for (u = TAILQ_FIRST(&pool); u != NULL; u = TAILQ_NEXT(u, entry)) {
+	for (u = TAILQ_FIRST(&pool); u != NULL; u = next) {
+		next = TAILQ_NEXT(u, entry);
 		if (strcmp(u->key, key) != 0)
 			continue;
-		if (age_ms(u) >= px->cf.up_max_age_ms)
+		if (age_ms(u) >= px->cf.up_max_age_ms) {
+			u_free(u);		/* too old to reuse */
 			continue;
+		}
 		/* Reservoir sampling: a uniform pick among the matches. */
 		if (arc4random_uniform(++seen) == 0)
 			pick = u;
