@@ -150,6 +150,7 @@ cf_cred_load(struct cfapi_state *st, struct cf_cred *c, struct cf_err *err)
 		cf_err_set(err, CF_E_TRANSPORT, "no Kubernetes client");
 		return -1;
 	}
+	cfapi_poll_ctl(st, 0);
 	if (kube_get(st->kube, res, c->ns, c->name, 0, &r) == -1) {
 		rc = cf_kube_error(&r, c->ns, c->name, err);
 		kube_resp_free(&r);

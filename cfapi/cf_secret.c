@@ -118,6 +118,7 @@ cf_secret_put(struct cfapi_state *st, const char *ns, const char *name,
 			cf_err_set(err, CF_E_INTERNAL, "cannot build Secret");
 			return -1;
 		}
+		cfapi_poll_ctl(st, 0);	/* answer pings between calls */
 		if (!patch)
 			rc = kube_create(st->kube, res, ns, buf, len,
 			    CF_FIELD_MANAGER, &r);
