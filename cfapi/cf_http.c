@@ -363,6 +363,9 @@ cf_perform(struct cfapi_state *st, const struct cf_cred *c,
 	t = curl_slist_append(hl, "Accept: application/json");
 	if (t != NULL && body != NULL)
 		t = curl_slist_append(t, "Content-Type: application/json");
+	/* No "Expect: 100-continue" round trip before large bodies. */
+	if (t != NULL && body != NULL)
+		t = curl_slist_append(t, "Expect:");
 	if (t == NULL) {
 		cf_slist_wipe_free(&hl);
 		return CURLE_OUT_OF_MEMORY;
