@@ -193,8 +193,11 @@ dns_group(struct dns_ctx *x, const char *zid, const char *zname)
 static void
 dns_group_add(struct dns_ctx *x, struct dns_group *g, const char *host)
 {
-	if (g == NULL)
+	if (g == NULL) {
+		dns_error(x, "%s: more than %d zones in one sync", host,
+		    DNS_MAX_ZONES_PER_SYNC);
 		return;
+	}
 	if (g->hosts == NULL && (g->hosts = calloc(json_len(json_get(x->req,
 	    "hostnames")) + 1, sizeof(*g->hosts))) == NULL)
 		fatal("calloc");
