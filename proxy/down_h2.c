@@ -25,6 +25,8 @@ struct h2conn {
 	char			 ip[64];
 	int			 tls;
 	int			 nstreams;
+	unsigned		 resets;	/* streams the client reset */
+	unsigned		 started;	/* streams routed */
 	int			 dead;
 	int			 in_cb;
 };
@@ -204,12 +206,23 @@ on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *arg)
 	int		 eos = (f->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
 
 	(void)s;
+	if (f->hd.type == NGHTTP2_RST_STREAM && ++c->resets > H2_MAX_RESETS &&
+	    c->resets > c->started / 2) {
+		/* Rapid reset (CVE-2023-44487): mostly-cancelled streams. */
+		log_warnx("client %s: %u stream resets, closing", c->ip,
+		    c->resets);
+		nghttp2_session_terminate_session(c->io.s,
+		    NGHTTP2_ENHANCE_YOUR_CALM);
+		return 0;
+	}
 	if (st == NULL)
 		return 0;
 	switch (f->hd.type) {
 	case NGHTTP2_HEADERS:
-		if (!st->started && st->x != NULL)
+		if (!st->started && st->x != NULL) {
+			c->started++;
 			st_start(c, st, eos);
+		}
 		else if (eos && st->x != NULL)
 			xch_send_end(st->x, NULL);
 		break;

@@ -10,6 +10,7 @@
 
 #define H2_MAX_HEADER_BYTES	(64 * 1024)
 #define H2_MAX_STREAMS		100
+#define H2_MAX_RESETS		500
 
 /* First member of both connection structs: the send callback uses it. */
 struct h2io {

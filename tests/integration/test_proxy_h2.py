@@ -308,3 +308,26 @@ def test_h2_cookies_joined_for_http1_backend(env):
     assert [v for k, v in got["header_list"] if k == "cookie"] == \
         ["a=1; b=2"]
     assert got["headers"]["x-m"] == "1"
+
+
+def test_rapid_reset_closes_connection(env):
+    c = H2Client(env.http)
+    closed = False
+    try:
+        for i in range(800):
+            sid = c.request("/r/%d" % i, extra=[("x-echo-mode", "stall")])
+            c.c.reset_stream(sid)
+            c.flush()
+    except (OSError, Exception):
+        closed = True
+    term = []
+    try:
+        evs = c.pump(lambda e: any(isinstance(
+            x, h2events.ConnectionTerminated) for x in e), timeout=5)
+        term = [e for e in evs
+                if isinstance(e, h2events.ConnectionTerminated)]
+    except OSError:
+        closed = True
+    assert closed or (term and term[0].error_code == 11)  # ENHANCE_YOUR_CALM
+    assert env.wait_log("stream resets, closing")
+    assert http_get(env.http, "/ok")[0] == 200
