@@ -29,7 +29,7 @@ static struct px	 px_state;
 static struct stat	 routes_st;
 static int		 routes_seen;
 
-static void	 usage(void) __attribute__((noreturn));
+static void	 usage(int) __attribute__((noreturn));
 static void	 px_reload(int);
 static void	 px_tick(evutil_socket_t, short, void *);
 static void	 px_signal(evutil_socket_t, short, void *);
@@ -37,9 +37,9 @@ static int	 intarg(const char *, int, int);
 static void	 px_resolve_add(struct px_config *, const char *);
 
 static void
-usage(void)
+usage(int status)
 {
-	fprintf(stderr,
+	fprintf(status == 0 ? stdout : stderr,
 "usage: cfgw-proxy [options]\n"
 "  --routes-file PATH        route table file (reloaded on change)\n"
 "  --routes-configmap NS/NAME  watch the table in a ConfigMap\n"
@@ -62,7 +62,7 @@ usage(void)
 "  --resolve NAME:PORT:ADDR:PORT  connect to ADDR:PORT for backend "
     "NAME:PORT\n"
 "  --log-format text|json    -v verbose    --help\n");
-	exit(2);
+	exit(status);
 }
 
 int
@@ -329,14 +329,15 @@ px_options(int argc, char **argv, enum log_format *fmt, int *verbose)
 			break;
 		case 'l':
 			if (log_format_parse(optarg, fmt) == -1)
-				usage();
+				usage(2);
 			break;
 		case 'v': (*verbose)++; break;
-		default: usage();
+		case 'h': usage(0);
+		default: usage(2);
 		}
 	}
 	if (optind != argc)
-		usage();
+		usage(2);
 	if (cf->routes_file != NULL && cf->routes_configmap != NULL) {
 		fprintf(stderr, "cfgw-proxy: --routes-file and "
 		    "--routes-configmap are exclusive\n");
