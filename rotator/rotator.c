@@ -283,8 +283,11 @@ rot_gw_load(struct rot_state *st, struct rot_gw *g, yajl_val e,
 	}
 	g->cron_ok = cron_parse(&g->cron, cron, tz != NULL ? tz : "UTC", err,
 	    sizeof(err)) == 0;
-	/* No last rotation known: start counting now (no rotation). */
-	g->last = time(NULL);
+	/*
+	 * No last rotation known: start counting when we first saw the
+	 * gateway (no rotation now), as the reference seeds lastRotatedAt.
+	 */
+	g->last = old != NULL ? old->last : time(NULL);
 	if (json_str(e, "last_rotated_at") != NULL &&
 	    cron_time_parse(json_str(e, "last_rotated_at"), &t) == 0)
 		g->last = t;
