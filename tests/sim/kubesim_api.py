@@ -395,8 +395,15 @@ class Api(PatchMixin, DeleteMixin):
         det["causes"] = [c.as_dict() for c in causes]
         return error(422, "Invalid", msg, det)
 
-    def _normalize(self, t, version, obj, old=None):
-        """Defaulting, pruning and validation; returns the object."""
+    def _normalize(self, t, version, obj, old=None, strict=False):
+        """Defaulting, pruning and validation; returns the object.
+        strict: fieldValidation=Strict (unknown fields are a 400)."""
+        if strict and not t.builtin and t.schemas.get(version):
+            unknown = schema.unknown_fields(obj, t.schemas[version])
+            if unknown:
+                raise error(400, "BadRequest", "strict decoding error: " +
+                            ", ".join('unknown field "%s"' % f
+                                      for f in unknown))
         if t.builtin:
             bad = builtin.check_types(t, obj)
             if bad:
@@ -482,7 +489,8 @@ class Api(PatchMixin, DeleteMixin):
         meta.pop("resourceVersion", None)
         if t.status_sub and not t.builtin:
             obj.pop("status", None)
-        obj = self._normalize(t, version, obj)
+        obj = self._normalize(t, version, obj,
+                              strict=q.get("fieldValidation") == "Strict")
         meta = obj["metadata"]
         meta["uid"] = new_uid()
         meta["creationTimestamp"] = now()
@@ -581,7 +589,8 @@ class Api(PatchMixin, DeleteMixin):
             else:
                 meta.pop(k, None)
         meta.pop("managedFields", None)
-        obj = self._normalize(t, version, obj, old)
+        obj = self._normalize(t, version, obj, old,
+                              strict=q.get("fieldValidation") == "Strict")
         meta = obj["metadata"]
         if "generation" in ometa:
             if self._spec_changed(t, old, obj):

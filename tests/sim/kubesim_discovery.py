@@ -2,6 +2,7 @@
 """Discovery documents, /version and health endpoints of the Kubernetes API
 simulator (shapes from kube-wire cases 01-03)."""
 
+import kubesim_openapi as openapi
 from kubesim_util import ApiError
 
 VERSION = {
@@ -51,6 +52,13 @@ def discovery(sim, segs, host):
                  for v in api.group_versions(g)]}
     if segs == ["version"]:
         return VERSION
+    if segs[:2] == ["openapi", "v3"]:
+        if len(segs) == 2:
+            return openapi.root_document(api)
+        doc = openapi.gv_document(api, "/".join(segs[2:]))
+        if doc is None:
+            raise ApiError(404, None, text="404 page not found\n")
+        return doc
     if segs[0] in ("healthz", "readyz", "livez") and len(segs) <= 2:
         if len(segs) == 2 and segs[1] not in ("ping", "log", "etcd"):
             e = ApiError(404, None)

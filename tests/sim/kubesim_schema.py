@@ -56,6 +56,33 @@ def prune(obj, schema, root=True):
     return obj
 
 
+def unknown_fields(obj, schema, path="", root=True):
+    """Paths of the fields pruning would drop (fieldValidation=Strict)."""
+    out = []
+    if schema is None or schema.get("x-kubernetes-preserve-unknown-fields"):
+        return out
+    if isinstance(obj, dict):
+        props = _props(schema)
+        addl = schema.get("additionalProperties")
+        for k, v in obj.items():
+            p = path + "." + k if path else k
+            if root and k in ("apiVersion", "kind", "metadata"):
+                continue
+            if k in props:
+                out += unknown_fields(v, props[k], p, False)
+            elif isinstance(addl, dict):
+                out += unknown_fields(v, addl, p, False)
+            elif addl is not True and not (
+                    schema.get("x-kubernetes-embedded-resource") and
+                    k in ("apiVersion", "kind", "metadata")):
+                out.append(p)
+    elif isinstance(obj, list) and isinstance(schema.get("items"), dict):
+        for i, v in enumerate(obj):
+            out += unknown_fields(v, schema["items"], "%s[%d]" % (path, i),
+                                  False)
+    return out
+
+
 def apply_defaults(obj, schema):
     """Fill `default:` values in place (only below existing parents)."""
     if schema is None:

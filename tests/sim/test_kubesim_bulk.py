@@ -108,3 +108,29 @@ def test_without_vpa_group_is_absent():
         assert st == 404
     finally:
         s.stop()
+
+
+def test_openapi_v3_and_strict_field_validation():
+    s = KubeSim().start()
+    try:
+        c = Client(s.url)
+        st, root = c.get("/openapi/v3")
+        url = root["paths"]["apis/gateway.networking.k8s.io/v1"][
+            "serverRelativeURL"]
+        assert "api/v1" in root["paths"]
+        st, doc = c.get(url)
+        p = doc["paths"]["/apis/gateway.networking.k8s.io/v1/namespaces/"
+                         "{namespace}/httproutes/{name}"]["patch"]
+        assert "fieldValidation" in [x["name"] for x in p["parameters"]]
+        assert p["x-kubernetes-group-version-kind"]["kind"] == "HTTPRoute"
+        assert c.get("/openapi/v3/apis/nope/v1")[0] == 404
+        r = route("strict")
+        r["spec"]["bogus"] = 1
+        st, e = c.post(GW + "/namespaces/default/httproutes"
+                       "?fieldValidation=Strict", r)
+        assert st == 400 and e["message"] == \
+            'strict decoding error: unknown field "spec.bogus"'
+        st, o = c.post(GW + "/namespaces/default/httproutes", r)
+        assert st == 201 and "bogus" not in o["spec"]
+    finally:
+        s.stop()

@@ -136,32 +136,36 @@ def test_kubectl_against_tls_sim(tls_sim, tmp_path):
 
 @pytest.mark.skipif(kubectl_path() is None, reason="kubectl not found")
 def test_kubectl_apply_delete_plain_http(tmp_path):
-    # --validate=false: the simulator serves no /openapi/v2 (protobuf), which
-    # kubectl's client-side validation would download.
+    # kubectl apply validates on the server (fieldValidation=Strict) after
+    # finding the PATCH parameter in /openapi/v3
     s = KubeSim().start()
     try:
         kc = str(tmp_path / "kubeconfig")
         _kubeconfig(kc, s.url, None)
         m = tmp_path / "m.yaml"
         m.write_text(json.dumps(route("kr")))
-        _kubectl(kc, "apply", "--validate=false", "-f", str(m))
+        _kubectl(kc, "apply", "-f", str(m))
         p = _kubectl(kc, "get", "httproutes")
         assert "kr" in p.stdout
         r = route("kr", host="changed.example.com")
         m.write_text(json.dumps(r))
-        _kubectl(kc, "apply", "--validate=false", "-f", str(m))
+        _kubectl(kc, "apply", "-f", str(m))
         st, o = Client(s.url).get(GW + "/namespaces/default/httproutes/kr")
         assert o["spec"]["hostnames"] == ["changed.example.com"]
-        _kubectl(kc, "apply", "--validate=false", "--server-side", "-f",
-                 str(m))
+        _kubectl(kc, "apply", "--server-side", "-f", str(m))
         cgs = {"apiVersion": "cloudflare-gateway-controller.io/v1",
                "kind": "CloudflareGatewayStatus",
                "metadata": {"name": "gw", "namespace": "default"}}
         m.write_text(json.dumps(cgs))
-        _kubectl(kc, "apply", "--validate=false", "-f", str(m))
+        _kubectl(kc, "apply", "-f", str(m))
         p = _kubectl(kc, "get", "cgs", "-o", "wide")
         assert p.stdout.split()[:5] == ["NAME", "TUNNEL", "NAME", "TUNNEL",
                                         "ID"]
+        bad = route("bad")
+        bad["spec"]["bogus"] = 1
+        m.write_text(json.dumps(bad))
+        p = _kubectl(kc, "apply", "-f", str(m), check=False)
+        assert p.returncode != 0 and 'unknown field "spec.bogus"' in p.stderr
         _kubectl(kc, "delete", "httproute", "kr", "--wait=true")
         assert Client(s.url).get(GW + "/namespaces/default/httproutes/kr")[
             0] == 404
