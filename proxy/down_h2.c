@@ -54,6 +54,7 @@ static void	 dh2_free(struct h2conn *);
 static void	 dh2_pump(struct h2conn *);
 static void	 dh2_deferred(evutil_socket_t, short, void *);
 static void	 dh2_schedule(struct h2conn *);
+static void	 sx_drained(struct h2body *);
 
 static void	 sx_head(struct xch *, int, struct hdrs *, int64_t);
 static void	 sx_data(struct xch *, struct evbuffer *);
@@ -114,6 +115,8 @@ on_begin_headers(nghttp2_session *s, const nghttp2_frame *f, void *arg)
 	}
 	st->c = c;
 	st->id = f->hd.stream_id;
+	st->resp.drained = sx_drained;
+	st->resp.owner = st;
 	st->x->darg = st;
 	st->x->dops = &sx_ops;
 	st->x->req_clen = -1;
@@ -374,13 +377,31 @@ dh2_deferred(evutil_socket_t fd, short ev, void *arg)
 {
 	struct h2conn	*c = arg;
 
+	struct h2stream	*st;
+
 	(void)fd;
 	(void)ev;
+	/* Streams whose queue drained: let their upstream read again. */
+	LIST_FOREACH(st, &c->streams, entry)
+		if (st->resp.resume) {
+			st->resp.resume = 0;
+			if (st->x != NULL)
+				xch_up_resume(st->x);
+		}
 	if (!c->dead)
 		dh2_pump(c);
 	if (c->dead && evbuffer_get_length(bufferevent_get_output(
 	    c->io.bev)) == 0)
 		dh2_free(c);
+}
+
+static void
+sx_drained(struct h2body *b)
+{
+	struct h2stream	*st = b->owner;
+
+	b->resume = 1;
+	dh2_schedule(st->c);
 }
 
 static void

@@ -25,6 +25,11 @@ struct h2body {
 	int			 deferred;
 	struct hdrs		 trailers;
 	int			 has_trailers;
+	/* Called when the queue falls under half the high-water mark, so
+	 * the side that fills it may read again. */
+	void			(*drained)(struct h2body *);
+	void			*owner;
+	int			 resume;	/* set by drained */
 };
 
 struct h2nv {

@@ -89,6 +89,9 @@ h2_body_read(nghttp2_session *s, int32_t id, uint8_t *dst, size_t len,
 		len = have;
 	if (len > 0)
 		evbuffer_remove(b->buf, dst, len);
+	if (b->drained != NULL && !b->resume &&
+	    evbuffer_get_length(b->buf) < PX_HIGH_WATER / 2)
+		b->drained(b);
 	if (b->eof && evbuffer_get_length(b->buf) == 0) {
 		*flags |= NGHTTP2_DATA_FLAG_EOF;
 		if (b->has_trailers && b->trailers.n > 0) {

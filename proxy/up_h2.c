@@ -62,6 +62,7 @@ static void	 c_deferred(evutil_socket_t, short, void *);
 static void	 c_idle(evutil_socket_t, short, void *);
 static void	 c_pump(struct h2up *);
 static void	 c_schedule(struct h2up *);
+static void	 s_drained(struct h2body *);
 static void	 c_free(struct h2up *, int);
 
 static void	 ux_data(struct xch *, struct evbuffer *);
@@ -400,6 +401,8 @@ up_h2_start(struct xch *x)
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return -1;
 	st->c = c;
+	st->req.drained = s_drained;
+	st->req.owner = st;
 	st->req.buf = evbuffer_new();
 	st->tmp = evbuffer_new();
 	st->tmo = evtimer_new(px->base, s_timeout, st);
@@ -444,14 +447,31 @@ c_schedule(struct h2up *c)
 static void
 c_deferred(evutil_socket_t fd, short ev, void *arg)
 {
-	struct h2up	*c = arg;
+	struct h2up		*c = arg;
+	struct h2ustream	*st;
 
 	(void)fd;
 	(void)ev;
+	/* Streams whose request queue drained: the client may send more. */
+	LIST_FOREACH(st, &c->streams, entry)
+		if (st->req.resume) {
+			st->req.resume = 0;
+			if (st->x != NULL && st->x->dops->resume != NULL)
+				st->x->dops->resume(st->x);
+		}
 	if (!c->dead && h2_pump(&c->io) == -1)
 		c->dead = 1;
 	if (c->dead)
 		c_free(c, 502);
+}
+
+static void
+s_drained(struct h2body *b)
+{
+	struct h2ustream	*st = b->owner;
+
+	b->resume = 1;
+	c_schedule(st->c);
 }
 
 static void

@@ -58,7 +58,10 @@ def unpack(hdr):
 def worker_binary(name):
     """libexec/cfgw/<name>, or $CFGW_LIBEXEC/<name> (e.g. ASan builds)."""
     d = os.environ.get("CFGW_LIBEXEC")
-    p = Path(d) / name if d else REPO / "libexec" / "cfgw" / name
+    out = Path(os.environ.get("CFGW_OUT") or REPO)
+    if not out.is_absolute():
+        out = REPO / out
+    p = Path(d) / name if d else out / "libexec" / "cfgw" / name
     if not p.exists():
         raise FileNotFoundError(f"{p} is not built (run make)")
     return p

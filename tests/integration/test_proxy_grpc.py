@@ -157,3 +157,25 @@ def test_http1_client_to_h2c_backend(env):
     assert body["path"] == "/h2c/x" and body["query"] == "y=1"
     assert body["body_len"] == 5
     assert body["headers"][":authority"] == "grpc.example.com"
+
+
+def test_large_upload_to_h2c_backend(env):
+    import socket as so
+    from test_proxy_lib import parse_responses
+    n = 2 << 20
+    s = so.create_connection(("127.0.0.1", env.http), timeout=20)
+    s.sendall(b"POST /h2c/up HTTP/1.1\r\nHost: grpc.example.com\r\n"
+              b"Connection: close\r\nContent-Length: %d\r\n\r\n" % n)
+    chunk = b"z" * 65536
+    for _ in range(n // len(chunk)):
+        s.sendall(chunk)
+    out = b""
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        out += d
+    s.close()
+    r = parse_responses(out)
+    assert r[0][0] == 200
+    assert json.loads(r[0][2])["body_len"] == n

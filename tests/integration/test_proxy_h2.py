@@ -331,3 +331,14 @@ def test_rapid_reset_closes_connection(env):
     assert closed or (term and term[0].error_code == 11)  # ENHANCE_YOUR_CALM
     assert env.wait_log("stream resets, closing")
     assert http_get(env.http, "/ok")[0] == 200
+
+
+def test_h2_slow_reader_large_download(env):
+    # The client reads nothing for a second, so the proxy's queue for the
+    # stream fills and it pauses the backend; reading again must resume it.
+    c = H2Client(env.http)
+    sid = c.request("/big", extra=[("x-echo-body", str(4 << 20))])
+    time.sleep(1)
+    st, body, reset = c.response(sid)
+    assert st == 200 and not reset
+    assert len(body) == 4 << 20
