@@ -37,7 +37,7 @@
 #define CFGWD_DEFAULT_NAMESPACE	"cfgw-system"
 #define CFGWD_DEFAULT_QPS	20.0
 #define CFGWD_DEFAULT_BURST	30
-#define CFGWD_DEFAULT_CF_BUDGET	1200	/* Cloudflare: 1200 per 5 min */
+#define CFGWD_DEFAULT_CF_BUDGET	1000	/* below Cloudflare's 1200 per 5 min */
 #define CFGWD_LIBEXEC_FALLBACK	"/usr/libexec/cfgw"
 
 enum sv_state {
