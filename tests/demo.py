@@ -63,13 +63,13 @@ def main():
         for name, pid in sorted(gw.worker_pids().items()):
             print(f"    {name:<10} pid {pid}")
 
-        def programmed():
+        def ready():
             g = kube.get("Gateway", "my-gateway")
-            c = condition(g, "Programmed")
+            c = condition(g, "Ready")
             recs = [r for z in cf.state()["zones"]
                     for r in z["records"]]
             return c and c["status"] == "True" and recs and (g, recs)
-        g, recs = wait_for(programmed, 60, what="the Gateway to be programmed")
+        g, recs = wait_for(ready, 60, what="the Gateway to be ready")
 
         say("Cloudflare: the tunnel")
         for t in cf.state()["tunnels"]:
@@ -84,6 +84,17 @@ def main():
             print(f"    {c['type']:<14} {c['status']:<6} {c['reason']}")
         for a in g["status"].get("addresses", []):
             print(f"    address: {a['value']}")
+
+        kubectl = shutil.which("kubectl") or \
+            (harness.REPO / "build/tools/kubectl")
+        if Path(kubectl).exists():
+            say("kubectl get gateways,httproutes -A (against the simulator)")
+            r = subprocess.run([str(kubectl), "--kubeconfig",
+                                str(gw.kubeconfig), "get",
+                                "gatewayclasses,gateways,httproutes", "-A"],
+                               capture_output=True, text=True, timeout=30)
+            print("    " + (r.stdout + r.stderr).strip().replace(
+                "\n", "\n    "))
 
         say("routing a real request through cfgw-proxy")
         cm = kube.get("ConfigMap", "gateway-my-gateway")
