@@ -655,7 +655,13 @@ class Handler(BaseHTTPRequestHandler):
                     return
                 continue
             typ, obj = ev
-            if typ == "BOOKMARK" and meta_only:
+            if as_ == "Table" and typ not in ("ERROR", "BOOKMARK"):
+                obj = to_table(self.sim.api, t, version, [obj], as_v,
+                               self._q.get("includeObject"),
+                               t.base_path(version, ns if t.namespaced
+                                           else ""),
+                               obj["metadata"]["resourceVersion"], None)
+            elif typ == "BOOKMARK" and meta_only:
                 obj = {"kind": "PartialObjectMetadata",
                        "apiVersion": "meta.k8s.io/" + as_v,
                        "metadata": {"resourceVersion": obj["metadata"][

@@ -25,6 +25,20 @@ AGE_DESC = ("CreationTimestamp is a timestamp representing the server time "
             "sig-architecture/api-conventions.md#metadata")
 
 
+CM_DATA_DESC = ("Data contains the configuration data. Each key must consist "
+                "of alphanumeric characters, '-', '_' or '.'. Values with "
+                "non-UTF-8 byte sequences must use the BinaryData field. The "
+                "keys stored in Data must not overlap with the keys in the "
+                "BinaryData field, this is enforced during validation "
+                "process.")
+SECRET_DATA_DESC = ("Data contains the secret data. Each key must consist of "
+                    "alphanumeric characters, '-', '_' or '.'. The serialized"
+                    " form of the secret data is a base64 encoded string, "
+                    "representing the arbitrary (possibly non-string) data "
+                    "value here. Described in https://tools.ietf.org/html/"
+                    "rfc4648#section-4")
+
+
 def _age(ts):
     try:
         t = datetime.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%SZ").replace(
@@ -92,28 +106,58 @@ def _cell(obj, col):
     return v
 
 
+def _containers(o):
+    return (((o.get("spec") or {}).get("template") or {}).get("spec") or
+            {}).get("containers") or []
+
+
+def _selector(o):
+    ml = ((o.get("spec") or {}).get("selector") or {}).get(
+        "matchLabels") or {}
+    return ",".join("%s=%s" % (k, ml[k]) for k in sorted(ml))
+
+
 def _builtin_columns(t):
-    cols = [("Name", "string", "name", NAME_DESC, lambda o: o["metadata"]
-             ["name"])]
+    """(name, type, format, description, priority, getter)."""
+    cols = [("Name", "string", "name", NAME_DESC, 0,
+             lambda o: o["metadata"]["name"])]
+    age = ("Age", "string", "", AGE_DESC, 0,
+           lambda o: _age(o["metadata"].get("creationTimestamp")))
+    st = (lambda o: o.get("status") or {})
     if t.plural == "deployments":
         cols += [
-            ("Ready", "string", "", "", lambda o: "%d/%d" % (
-                (o.get("status") or {}).get("readyReplicas", 0),
-                (o.get("spec") or {}).get("replicas", 1))),
-            ("Up-to-date", "integer", "", "", lambda o: (
-                o.get("status") or {}).get("updatedReplicas", 0)),
-            ("Available", "integer", "", "", lambda o: (
-                o.get("status") or {}).get("availableReplicas", 0))]
-    elif t.plural in ("configmaps", "secrets"):
-        if t.plural == "secrets":
-            cols.append(("Type", "string", "", "", lambda o: o.get("type")))
-        cols.append(("Data", "string", "", "", lambda o: len(
+            ("Ready", "string", "", "Number of the pod with ready state", 0,
+             lambda o: "%d/%d" % (st(o).get("readyReplicas", 0),
+                                  (o.get("spec") or {}).get("replicas",
+                                                            1))),
+            ("Up-to-date", "string", "", "Total number of non-terminated "
+             "pods targeted by this deployment that have the desired "
+             "template spec.", 0, lambda o: st(o).get("updatedReplicas", 0)),
+            ("Available", "string", "", "Total number of available pods "
+             "(ready for at least minReadySeconds) targeted by this "
+             "deployment.", 0, lambda o: st(o).get("availableReplicas", 0)),
+            age,
+            ("Containers", "string", "", "Names of each container in the "
+             "template.", 1, lambda o: ",".join(
+                 c.get("name", "") for c in _containers(o))),
+            ("Images", "string", "", "Images referenced by each container "
+             "in the template.", 1, lambda o: ",".join(
+                 c.get("image", "") for c in _containers(o))),
+            ("Selector", "string", "", "Label selector for pods. Existing "
+             "ReplicaSets whose pods are selected by this will be the ones "
+             "affected by this deployment.", 1, _selector)]
+        return cols
+    if t.plural == "secrets":
+        cols.append(("Type", "string", "", "Used to facilitate programmatic "
+                     "handling of secret data.", 0, lambda o: o.get("type")))
+    if t.plural in ("configmaps", "secrets"):
+        desc = CM_DATA_DESC if t.plural == "configmaps" else SECRET_DATA_DESC
+        cols.append(("Data", "string", "", desc, 0, lambda o: len(
             o.get("data") or {}) + len(o.get("binaryData") or {})))
     elif t.plural == "namespaces":
-        cols.append(("Status", "string", "", "", lambda o: (
-            o.get("status") or {}).get("phase")))
-    cols.append(("Age", "string", "", AGE_DESC, lambda o: _age(
-        o["metadata"].get("creationTimestamp"))))
+        cols.append(("Status", "string", "", "The status of the namespace",
+                     0, lambda o: st(o).get("phase")))
+    cols.append(age)
     return cols
 
 
@@ -121,12 +165,12 @@ def to_table(api, t, version, items, as_v, include, link, rv, meta):
     if t.builtin:
         cols = _builtin_columns(t)
         defs = [{"name": n, "type": ty, "format": f, "description": d,
-                 "priority": 0} for n, ty, f, d, _ in cols]
-        getters = [c[4] for c in cols]
+                 "priority": p} for n, ty, f, d, p, _ in cols]
+        getters = [c[5] for c in cols]
     else:
         pcs = t.printer_columns.get(version) or []
         if not pcs:
-            pcs = [{"name": "Age", "type": "date",
+            pcs = [{"name": "Age", "type": "date", "description": AGE_DESC,
                     "jsonPath": ".metadata.creationTimestamp"}]
         defs = [{"name": "Name", "type": "string", "format": "name",
                  "description": NAME_DESC, "priority": 0}]

@@ -347,6 +347,8 @@ def normalize(v, key=None):
             v = re.sub(r"\d+", "N", v)
         if key == "name" or key == "message":
             v = re.sub(r"-[bcdfghjklmnpqrstvwxz2456789]{5}\b", "-XXXXX", v)
+        if re.match(r"^\d+[smhd](\d+[smhd])?$", v):
+            v = "<age>"      # Table cells of date columns
         return v
     return v
 
@@ -438,8 +440,20 @@ class Replayer:
             probs.append("status %s, expected %s" % (st, ex.status))
         exp = ex.resp_json()
         text = data.decode("utf-8", "replace")
+        if isinstance(exp, str) and ex.resp_headers.get(
+                "Content-Type", "").startswith("application/yaml"):
+            exp = yaml.safe_load(exp)
+            try:
+                got = yaml.safe_load(text)
+            except yaml.YAMLError:
+                got = text
+            text = None
         try:
+            if text is None:
+                raise TypeError
             got = json.loads(text)
+        except TypeError:
+            pass
         except ValueError:
             got = [json.loads(x) for x in text.splitlines()
                    if x.strip().startswith("{")] if ex.watch else \
