@@ -240,21 +240,30 @@ px_resolve_add(struct px_config *cf, const char *arg)
 	r->to_port = intarg(p2, 1, 65535);
 }
 
-/* Where to connect for backend host:port (after --resolve). */
+/*
+ * Where to connect for backend host:port: a --resolve override, else the
+ * name itself -- made absolute (trailing dot) when it ends in the cluster
+ * domain, so the resolver does not first walk the pod's search list
+ * (ndots:5 would try name.<ns>.svc.cluster.local and friends first).
+ */
 void
-px_backend_addr(const char *host, int port, const char **addr, int *to)
+px_backend_addr(const char *host, int port, char *addr, size_t sz, int *to)
 {
-	size_t	 i;
+	size_t	 i, hl = strlen(host), dl = strlen(px->cf.cluster_domain);
 
-	*addr = host;
 	*to = port;
 	for (i = 0; i < px->cf.nresolve; i++)
 		if (px->cf.resolve[i].port == port &&
 		    strcasecmp(px->cf.resolve[i].name, host) == 0) {
-			*addr = px->cf.resolve[i].addr;
+			snprintf(addr, sz, "%s", px->cf.resolve[i].addr);
 			*to = px->cf.resolve[i].to_port;
 			return;
 		}
+	if (dl > 0 && hl > dl + 1 && host[hl - dl - 1] == '.' &&
+	    strcasecmp(host + hl - dl, px->cf.cluster_domain) == 0)
+		snprintf(addr, sz, "%s.", host);
+	else
+		snprintf(addr, sz, "%s", host);
 }
 
 static int

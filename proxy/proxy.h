@@ -230,7 +230,7 @@ struct px {
 extern struct px	*px;
 
 /* main.c */
-void		 px_backend_addr(const char *, int, const char **, int *);
+void		 px_backend_addr(const char *, int, char *, size_t, int *);
 int		 px_conn_admit(void);
 void		 px_conn_release(void);
 struct table	*px_table_get(void);	/* new reference or NULL */

@@ -117,7 +117,7 @@ static struct uconn *
 u_new(const struct tbackend *be)
 {
 	struct uconn	*u;
-	const char	*addr;
+	char		 addr[300];
 	int		 port;
 
 	if ((u = calloc(1, sizeof(*u))) == NULL)
@@ -133,7 +133,7 @@ u_new(const struct tbackend *be)
 	snprintf(u->key, sizeof(u->key), "%s:%d", be->host, be->port);
 	event_base_gettimeofday_cached(px->base, &u->born);
 	bufferevent_setcb(u->bev, u_read, u_write, u_event, u);
-	px_backend_addr(be->host, be->port, &addr, &port);
+	px_backend_addr(be->host, be->port, addr, sizeof(addr), &port);
 	if (bufferevent_socket_connect_hostname(u->bev, px->dns, AF_UNSPEC,
 	    addr, port) == -1) {
 		u_free(u);

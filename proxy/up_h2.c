@@ -260,7 +260,7 @@ c_new(const struct tbackend *be)
 	struct h2up			*c;
 	nghttp2_session_callbacks	*cb;
 	nghttp2_option			*opt;
-	const char			*addr;
+	char				 addr[300];
 	int				 port;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
@@ -292,7 +292,7 @@ c_new(const struct tbackend *be)
 		return NULL;
 	}
 	bufferevent_setcb(c->io.bev, c_read, c_write, c_event, c);
-	px_backend_addr(be->host, be->port, &addr, &port);
+	px_backend_addr(be->host, be->port, addr, sizeof(addr), &port);
 	if (bufferevent_socket_connect_hostname(c->io.bev, px->dns, AF_UNSPEC,
 	    addr, port) == -1) {
 		c_free(c, 502);
