@@ -308,6 +308,36 @@ xch_retry(struct xch *x, int status, int connerr)
 	return 1;
 }
 
+/*
+ * 1 if the path has a "." or ".." segment (also percent-encoded).  Such a
+ * path would match one prefix here and name another resource after the
+ * backend normalises it, so it is refused rather than routed.
+ */
+static int
+path_has_dots(const char *p, size_t n)
+{
+	size_t	 i = 0, s, dots;
+
+	while (i < n) {
+		s = ++i;		/* after a '/' */
+		dots = 0;
+		while (i < n && p[i] != '/') {
+			if (p[i] == '.')
+				dots++;
+			else if (i + 2 < n && p[i] == '%' && p[i + 1] == '2' &&
+			    (p[i + 2] == 'e' || p[i + 2] == 'E')) {
+				dots++;
+				i += 2;
+			} else
+				dots = 3;	/* something else */
+			i++;
+		}
+		if (i > s && dots > 0 && dots <= 2)
+			return 1;
+	}
+	return 0;
+}
+
 void
 xch_route_and_start(struct xch *x, int grpc)
 {
@@ -338,6 +368,10 @@ xch_route_and_start(struct xch *x, int grpc)
 		q.querylen = strlen(q.query);
 	} else
 		q.pathlen = strlen(x->path);
+	if (x->path[0] == '/' && path_has_dots(x->path, q.pathlen)) {
+		xch_local(x, 400);
+		return;
+	}
 	if ((th = table_host(x->tbl, host, hl)) == NULL ||
 	    (x->rule = grpc ? match_grpc(th, &q) : match_http(th, &q)) ==
 	    NULL) {

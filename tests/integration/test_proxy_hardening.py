@@ -208,3 +208,14 @@ def test_garbage_never_crashes(env):
     r = parse_responses(raw(env.http, b"GET /exact HTTP/1.1\r\n" + H +
                             b"Connection: close\r\n\r\n"))
     assert r[0][0] == 200
+
+
+@pytest.mark.parametrize("path,status", [
+    ("/foo/../exact", 400), ("/foo/./x", 400), ("/foo/%2e%2E/x", 400),
+    ("/foo/..", 400), ("/foo/.well-known/x", 200), ("/foo/...", 200),
+    ("/foo/a.b/..c", 200)])
+def test_dot_segments(env, path, status):
+    r = parse_responses(raw(env.http, b"GET " + path.encode() +
+                            b" HTTP/1.1\r\n" + H +
+                            b"Connection: close\r\n\r\n"))
+    assert r[0][0] == status
