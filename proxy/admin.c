@@ -81,6 +81,30 @@ admin_metrics(struct evbuffer *b)
 }
 
 static void
+admin_histogram(struct evbuffer *b)
+{
+	uint64_t	 acc = 0;
+	int		 i;
+
+	evbuffer_add_printf(b,
+	    "# HELP cfgw_proxy_request_duration_seconds Time from request "
+	    "head to the end of the answer.\n"
+	    "# TYPE cfgw_proxy_request_duration_seconds histogram\n");
+	for (i = 0; i < PX_NBUCKETS; i++) {
+		acc += px->m.dur_bucket[i];
+		evbuffer_add_printf(b, "cfgw_proxy_request_duration_seconds_"
+		    "bucket{le=\"%g\"} %llu\n", px_buckets[i],
+		    (unsigned long long)acc);
+	}
+	evbuffer_add_printf(b, "cfgw_proxy_request_duration_seconds_bucket"
+	    "{le=\"+Inf\"} %llu\n"
+	    "cfgw_proxy_request_duration_seconds_sum %.6f\n"
+	    "cfgw_proxy_request_duration_seconds_count %llu\n",
+	    (unsigned long long)px->m.dur_count, px->m.dur_sum,
+	    (unsigned long long)px->m.dur_count);
+}
+
+static void
 admin_cb(struct evhttp_request *req, void *arg)
 {
 	const char	*uri = evhttp_request_get_uri(req);
@@ -103,6 +127,7 @@ admin_cb(struct evhttp_request *req, void *arg)
 		    "text/plain", b);
 	} else if (n == 8 && strncmp(uri, "/metrics", 8) == 0) {
 		admin_metrics(b);
+		admin_histogram(b);
 		admin_reply(req, 200, "text/plain; version=0.0.4", b);
 	} else
 		evhttp_send_error(req, 404, NULL);

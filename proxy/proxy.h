@@ -25,6 +25,8 @@
 #define PX_DEFAULT_HTTPS	"127.0.0.1:8443"
 #define PX_DEFAULT_ADMIN	"127.0.0.1:9090"
 
+#define PX_NBUCKETS	11	/* request duration histogram */
+
 /* Back-pressure: stop reading a side when the other has this much queued. */
 #define PX_HIGH_WATER		(256 * 1024)
 
@@ -106,6 +108,7 @@ struct xch {
 	int			 down_gone;
 	int			 up_gone;
 	int			 status;	/* answer, for metrics */
+	struct timeval		 start;
 	int			 redirect;	/* answered by a filter */
 	int			 req_ended;
 	int			 attempt;	/* retries so far */
@@ -119,6 +122,7 @@ struct xch {
 };
 
 /* xch.c */
+extern const double px_buckets[PX_NBUCKETS];
 struct xch	*xch_new(void);
 void		 xch_route_and_start(struct xch *, int);
 void		 xch_down_detach(struct xch *);
@@ -173,6 +177,9 @@ void		*tls_ctx(void);
 int		 admin_open(const char *);
 
 struct px_metrics {
+	uint64_t	 dur_bucket[PX_NBUCKETS];	/* cumulative at read */
+	uint64_t	 dur_count;
+	double		 dur_sum;
 	uint64_t	 req_class[6];	/* 1xx..5xx, [0] unused */
 	uint64_t	 reload_ok;
 	uint64_t	 reload_fail;

@@ -6,6 +6,8 @@
  * detached; it holds a table reference the whole time, so a reload never
  * frees a rule that is in use.
  */
+#include <sys/time.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,13 +30,40 @@ xch_new(void)
 		return NULL;
 	x->req_clen = -2;
 	x->scheme = "http";
+	event_base_gettimeofday_cached(px->base, &x->start);
 	px->inflight++;
 	return x;
+}
+
+const double px_buckets[PX_NBUCKETS] = {
+	0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
+};
+
+/* Request duration: from the request head to the end of the answer. */
+static void
+xch_observe(const struct xch *x)
+{
+	struct timeval	 now, d;
+	double		 s;
+	int		 i;
+
+	gettimeofday(&now, NULL);
+	timersub(&now, &x->start, &d);
+	s = d.tv_sec + d.tv_usec / 1e6;
+	for (i = 0; i < PX_NBUCKETS; i++)
+		if (s <= px_buckets[i]) {
+			px->m.dur_bucket[i]++;
+			break;
+		}
+	px->m.dur_count++;
+	px->m.dur_sum += s;
 }
 
 static void
 xch_free(struct xch *x)
 {
+	if (x->status != 0 && !x->is_mirror)
+		xch_observe(x);
 	if (x->status != 0 && !x->is_mirror)
 		log_debug("%s %s %s%s -> %s %s: %d", x->client_ip,
 		    x->method ? x->method : "-",

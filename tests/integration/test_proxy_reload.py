@@ -44,6 +44,12 @@ def test_ready_and_metrics(tmp_path):
         assert m["cfgw_proxy_table_generation"] == 1
         assert m['cfgw_proxy_table_info{generation="g1",rules="1"}'] == 1
         assert m["cfgw_proxy_connections_active"] >= 0
+        n = m["cfgw_proxy_request_duration_seconds_count"]
+        assert n >= 3
+        assert m['cfgw_proxy_request_duration_seconds_bucket{le="+Inf"}'] \
+            == n
+        assert m['cfgw_proxy_request_duration_seconds_bucket{le="10"}'] \
+            <= n
         assert http_get(px.admin, "/nothing")[0] == 404
     finally:
         px.stop()
