@@ -397,6 +397,7 @@ cf_dns_write(struct cfapi_state *st, struct cf_cred *c, const char *zid,
 			break;
 		/* It did not take: a retry cannot duplicate it now. */
 		cf_http_free(keep);
+		cf_metric_retry(st, CF_RETRY_LOOKUP);
 	}
 	free(body);
 	return rc;

@@ -39,7 +39,6 @@ static void	cf_budget_adjust(struct cfapi_state *, struct cf_bucket *,
 static CURLcode	cf_perform(struct cfapi_state *, const struct cf_cred *,
 		    const char *, const char *, const char *, struct http_buf *,
 		    struct cf_hdrcap *, long *);
-static void	cf_metric_add(struct cfapi_state *, const char *, long);
 
 int
 cf_http_init(struct cfapi_state *st)
@@ -306,49 +305,6 @@ cf_budget_adjust(struct cfapi_state *st, struct cf_bucket *b,
 	}
 }
 
-static void
-cf_metric_add(struct cfapi_state *st, const char *label, long status)
-{
-	size_t	 i;
-
-	for (i = 0; i < st->nmetrics; i++)
-		if (st->metrics[i].status == status &&
-		    strcmp(st->metrics[i].label, label) == 0) {
-			st->metrics[i].count++;
-			return;
-		}
-	if (st->nmetrics == CF_MAX_METRICS)
-		return;
-	snprintf(st->metrics[i].label, sizeof(st->metrics[i].label), "%s",
-	    label);
-	st->metrics[i].status = status;
-	st->metrics[i].count = 1;
-	st->nmetrics++;
-}
-
-void
-cf_metrics_log(struct cfapi_state *st, int force)
-{
-	char	 line[1024];
-	size_t	 i, off = 0;
-	double	 now = ratelimit_now();
-	int	 n;
-
-	if (!force && now - st->metrics_logged < 60)
-		return;
-	st->metrics_logged = now;
-	line[0] = '\0';
-	for (i = 0; i < st->nmetrics && off < sizeof(line); i++) {
-		n = snprintf(line + off, sizeof(line) - off, "%s%s/%ld=%llu",
-		    i ? " " : "", st->metrics[i].label, st->metrics[i].status,
-		    (unsigned long long)st->metrics[i].count);
-		if (n < 0)
-			break;
-		off += (size_t)n;
-	}
-	log_debug("requests: %s", st->nmetrics ? line : "none");
-}
-
 static CURLcode
 cf_perform(struct cfapi_state *st, const struct cf_cred *c,
     const char *method, const char *url, const char *body,
@@ -526,7 +482,7 @@ cf_call(struct cfapi_state *st, struct cf_cred *c, const char *method,
 		rc = cf_perform(st, c, method, url, body, &buf, &hc,
 		    &h->status);
 		b->requests++;
-		cf_metric_add(st, label, rc == CURLE_OK ? h->status : 0);
+		cf_metric_add(st, method, path, rc == CURLE_OK ? h->status : 0);
 		if (rc == CURLE_OK) {
 			cf_budget_adjust(st, b, &hc);
 			cf_parse(h, &buf, flags);
@@ -537,6 +493,8 @@ cf_call(struct cfapi_state *st, struct cf_cred *c, const char *method,
 		    &delay);
 		if (!again)
 			break;
+		cf_metric_retry(st, rc != CURLE_OK ? CF_RETRY_TRANSPORT :
+		    h->status == 429 ? CF_RETRY_429 : CF_RETRY_5XX);
 		log_debug("%s %s: %s; retrying", method, label, err->message);
 	}
 	cf_metrics_log(st, 0);

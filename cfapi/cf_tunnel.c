@@ -184,6 +184,8 @@ cf_tunnel_create(struct cfapi_state *st, struct cf_cred *c, const char *name,
 			break;
 		}
 		/* Not there: the first POST did not take; try again. */
+		if (rc == -1)
+			cf_metric_retry(st, CF_RETRY_LOOKUP);
 	}
 	free(body);
 	return rc;

@@ -175,6 +175,7 @@ cfapi_poll_ctl(struct cfapi_state *st, int timeout_ms)
 	struct pollfd	 pfd;
 
 	st->ctl_checked = ratelimit_now();
+	cf_metrics_log(st, 0);	/* fresh figures for the next PONG */
 	pfd.fd = worker_ctl_fd(&st->w);
 	pfd.events = POLLIN;
 	if (poll(&pfd, 1, timeout_ms) <= 0 || !(pfd.revents & (POLLIN |
@@ -353,9 +354,10 @@ cfapi_handle_request(struct cfapi_state *st, struct cf_req *r)
 		cf_err_set(&err, CF_E_INTERNAL, "out of memory");
 	else if (c != NULL)
 		rc = fn(st, c, root, j, &err);
-	if (rc == 0 && jw_result(j, &buf, &len) == 0)
+	if (rc == 0 && jw_result(j, &buf, &len) == 0) {
 		cfapi_reply(st, r, buf, len);
-	else {
+		cf_metric_reply(st, fn != NULL ? op : NULL, CF_E_NONE);
+	} else {
 		if (rc == 0)
 			cf_err_set(&err, CF_E_INTERNAL, "cannot encode reply");
 		log_info("%s (%s/%s): %s: %s", op != NULL ? op : "?",
@@ -363,6 +365,7 @@ cfapi_handle_request(struct cfapi_state *st, struct cf_req *r)
 		    json_str(json_get(root, "cred"), "name"),
 		    cf_errkind_name(err.kind), err.message);
 		cfapi_reply_error(st, r, &err);
+		cf_metric_reply(st, fn != NULL ? op : NULL, err.kind);
 	}
 	log_debug("%s done in %.3f s", op != NULL ? op : "?",
 	    ratelimit_now() - t0);

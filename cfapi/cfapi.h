@@ -114,9 +114,23 @@ struct cf_zone {
 };
 
 struct cf_metric {
-	char		 label[40];
+	char		 label[96];	/* "GET /zones/:id/dns_records" */
 	long		 status;
 	uint64_t	 count;
+};
+
+struct cf_replymetric {
+	char		 op[24];
+	enum cf_errkind	 kind;
+	uint64_t	 count;
+};
+
+enum cf_retry {
+	CF_RETRY_5XX,
+	CF_RETRY_429,
+	CF_RETRY_TRANSPORT,
+	CF_RETRY_LOOKUP,	/* a create sent again after a lookup */
+	CF_NRETRY
 };
 
 struct cf_req {
@@ -145,7 +159,11 @@ struct cfapi_state {
 	size_t			 nzones;
 	struct cf_metric	 metrics[CF_MAX_METRICS];
 	size_t			 nmetrics;
+	struct cf_replymetric	 replies[CF_MAX_METRICS];
+	size_t			 nreplies;
+	uint64_t		 retries[CF_NRETRY];
 	double			 metrics_logged;
+	double			 metrics_published;
 	double			 budget_rate;	/* tokens per second */
 	double			 budget_burst;
 	char			 base_url[512];
@@ -186,6 +204,17 @@ const char *cf_errkind_name(enum cf_errkind);
 int	 cf_query_add(char *q, size_t sz, const char *key, const char *val);
 /* Rejects ids that could change the path: [A-Za-z0-9_-] only. */
 int	 cf_id_ok(const char *);
+
+/* cf_metrics.c */
+/* "GET /accounts/:id/cfd_tunnel": ids in the path become ":id". */
+void	 cf_route_norm(const char *method, const char *path, char *out,
+	    size_t sz);
+void	 cf_metric_add(struct cfapi_state *, const char *method,
+	    const char *path, long status);
+void	 cf_metric_retry(struct cfapi_state *, enum cf_retry);
+void	 cf_metric_reply(struct cfapi_state *, const char *op,
+	    enum cf_errkind);
+/* Publish (at most once a second unless forced) and log every minute. */
 void	 cf_metrics_log(struct cfapi_state *, int force);
 
 /* cf_cred.c */

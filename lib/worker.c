@@ -25,6 +25,7 @@
 #include "ipc.h"
 #include "json.h"
 #include "log.h"
+#include "promtext.h"
 #include "sandbox.h"
 #include "worker.h"
 
@@ -289,22 +290,63 @@ worker_ctl_dispatch(struct worker *w)
 static void
 worker_handle_ping(struct worker *w, const struct ctl_msg *m)
 {
+	struct jw	*j;
 	yajl_val	 v;
 	long long	 seq;
-	char		 buf[160];
-	int		 n;
+	const char	*buf;
+	size_t		 len;
 
 	if ((v = json_parse(m->f.payload, m->f.paylen, NULL, 0)) == NULL ||
 	    json_int(v, "seq", &seq) == -1)
 		fatalx("malformed PING");
 	json_free(&v);
-	n = snprintf(buf, sizeof(buf), "{\"seq\":%lld,\"ipc_in\":%llu,"
-	    "\"ipc_out\":%llu,\"ipc_rejected\":%llu}", seq,
-	    (unsigned long long)w->ipc_in, (unsigned long long)w->ipc_out,
-	    (unsigned long long)w->ipc_rejected);
+	if ((j = jw_new()) == NULL)
+		fatal("jw_new");
+	jw_obj(j);
+	jw_kint(j, "seq", seq);
+	jw_kint(j, "ipc_in", (long long)w->ipc_in);
+	jw_kint(j, "ipc_out", (long long)w->ipc_out);
+	jw_kint(j, "ipc_rejected", (long long)w->ipc_rejected);
+	if (w->metrics != NULL) {
+		jw_key(j, "metrics");
+		jw_strn(j, w->metrics, w->metrics_len);
+	}
+	jw_obj_end(j);
+	if (jw_result(j, &buf, &len) == -1)
+		fatalx("cannot encode PONG");
 	if (ctl_send(w->ctlfd, w->self, MSG_PONG, m->f.hdr.reqid, buf,
-	    (size_t)n) == -1)
+	    len) == -1)
 		log_warn("send PONG");
+	jw_free(&j);
+}
+
+int
+worker_metrics_set(struct worker *w, const char *text, size_t len)
+{
+	static int	 warned;
+	char		 why[96], *copy;
+
+	if (len == 0) {
+		free(w->metrics);
+		w->metrics = NULL;
+		w->metrics_len = 0;
+		return 0;
+	}
+	if (promtext_check(text, len, why, sizeof(why)) == -1) {
+		if (!warned++)
+			log_warnx("metrics not published: %s", why);
+		return -1;
+	}
+	if ((copy = malloc(len + 1)) == NULL) {
+		log_warn("metrics");
+		return -1;
+	}
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	free(w->metrics);
+	w->metrics = copy;
+	w->metrics_len = len;
+	return 0;
 }
 
 void
@@ -316,6 +358,9 @@ worker_shutdown(struct worker *w)
 		w->ctlfd = -1;
 	}
 	explicit_bzero(w->secret_key, sizeof(w->secret_key));
+	free(w->metrics);
+	w->metrics = NULL;
+	w->metrics_len = 0;
 }
 
 static long long

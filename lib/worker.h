@@ -61,6 +61,8 @@ struct worker {
 	int			 ready;		/* READY sent */
 	uint64_t		 ipc_in, ipc_out, ipc_rejected;
 	char			 user_agent[64]; /* cfgw/<ver> (<name>) */
+	char			*metrics;	/* worker_metrics_set */
+	size_t			 metrics_len;
 };
 
 /*
@@ -80,6 +82,14 @@ int	 worker_ctl_fd(const struct worker *);
  * A malformed control message is fatal (fatalx): the supervisor restarts us.
  */
 int	 worker_ctl_dispatch(struct worker *);
+/*
+ * Publish Prometheus text lines: a copy of the latest text rides in every
+ * PONG ("metrics") and cfgwd appends it to its /metrics.  The text must
+ * pass promtext_check (lib/promtext.h: "cfgw_" names, printable ASCII,
+ * at most PROMTEXT_MAX bytes); 0, or -1 (logged once, previous text kept).
+ * len 0 withdraws the text.
+ */
+int	 worker_metrics_set(struct worker *, const char *text, size_t len);
 /* Closes every ipc socket, the libzmq context and the control socket. */
 void	 worker_shutdown(struct worker *);
 

@@ -18,6 +18,8 @@
 #include "cfgwd.h"
 #include "json.h"
 #include "log.h"
+#include "promtext.h"
+#include "wmetrics.h"
 
 /* Who holds whose public key: the edges of docs/ipc.md, both ways. */
 static const unsigned control_peers[PROC_MAX] = {
@@ -30,10 +32,19 @@ static const unsigned control_peers[PROC_MAX] = {
 
 static struct ctl_msg	 control_msg;
 
+/* Each worker's latest metrics text (PONG "metrics"), checked. */
+static struct {
+	char	*text;
+	size_t	 len;
+	int	 warned;
+} control_wm[PROC_MAX];
+
 static void	control_handle_hello(struct sv_worker *, const struct frame *);
 static void	control_handle_pong(struct sv_worker *, const struct frame *);
 static char	*control_config(const struct sv_worker *, size_t *);
 static void	control_config_settings(struct jw *);
+static void	control_metrics_store(struct sv_worker *, yajl_val);
+static void	control_metrics_clear(int);
 
 /* One keypair per worker for the supervisor's life: restarts keep them. */
 int
@@ -145,6 +156,8 @@ control_handle_hello(struct sv_worker *sw, const struct frame *f)
 		return;
 	}
 	json_free(&v);
+	control_metrics_clear(sw->id);
+	control_wm[sw->id].warned = 0;
 	if ((buf = control_config(sw, &len)) == NULL) {
 		spawn_kill(sw, "cannot build CONFIG");
 		return;
@@ -172,12 +185,66 @@ control_handle_pong(struct sv_worker *sw, const struct frame *f)
 		spawn_kill(sw, "bad PONG");
 		return;
 	}
+	control_metrics_store(sw, json_get(v, "metrics"));
 	json_free(&v);
 	if ((uint64_t)seq > sw->pong_seq)
 		sw->pong_seq = (uint64_t)seq;
 	sw->ipc_in = (uint64_t)in;
 	sw->ipc_out = (uint64_t)out;
 	sw->ipc_rejected = (uint64_t)rej;
+}
+
+static void
+control_metrics_clear(int id)
+{
+	free(control_wm[id].text);
+	control_wm[id].text = NULL;
+	control_wm[id].len = 0;
+}
+
+/*
+ * A worker's metrics are shown only if every line passes promtext_check;
+ * otherwise they are dropped (warned once per worker start) and the worker
+ * lives on: its metrics are not worth a restart loop.
+ */
+static void
+control_metrics_store(struct sv_worker *sw, yajl_val m)
+{
+	const char	*s;
+	char		 why[96], *copy;
+	size_t		 len;
+
+	if (m == NULL)
+		return;
+	if (!YAJL_IS_STRING(m) || (s = YAJL_GET_STRING(m)) == NULL ||
+	    promtext_check(s, len = strlen(s), why, sizeof(why)) == -1) {
+		if (!YAJL_IS_STRING(m))
+			snprintf(why, sizeof(why), "not a string");
+		if (!control_wm[sw->id].warned++)
+			log_warnx("%s pid %ld: metrics refused: %s", sw->name,
+			    (long)sw->pid, why);
+		control_metrics_clear(sw->id);
+		return;
+	}
+	if (control_wm[sw->id].text != NULL && control_wm[sw->id].len == len &&
+	    memcmp(control_wm[sw->id].text, s, len) == 0)
+		return;
+	if ((copy = strdup(s)) == NULL) {
+		log_warn("metrics");
+		return;
+	}
+	control_metrics_clear(sw->id);
+	control_wm[sw->id].text = copy;
+	control_wm[sw->id].len = len;
+}
+
+const char *
+control_worker_metrics(int id, size_t *len)
+{
+	if (id <= 0 || id >= PROC_MAX || control_wm[id].text == NULL)
+		return NULL;
+	*len = control_wm[id].len;
+	return control_wm[id].text;
 }
 
 static char *

@@ -23,6 +23,7 @@
 
 #include "cfgwd.h"
 #include "log.h"
+#include "wmetrics.h"
 
 #define HTTP_LISTENERS	2
 #define HTTP_BODY_MAX	8192
@@ -32,6 +33,8 @@ struct http_client {
 	long long	 deadline;
 	size_t		 len;
 	char		 buf[CFGWD_HTTP_REQ_MAX + 1];
+	char		*out;		/* response being written */
+	size_t		 outlen, outoff;
 };
 
 static int			 http_lfd[HTTP_LISTENERS] = { -1, -1 };
@@ -45,7 +48,8 @@ static void	http_read(struct http_client *);
 static void	http_respond(struct http_client *, const char *);
 static void	http_reply(struct http_client *, int, const char *,
 		    const char *, int);
-static size_t	http_metrics(char *, size_t);
+static void	http_write(struct http_client *);
+static char	*http_metrics(void);
 static size_t	http_readyz(char *, size_t, int *);
 static void	http_drop(struct http_client *);
 
@@ -155,7 +159,8 @@ http_pollfds(struct pollfd *pfd, int max)
 	for (i = 0; i < CFGWD_HTTP_CLIENTS && n < max; i++)
 		if (http_cl[i].fd != -1) {
 			pfd[n].fd = http_cl[i].fd;
-			pfd[n++].events = POLLIN;
+			pfd[n++].events = http_cl[i].out != NULL ? POLLOUT :
+			    POLLIN;
 		}
 	return n;
 }
@@ -172,7 +177,9 @@ http_events(const struct pollfd *pfd, int n)
 			if (pfd[k].fd == http_lfd[i])
 				http_accept(pfd[k].fd);
 		for (j = 0; j < CFGWD_HTTP_CLIENTS; j++)
-			if (pfd[k].fd == http_cl[j].fd)
+			if (pfd[k].fd == http_cl[j].fd && http_cl[j].out)
+				http_write(&http_cl[j]);
+			else if (pfd[k].fd == http_cl[j].fd)
 				http_read(&http_cl[j]);
 	}
 }
@@ -192,6 +199,7 @@ http_accept(int lfd)
 		}
 		http_cl[i].fd = fd;
 		http_cl[i].len = 0;
+		http_cl[i].out = NULL;
 		http_cl[i].deadline = cfgwd_now_ms() + CFGWD_HTTP_TIMEOUT_MS;
 	}
 }
@@ -224,7 +232,7 @@ http_read(struct http_client *c)
 static void
 http_respond(struct http_client *c, const char *req)
 {
-	char	 method[8], path[256], body[HTTP_BODY_MAX];
+	char	 method[8], path[256], body[HTTP_BODY_MAX], *m;
 	int	 head, ready;
 
 	if (sscanf(req, "%7s %255s HTTP/1.", method, path) != 2) {
@@ -243,36 +251,58 @@ http_respond(struct http_client *c, const char *req)
 		http_reply(c, ready ? 200 : 503, ready ? "OK" :
 		    "Service Unavailable", body, head);
 	} else if (strcmp(path, "/metrics") == 0) {
-		http_metrics(body, sizeof(body));
-		http_reply(c, 200, "OK", body, head);
+		if ((m = http_metrics()) == NULL)
+			http_reply(c, 500, "Internal Server Error",
+			    "out of memory\n", 0);
+		else
+			http_reply(c, 200, "OK", m, head);
+		free(m);
 	} else
 		http_reply(c, 404, "Not Found", "not found\n", 0);
 }
 
+/*
+ * The response is written as far as the socket takes it now; the rest
+ * on POLLOUT, within the client's deadline.
+ */
 static void
 http_reply(struct http_client *c, int code, const char *reason,
     const char *body, int head)
 {
-	char	 out[HTTP_BODY_MAX + 256];
+	size_t	 blen = strlen(body), cap = blen + 256;
 	int	 n;
-	size_t	 off = 0;
-	ssize_t	 w;
 
-	n = snprintf(out, sizeof(out), "HTTP/1.0 %d %s\r\n"
+	if ((c->out = malloc(cap)) == NULL) {
+		http_drop(c);
+		return;
+	}
+	n = snprintf(c->out, cap, "HTTP/1.0 %d %s\r\n"
 	    "Content-Type: %s\r\nContent-Length: %zu\r\n"
 	    "Connection: close\r\n\r\n%s", code, reason,
 	    code == 200 && body[0] == '#' ?
 	    "text/plain; version=0.0.4; charset=utf-8" :
-	    "text/plain; charset=utf-8", strlen(body), head ? "" : body);
-	if (n > 0 && (size_t)n >= sizeof(out))
-		n = sizeof(out) - 1;
-	/* Small enough for the socket buffer; a client that cannot take
-	 * it is dropped rather than waited for. */
-	while (n > 0 && off < (size_t)n) {
-		w = write(c->fd, out + off, (size_t)n - off);
+	    "text/plain; charset=utf-8", blen, head ? "" : body);
+	if (n < 0 || (size_t)n >= cap) {
+		http_drop(c);
+		return;
+	}
+	c->outlen = (size_t)n;
+	c->outoff = 0;
+	http_write(c);
+}
+
+static void
+http_write(struct http_client *c)
+{
+	ssize_t	 w;
+
+	while (c->outoff < c->outlen) {
+		w = write(c->fd, c->out + c->outoff, c->outlen - c->outoff);
+		if (w == -1 && (errno == EAGAIN || errno == EINTR))
+			return;
 		if (w <= 0)
 			break;
-		off += (size_t)w;
+		c->outoff += (size_t)w;
 	}
 	http_drop(c);
 }
@@ -305,16 +335,23 @@ http_readyz(char *buf, size_t sz, int *ready)
 		n += (size_t)snprintf(buf + n, sz - n, __VA_ARGS__);	\
 } while (0)
 
-/* Prometheus text format 0.0.4. */
-static size_t
-http_metrics(char *buf, size_t sz)
+/* Prometheus text format 0.0.4: ours, then each READY worker's. */
+static char *
+http_metrics(void)
 {
 	static const char *const dir[] = { "in", "out", "rejected" };
 	const struct sv_worker *w;
+	const char	*wm;
+	char		*buf;
 	uint64_t	 v[3];
-	size_t		 n = 0;
+	size_t		 n = 0, sz = HTTP_BODY_MAX, wl;
 	int		 i, d;
 
+	for (i = 1; i < PROC_MAX; i++)
+		if (control_worker_metrics(i, &wl) != NULL)
+			sz += wl;
+	if ((buf = malloc(sz)) == NULL)
+		return NULL;
 	HTTP_ADD("# HELP cfgw_build_info cfgw version.\n"
 	    "# TYPE cfgw_build_info gauge\n"
 	    "cfgw_build_info{version=\"%s\"} 1\n", CFGW_VERSION);
@@ -342,7 +379,16 @@ http_metrics(char *buf, size_t sz)
 			    "direction=\"%s\"} %llu\n", w->name, dir[d],
 			    (unsigned long long)v[d]);
 	}
-	return n < sz ? n : sz - 1;
+	/* Checked line by line when the PONG came (promtext_check). */
+	for (i = 1; i < PROC_MAX; i++)
+		if (cfgwd.w[i].state == SV_READY &&
+		    (wm = control_worker_metrics(i, &wl)) != NULL &&
+		    n + wl < sz) {
+			memcpy(buf + n, wm, wl);
+			n += wl;
+		}
+	buf[n < sz ? n : sz - 1] = '\0';
+	return buf;
 }
 
 void
@@ -362,6 +408,8 @@ http_drop(struct http_client *c)
 		close(c->fd);
 	c->fd = -1;
 	c->len = 0;
+	free(c->out);
+	c->out = NULL;
 }
 
 void
