@@ -207,6 +207,28 @@ addr_parse(const char *addr, struct sockaddr_storage *ss, int *sl)
 	return 0;
 }
 
+static void
+l_resume(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	evconnlistener_enable(arg);
+}
+
+/* accept(2) failed (EMFILE...): pause this listener a second, not spin. */
+static void
+l_error(struct evconnlistener *l, void *arg)
+{
+	struct timeval	 tv = { 1, 0 };
+	int		 err = EVUTIL_SOCKET_ERROR();
+
+	(void)arg;
+	log_warnx("accept: %s; pausing the listener for 1 s",
+	    evutil_socket_error_to_string(err));
+	evconnlistener_disable(l);
+	event_base_once(px->base, -1, EV_TIMEOUT, l_resume, l, &tv);
+}
+
 /* Bind ADDR ("host:port", "[v6]:port"); logs the bound port. */
 int
 listener_open(const char *addr, int tls)
@@ -228,6 +250,7 @@ listener_open(const char *addr, int tls)
 		log_warn("listen %s", addr);
 		return -1;
 	}
+	evconnlistener_set_error_cb(l, l_error);
 	if (nlisteners < MAX_LISTENERS)
 		listeners[nlisteners++] = l;
 	getsockname(evconnlistener_get_fd(l), (struct sockaddr *)&ss, &bl);

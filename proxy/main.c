@@ -9,6 +9,7 @@
  * a whole request or response body, trust a malformed request, or drop its
  * last good table because a new one is bad.  See docs/proxy.md.
  */
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <event2/dns.h>
@@ -34,6 +35,7 @@ static void	 px_reload(int);
 static void	 px_tick(evutil_socket_t, short, void *);
 static void	 px_signal(evutil_socket_t, short, void *);
 static int	 intarg(const char *, int, int);
+static void	 px_nofile(void);
 static void	 px_resolve_add(struct px_config *, const char *);
 
 static void
@@ -266,6 +268,18 @@ px_backend_addr(const char *host, int port, char *addr, size_t sz, int *to)
 		snprintf(addr, sz, "%s", host);
 }
 
+/* Each client may need a backend socket too: raise the fd limit. */
+static void
+px_nofile(void)
+{
+	struct rlimit	 rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 static int
 intarg(const char *s, int min, int max)
 {
@@ -387,6 +401,7 @@ main(int argc, char **argv)
 
 	px = &px_state;
 	px_defaults(&px->cf);
+	px_nofile();
 	px_options(argc, argv, &fmt, &verbose);
 	log_init("cfgw-proxy", NULL, fmt, verbose);
 	signal(SIGPIPE, SIG_IGN);

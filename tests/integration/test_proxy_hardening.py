@@ -219,3 +219,51 @@ def test_dot_segments(env, path, status):
                             b" HTTP/1.1\r\n" + H +
                             b"Connection: close\r\n\r\n"))
     assert r[0][0] == status
+
+
+def test_out_of_descriptors(tmp_path):
+    # Under a 64-descriptor limit the proxy cannot accept everything: it
+    # must pause accepting (not spin), and serve again once load drops.
+    import resource
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+
+    a = Backend("a")
+    table = load_table("matrix.json", PORT_A=a.port, PORT_B=a.port,
+                       PORT_DOWN=1)
+    px = Proxy(tmp_path, table, https=False, preexec=limit)
+    socks = []
+    try:
+        assert px.wait_log("route table loaded")
+        for _ in range(90):
+            socks.append(socket.create_connection(("127.0.0.1", px.http)))
+        assert px.wait_log("pausing the listener")
+        t0 = time.process_time()
+        cpu0 = sum(float(x) for x in open("/proc/%d/stat" % px.p.pid)
+                   .read().split(")")[1].split()[11:13])
+        time.sleep(1.0)
+        cpu1 = sum(float(x) for x in open("/proc/%d/stat" % px.p.pid)
+                   .read().split(")")[1].split()[11:13])
+        assert cpu1 - cpu0 < 50          # clock ticks: not a busy loop
+        del t0
+        for s in socks:
+            s.close()
+        socks = []
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                r = parse_responses(raw(px.http, b"GET /exact HTTP/1.1\r\n"
+                                        + H + b"Connection: close\r\n\r\n",
+                                        timeout=1))
+                if r and r[0][0] == 200:
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+    finally:
+        for s in socks:
+            s.close()
+        px.stop()
+        a.stop()

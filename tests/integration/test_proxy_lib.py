@@ -55,7 +55,7 @@ class Backend:
 class Proxy:
     """cfgw-proxy with --routes-file in tmp; .http, .https, .admin ports."""
 
-    def __init__(self, tmp, table=None, extra=(), https=True):
+    def __init__(self, tmp, table=None, extra=(), https=True, preexec=None):
         need_proxy()
         self.routes = Path(tmp) / "routes.json"
         if table is not None:
@@ -71,7 +71,8 @@ class Proxy:
         argv += list(extra)
         self.lines = []
         self.p = subprocess.Popen(argv, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.PIPE, text=True)
+                                  stderr=subprocess.PIPE, text=True,
+                                  preexec_fn=preexec)
         self.ports = {}
         self._cv = threading.Condition()
         self._rt = threading.Thread(target=self._reader, daemon=True)
