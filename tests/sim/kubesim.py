@@ -116,7 +116,7 @@ class KubeSim:
     def __init__(self, listen="127.0.0.1:0", crd_dirs=None, tls_dir=None,
                  token=None, simulate_deployments=False, log=None,
                  vpa=False, history=10000, preload=None,
-                 bookmark_interval=60.0, gc=True):
+                 bookmark_interval=60.0, gc=True, users=None):
         host, _, port = listen.rpartition(":")
         host = host.strip("[]") or "127.0.0.1"
         if host not in ("127.0.0.1", "::1", "localhost"):
@@ -126,6 +126,7 @@ class KubeSim:
             [d for d in DEFAULT_CRD_DIRS if os.path.isdir(d)]
         self.tls_dir = tls_dir
         self.token = token
+        self.users = dict(users or {})   # token -> user without permissions
         self.ssl_ctx = None
         self.log_path = log
         self.log_file = None
@@ -238,6 +239,9 @@ def main(argv=None):
     ap.add_argument("--vpa", action="store_true")
     ap.add_argument("--history", type=int, default=10000)
     ap.add_argument("--bookmark-interval", type=float, default=60.0)
+    ap.add_argument("--user-token", action="append", default=[],
+                    metavar="NAME=TOKEN",
+                    help="a user without permissions (403 on resources)")
     ap.add_argument("--no-gc", action="store_true",
                     help="no garbage collector / namespace controller "
                     "(like the recorded server)")
@@ -249,7 +253,9 @@ def main(argv=None):
                       log=a.log, vpa=a.vpa, history=a.history,
                       preload=a.preload,
                       bookmark_interval=a.bookmark_interval,
-                      gc=not a.no_gc)
+                      gc=not a.no_gc,
+                      users={u.partition("=")[2]: u.partition("=")[0]
+                             for u in a.user_token})
         sim.start()
     except Exception as e:  # bad flags, files, objects: one clear line
         print("kubesim: %s" % e, file=sys.stderr)

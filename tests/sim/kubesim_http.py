@@ -264,13 +264,19 @@ class Handler(BaseHTTPRequestHandler):
                                           "Internal error occurred: %s" % e))
 
     def _authenticate(self):
-        """Returns the user name, "system:anonymous", or None (401)."""
+        """Returns the user name, "system:anonymous", or None (401).
+        "admin" and client-certificate users are cluster admins; users of
+        --user-token have no permissions beyond discovery."""
         auth = self.headers.get("Authorization", "")
         token = self.sim.token
         if auth.lower().startswith("bearer "):
-            if token is not None and auth[7:].strip() == token:
+            tok = auth[7:].strip()
+            if token is not None and tok == token:
                 return "admin"
-            if token is None and self.sim.ssl_ctx is None:
+            if tok in self.sim.users:
+                return self.sim.users[tok]
+            if token is None and self.sim.ssl_ctx is None and \
+                    not self.sim.users:
                 return "admin"
             return None
         if self.sim.ssl_ctx is not None:
@@ -279,12 +285,8 @@ class Handler(BaseHTTPRequestHandler):
             except (AttributeError, ValueError):
                 cert = None
             if cert:
-                for rdn in cert.get("subject", ()):
-                    for k, v in rdn:
-                        if k == "commonName":
-                            return v
-                return "admin"
-        if token is None and self.sim.ssl_ctx is None:
+                return "admin"   # signed by our CA: CN=admin,O=system:masters
+        if token is None and self.sim.ssl_ctx is None and not self.sim.users:
             return "admin"
         return "system:anonymous"
 
@@ -307,8 +309,10 @@ class Handler(BaseHTTPRequestHandler):
             return True
         return False
 
-    def _forbidden_anonymous(self, verb, t, ns, name):
+    def _forbidden(self, verb, t, ns, name, sub):
         res = t.resource
+        if verb in ("create", "list", "watch"):
+            name = None
         what = '%s "%s"' % (res, name) if name else res
         scope = 'in the namespace "%s"' % ns if ns else "at the cluster scope"
         det = {}
@@ -319,13 +323,20 @@ class Handler(BaseHTTPRequestHandler):
         det["kind"] = t.plural
         raise error(403, "Forbidden", '%s is forbidden: User "%s" cannot %s '
                     'resource "%s" in API group "%s" %s'
-                    % (what, self._user, verb, t.plural, t.group, scope), det)
+                    % (what, self._user, verb, t.plural + ("/" + sub if sub
+                                                           else ""),
+                       t.group, scope), det)
 
     def _route(self, method):
         path = self._path.rstrip("/") or "/"
         segs = [s for s in path.split("/") if s]
         doc = discovery(self.sim, segs, self.headers.get("Host", ""))
         if doc is not None:
+            if self._user == "system:anonymous" and segs and segs[0] not in (
+                    "version", "healthz", "livez", "readyz"):
+                raise error(403, "Forbidden", 'forbidden: User "system:'
+                            'anonymous" cannot get path "%s"' % self._path,
+                            {})
             return self._send_discovery(doc)
         if not segs or segs[0] not in ("api", "apis"):
             raise ApiError(404, None, text="404 page not found\n")
@@ -408,13 +419,16 @@ class Handler(BaseHTTPRequestHandler):
                 405, "MethodNotAllowed", "the server does not allow this "
                 "method on the requested resource", {}))
         ctx = (t, version, ns, name, sub)
-        if self._user == "system:anonymous":
+        if t.plural == "selfsubjectaccessreviews" and method == "POST":
+            return self._access_review(t, version)
+        if self._user != "admin":
             verb = {"GET": "get" if name else "list", "POST": "create",
                     "PUT": "update", "PATCH": "patch",
-                    "DELETE": "delete"}.get(method, "get")
-            if self._q.get("watch") in ("1", "true"):
+                    "DELETE": "delete" if name else "deletecollection"}.get(
+                        method, "get")
+            if self._q.get("watch") in ("1", "true", "True"):
                 verb = "watch"
-            self._forbidden_anonymous(verb, t, ns, name)
+            self._forbidden(verb, t, ns, name, sub)
         if method in ("GET", "HEAD"):
             if name is None:
                 if self._q.get("watch") in ("1", "true", "True"):
@@ -442,6 +456,19 @@ class Handler(BaseHTTPRequestHandler):
         raise ApiError(405, status_body(
             405, "MethodNotAllowed", "the server does not allow this method "
             "on the requested resource", {}))
+
+    def _access_review(self, t, version):
+        """SelfSubjectAccessReview (kubectl auth can-i): admins may do
+        everything, other users nothing."""
+        body = self._decode_body(t)
+        if not isinstance(body, dict):
+            raise error(400, "BadRequest", "the object provided is "
+                        "unrecognized (must be of type %s)" % t.kind)
+        out = {"kind": t.kind, "apiVersion": t.api_version(version),
+               "metadata": {"creationTimestamp": None},
+               "spec": body.get("spec") or {},
+               "status": {"allowed": self._user == "admin"}}
+        self.send_obj(201, out)
 
     def _check_sub(self, t, name, sub):
         if sub is None:

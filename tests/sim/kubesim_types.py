@@ -139,6 +139,8 @@ def builtin_types(vpa=False):
            "CustomResourceDefinition", False, short_names=["crd", "crds"],
            status_sub=True, hash_="jfWCUB31mvA="),
     ]
+    t.append(_b("authorization.k8s.io", "v1", "selfsubjectaccessreviews",
+                "SelfSubjectAccessReview", False, verbs=["create"]))
     t[0].extra_subs.append({"name": "namespaces/finalize", "singularName": "",
                             "namespaced": False, "kind": "Namespace",
                             "verbs": ["update"]})

@@ -26,8 +26,6 @@ SKIP_CASES = {
           "/openapi/v3 (1.19 had none)",
     "07": "HTTP/2 and gzip (the simulator speaks HTTP/1.1 only); recorded "
           "out of order",
-    "80": "needs the unbound user 'nobody' and SelfSubjectAccessReview "
-          "(401/403 shapes are covered by test_kubesim_tls.py)",
     "90": "kubectl -v=8 logs, not HTTP exchanges (kubectl is run for real "
           "in test_kubesim_tls.py)",
     "91": "kubectl log", "92": "kubectl log", "93": "kubectl log",
@@ -81,7 +79,8 @@ def replay(tmp_path_factory):
         pytest.skip("kube-wire transcripts (/work/shared) not available")
     d = wire.replay_crd_dir(str(tmp_path_factory.mktemp("crds")),
                             os.path.join(REPO, "tests", "data", "crds"))
-    sim = KubeSim(crd_dirs=[d], gc=False).start()
+    sim = KubeSim(crd_dirs=[d], gc=False, token=wire.TOKENS["admin"],
+                  users={wire.TOKENS["nobody"]: "nobody"}).start()
     r = wire.Replayer(sim)
     r.setup = wire.setup_objects([c for c in CASES
                                   if c[0] not in SKIP_CASES])

@@ -73,11 +73,29 @@ def test_tls_token_and_rejections(tls_sim):
             assert ss.version()
 
 
-def test_plain_http_token():
-    s = KubeSim(token="tok").start()
+def test_plain_http_token_and_unprivileged_user():
+    s = KubeSim(token="tok", users={"weak": "nobody"}).start()
     try:
         assert Client(s.url, token="tok").get("/api/v1/namespaces")[0] == 200
         assert Client(s.url, token="bad").get("/api/v1/namespaces")[0] == 401
+        st, e = Client(s.url).get("/api")
+        assert st == 403 and e["message"] == \
+            'forbidden: User "system:anonymous" cannot get path "/api"'
+        assert Client(s.url).get("/version")[0] == 200
+        weak = Client(s.url, token="weak")
+        assert weak.get(GW)[0] == 200
+        st, e = weak.patch(GW + "/namespaces/default/gateways/gw/status", {})
+        assert st == 403 and 'cannot patch resource "gateways/status"' in \
+            e["message"]
+        rev = {"apiVersion": "authorization.k8s.io/v1",
+               "kind": "SelfSubjectAccessReview",
+               "spec": {"resourceAttributes": {"verb": "list",
+                                               "resource": "secrets"}}}
+        path = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
+        st, r = weak.post(path, rev)
+        assert st == 201 and r["status"]["allowed"] is False
+        st, r = Client(s.url, token="tok").post(path, rev)
+        assert st == 201 and r["status"]["allowed"] is True
     finally:
         s.stop()
 
