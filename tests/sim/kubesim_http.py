@@ -669,6 +669,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         self._record(200)
+        # closed unless the stream ends cleanly (then keep-alive, like Go)
         self.close_connection = True
         sent = 0
         drop_after = rule.get("watch_drop_after") if rule else None
@@ -707,7 +708,8 @@ class Handler(BaseHTTPRequestHandler):
                 return
             if typ == "ERROR":
                 break
-        self._end_chunks()
+        if self._end_chunks():
+            self.close_connection = False
 
     def _peer_gone(self):
         """True when the watch client has closed its end (checked while the
@@ -746,8 +748,9 @@ class Handler(BaseHTTPRequestHandler):
         try:
             self.wfile.write(b"0\r\n\r\n")
             self.wfile.flush()
+            return True
         except (OSError, ValueError):
-            pass
+            return False
 
     # ---------------------------------------------------------- /_sim/
     def _sim_api(self, method):
