@@ -64,6 +64,7 @@ static void	reconciler_work(struct rec *, uint64_t now);
 static void	reconciler_shutdown(struct rec *);
 static void	*reconciler_monitor(struct rec *, void *sock, const char *);
 static void	reconciler_handle_disconnect(struct rec *, int which);
+static void	reconciler_settle(struct rec *, uint64_t now, int force);
 
 /* Who may send us what: checked after the catalogue's own check. */
 static const struct {
@@ -241,6 +242,7 @@ reconciler_loop(struct rec *r)
 			reconciler_sync_request(r);
 		if (r->sync == REC_SYNC_LIVE && r->synced)
 			reconciler_work(r, now);
+		reconciler_settle(r, now, 0);
 		if (r->rotate_dirty)
 			gateway_rotation_flush(r);
 	}
@@ -555,8 +557,30 @@ reconciler_handle_snapshot_end(struct rec *r, const struct ipc_msg *m)
 	}
 	if (r->sync == REC_SYNC_LIVE) {
 		reconciler_drop_buffered(r);
+		reconciler_settle(r, queue_now(), 1);
 		triggers_all(r);
 	}
+}
+
+/*
+ * Log the store's digest and counts when it has settled: right after a
+ * snapshot, then at most once a second while deltas change it (tests
+ * compare the digest with the simulator's state; the benchmark waits for
+ * the counts).
+ */
+static void
+reconciler_settle(struct rec *r, uint64_t now, int force)
+{
+	static unsigned long long	 changes;
+	static uint64_t			 at;
+
+	if (r->sync != REC_SYNC_LIVE)
+		return;
+	if (!force && (store_changes(r->store) == changes || now < at + 1000))
+		return;
+	store_log_settled(r->store);
+	changes = store_changes(r->store);
+	at = now;
 }
 
 /* Subscribe first (done at start), then ask: the Clone pattern. */

@@ -9,9 +9,8 @@
 /*
  * The reconciler's copy of the cluster objects the watcher publishes, keyed
  * by (kind, namespace, name).  Objects are parsed yajl trees owned by the
- * store.  Lookups are linear per kind: the store holds what one controller
- * manages (hundreds to a few thousand objects), and every reconcile reads
- * only a handful of kinds.
+ * store.  Lookups go through a hash index per kind; store_at walks a kind
+ * in insertion order.
  */
 
 struct store;
@@ -40,5 +39,16 @@ yajl_val	 store_get(const struct store *, const char *kind,
 size_t		 store_count(const struct store *, const char *kind);
 yajl_val	 store_at(const struct store *, const char *kind, size_t i);
 size_t		 store_total(const struct store *);
+/* Bumped by every put, delete and clear. */
+unsigned long long store_changes(const struct store *);
+
+/*
+ * SHA-256 (hex) over the sorted lines "Kind ns/name resourceVersion\n"
+ * ("Kind name resourceVersion\n" for cluster-scoped objects) of every
+ * object held; 0 or -1 (out of memory).
+ */
+int		 store_digest(const struct store *, char hex[65]);
+/* Log "store: digest <hex> objects <N>" and the per-kind counts. */
+void		 store_log_settled(const struct store *);
 
 #endif

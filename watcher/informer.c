@@ -505,10 +505,11 @@ informer_reap(struct informer *inf, double now)
 }
 
 void
-informer_resync(struct informer *inf, double now)
+informer_resync(struct informer *inf, double now, int resend)
 {
 	kube_watch_free(&inf->watch);
-	inf->resend = 1;
+	if (resend)
+		inf->resend = 1;
 	inf->backoff = 0;
 	inf->next_at = now;
 	if (inf->phase != INF_DISCOVER)

@@ -35,6 +35,7 @@
 
 #define WATCHER_SYNC_EVERY	5.0	/* s between SYNC heartbeats */
 #define WATCHER_SNAP_WAIT	20.0	/* s a snapshot waits for lists */
+#define WATCHER_RESYNC		600.0	/* s between full re-lists */
 #define WATCHER_MAX_PENDING	16
 #define WATCHER_MAX_POLL	64
 #define WATCHER_MANAGED	"app.kubernetes.io/managed-by=" \
@@ -56,6 +57,7 @@ static void	watcher_dispatch_supervisor(void);
 static void	watcher_dispatch_reconciler(void);
 static void	watcher_handle_snapshot_req(const struct ipc_msg *);
 static void	watcher_handle_resync(void);
+static void	watcher_periodic_resync(double);
 static void	watcher_send_snapshot(const struct watcher_pending *);
 static void	watcher_publish_sync(void);
 static void	watcher_shutdown(void);
@@ -75,6 +77,11 @@ static struct informer watcher_informers[] = {
 	{ .kind = "Secret", .meta = 1 },
 	{ .kind = "Deployment", .label_selector = WATCHER_MANAGED },
 	{ .kind = "ConfigMap", .label_selector = WATCHER_MANAGED },
+	{ .kind = "ServiceAccount", .label_selector = WATCHER_MANAGED },
+	{ .kind = "Role", .label_selector = WATCHER_MANAGED },
+	{ .kind = "RoleBinding", .label_selector = WATCHER_MANAGED },
+	/* Only where the VPA CRDs are installed: discovery decides. */
+	{ .kind = "VerticalPodAutoscaler", .label_selector = WATCHER_MANAGED },
 };
 #define WATCHER_NINF	\
 	(sizeof(watcher_informers) / sizeof(watcher_informers[0]))
@@ -88,6 +95,8 @@ static struct watcher_state {
 	uint64_t		 seq;
 	double			 started;
 	double			 last_sync;
+	double			 resync_every;
+	double			 next_resync;
 	struct watcher_pending	 pending[WATCHER_MAX_PENDING];
 	int			 npending;
 	int			 quit;
@@ -178,6 +187,10 @@ watcher_init(void)
 			fatalx("informer %s", watcher_informers[i].kind);
 	ws.seq = 0;
 	ws.started = ws.last_sync = ratelimit_now();
+	env = getenv("CFGW_WATCHER_RESYNC");
+	ws.resync_every = env != NULL && atof(env) > 0 ? atof(env) :
+	    WATCHER_RESYNC;
+	ws.next_resync = ws.started + ws.resync_every;
 	log_info("API server %s, user agent %s", kube_server(ws.kube),
 	    ws.w.user_agent);
 }
@@ -193,6 +206,7 @@ watcher_loop(void)
 
 	while (!ws.quit) {
 		now = ratelimit_now();
+		watcher_periodic_resync(now);
 		next = watcher_run_informers(now);
 		now = ratelimit_now();
 		watcher_answer_snapshots(now);
@@ -200,6 +214,8 @@ watcher_loop(void)
 			watcher_publish_sync();
 		if (ws.last_sync + WATCHER_SYNC_EVERY < next)
 			next = ws.last_sync + WATCHER_SYNC_EVERY;
+		if (ws.next_resync < next)
+			next = ws.next_resync;
 		if (ws.npending > 0 && now + 0.2 < next)
 			next = now + 0.2;
 		memset(items, 0, sizeof(items));
@@ -442,7 +458,25 @@ watcher_handle_resync(void)
 
 	log_info("resync: re-listing every kind");
 	for (i = 0; i < WATCHER_NINF; i++)
-		informer_resync(&watcher_informers[i], now);
+		informer_resync(&watcher_informers[i], now, 1);
+}
+
+/*
+ * Periodic resync: re-list every kind (a safety net for an event the API
+ * server never sent us); only what really differs from the cache is
+ * published.
+ */
+static void
+watcher_periodic_resync(double now)
+{
+	size_t	 i;
+
+	if (now < ws.next_resync)
+		return;
+	ws.next_resync = now + ws.resync_every;
+	log_info("periodic resync: re-listing every kind");
+	for (i = 0; i < WATCHER_NINF; i++)
+		informer_resync(&watcher_informers[i], now, 0);
 }
 
 void

@@ -81,7 +81,8 @@ void	 informer_free(struct informer *);
 double	 informer_step(struct kube *, struct informer *, double now);
 /* After kube_watch_perform: act on a closed stream. */
 void	 informer_reap(struct informer *, double now);
-void	 informer_resync(struct informer *, double now);
+/* Re-list now; resend: publish every object, not only the differences. */
+void	 informer_resync(struct informer *, double now, int resend);
 /* Emit one SNAPSHOT_OBJ per object through the callback. */
 void	 informer_walk(struct informer *,
 	    void (*)(void *, const char *kind, yajl_val), void *);

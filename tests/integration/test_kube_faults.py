@@ -166,9 +166,19 @@ class World:
         c = condition(self.kube.get("Gateway", "my-gateway"), "Programmed")
         return c is not None and c["status"] == "True"
 
-    def faults(self, rules):
+    def faults(self, rules, rewatch=()):
+        """Set the fault rules; then wait until the watcher has started a
+        new watch on each path in rewatch (watches already running are
+        not affected by new rules; they end every 4 s here)."""
+        t0 = len(self.kube.requests())     # the log's index from now on
         st, _ = self.kube.faults(rules)
         assert st == 200
+        for suffix in rewatch:
+            wait_for(lambda: [r for r in self.kube.requests()[t0:]
+                              if WATCHER in r["user_agent"] and
+                              is_watch(r) and r["path"].endswith(suffix)],
+                     30, interval=0.3, what=f"a new watch on {suffix}")
+        return t0
 
     def sighup(self):
         self.gw.proc.signal(signal.SIGHUP)
@@ -292,7 +302,8 @@ def test_dropped_watch_streams(world):
     w.start()
     assert_view_equal(w, "initial")
     # Every watcher stream is cut abruptly after one event, forever.
-    w.faults([{"user_agent_regex": WATCHER, "watch_drop_after": 1}])
+    t0 = w.faults([{"user_agent_regex": WATCHER, "watch_drop_after": 1}],
+                  rewatch=("/httproutes", "/namespaces"))
     w.churn()
     assert_view_equal(w, "streams dropped after each event")
     w.churn()
@@ -301,12 +312,12 @@ def test_dropped_watch_streams(world):
     w.churn()
     assert_view_equal(w, "after the fault")
     w.alive()
-    reqs = w.watcher_requests()
+    reqs = w.kube.requests()
     lists = [r for r in reqs if r["path"].endswith("/httproutes") and
-             not is_watch(r)]
-    watches = [r for r in reqs if r["path"].endswith("/httproutes") and
-               is_watch(r)]
-    assert len(watches) >= 3
+             not is_watch(r) and WATCHER in r["user_agent"]]
+    watches = [r for r in reqs[t0:] if r["path"].endswith("/httproutes")
+               and is_watch(r) and WATCHER in r["user_agent"]]
+    assert len(watches) >= 4, "streams were not dropped and resumed"
     assert len(lists) == 1, "a dropped stream resumes; it does not re-list"
 
 
@@ -318,7 +329,8 @@ def test_forced_410_and_compaction(world):
     # watcher re-lists, and what was deleted in between comes out as a
     # delete.
     w.faults([{"user_agent_regex": WATCHER, "watch_gone": True,
-               "path_regex": "/(httproutes|namespaces)$", "count": 6}])
+               "path_regex": "/(httproutes|namespaces)$", "count": 6}],
+             rewatch=("/httproutes",))
     w.churn()
     assert_view_equal(w, "410 on watches")
     assert "expired, re-listing" in w.gw.log("watcher")
@@ -339,7 +351,8 @@ def test_500s_on_lists_and_watches(world):
     # Everything the watcher asks fails with 500 (lists, watches,
     # discovery) for a few seconds; SIGHUP makes it re-list meanwhile,
     # and the 4 s watch timeout makes it re-watch.
-    w.faults([{"user_agent_regex": WATCHER, "status": 500}])
+    w.faults([{"user_agent_regex": WATCHER, "status": 500}],
+             rewatch=("/httproutes",))
     w.sighup()
     w.churn()
     time.sleep(6)
@@ -365,8 +378,8 @@ def test_slow_and_partial_chunks(world):
                "chunk_delay_ms": 3,
                "path_regex": "/(httproutes|services|secrets|namespaces)$"},
               {"user_agent_regex": WATCHER, "delay_ms": 2000, "count": 3,
-               "path_regex": "/gateways$"}])
-    time.sleep(5)       # the watches restart under the new rules
+               "path_regex": "/gateways$"}],
+             rewatch=("/httproutes", "/services", "/secrets"))
     w.sighup()
     w.churn()
     assert_view_equal(w, "slow, partial chunks")
@@ -515,7 +528,9 @@ def test_vpa_appears_later(world):
     time.sleep(5)
     log = w.gw.log("watcher")
     assert log.count("VerticalPodAutoscaler: not served") == 1, log[-3000:]
-    w.kube.create(VPA_CRD)
+    st, body = w.kube.http.post(
+        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", VPA_CRD)
+    assert st == 201, body
     path = "/apis/autoscaling.k8s.io/v1/namespaces/default/" \
         "verticalpodautoscalers"
     wait_for(lambda: w.kube.http.get(path)[0] == 200, 20,
