@@ -666,7 +666,10 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header(k, v)
         self.send_header("Content-Type", "application/json")
         self.send_header("Audit-Id", str(uuid.uuid4()))
-        self.send_header("Transfer-Encoding", "chunked")
+        # HTTP/1.0 clients get the raw stream, ended by closing
+        self._raw = self.request_version != "HTTP/1.1"
+        if not self._raw:
+            self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         self._record(200)
         # closed unless the stream ends cleanly (then keep-alive, like Go)
@@ -732,19 +735,25 @@ class Handler(BaseHTTPRequestHandler):
                 delay = (rule.get("chunk_delay_ms") or 0) / 1000.0
                 step = 7 if rule.get("partial_chunks") else len(data)
                 for i in range(0, len(data), step):
-                    piece = data[i:i + step]
-                    self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
-                    self.wfile.flush()
+                    self._write_piece(data[i:i + step])
                     if delay:
                         time.sleep(delay)
             else:
-                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-                self.wfile.flush()
+                self._write_piece(data)
             return True
         except (OSError, ValueError):
             return False
 
+    def _write_piece(self, piece):
+        if getattr(self, "_raw", False):
+            self.wfile.write(piece)
+        else:
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+        self.wfile.flush()
+
     def _end_chunks(self):
+        if getattr(self, "_raw", False):
+            return False
         try:
             self.wfile.write(b"0\r\n\r\n")
             self.wfile.flush()
