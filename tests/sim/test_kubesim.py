@@ -694,6 +694,12 @@ def test_bulk_load_and_preload(tmp_path):
             [cm("l%d" % i) for i in range(5)]))
         assert st == 200 and json.loads(b)["loaded"] == 5
         assert len(c.get(CM)[1]["items"]) == 5
+        # a status given to /_sim/load is kept (API creates drop it)
+        r = route("with-status")
+        r["status"] = {"parents": []}
+        c.raw("POST", "/_sim/load", json.dumps([r]))
+        st, o = c.get(GW + "/namespaces/default/httproutes/with-status")
+        assert o["status"] == {"parents": []}
     finally:
         s.stop()
 
