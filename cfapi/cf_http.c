@@ -282,10 +282,16 @@ cf_budget_adjust(struct cfapi_state *st, struct cf_bucket *b,
 	long	 r, t, q, w;
 
 	(void)st;
-	if (cfparse_ratelimit_policy(hc->rlp, &q, &w) == 0 && q > 0) {
-		/* Stay below the quota: 90 % steady, 10 % burst. */
-		rate = 0.9 * (double)q / (double)w;
-		burst = 0.1 * (double)q;
+	if (cfparse_ratelimit_policy(hc->rlp, &q, &w) == 0 && q > 0 &&
+	    w > 0) {
+		/*
+		 * Stay below the quota with the default's margin (1,000 of
+		 * 1,200: requests sent before the policy was known, clock
+		 * differences), 90 % steady and 10 % burst, so that no
+		 * window of w seconds holds more than CF_QUOTA_SHARE * q.
+		 */
+		rate = 0.9 * CF_QUOTA_SHARE * (double)q / (double)w;
+		burst = 0.1 * CF_QUOTA_SHARE * (double)q;
 		if (burst < 1)
 			burst = 1;
 		tokens = ratelimit_tokens_at(&b->rl, now);

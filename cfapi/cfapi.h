@@ -37,6 +37,7 @@
 #define CF_BATCH_MAX		200
 #define CF_DNS_PER_PAGE		5000
 #define CF_LOW_RESERVE		0.2	/* of the burst, kept for others */
+#define CF_QUOTA_SHARE		(1000.0 / 1200.0) /* of a learned quota */
 
 enum cf_prio {
 	CF_PRIO_HIGH,

@@ -6,6 +6,11 @@
  * DNS_RESULT.  An idle resync costs no writes and, while the caches are
  * warm, no reads.
  *
+ * A hostname's zone is found in the credential's zone list (one
+ * zone.list, cached DNS_ZONELIST_TTL_S, the longest zone name that is a
+ * suffix wins); zone.resolve (a lookup per label) is the fallback when the
+ * list cannot be had.
+ *
  * Which zones are looked at: the zones of the desired hostnames, the
  * zones where this owner had records last time (the registry), and once
  * per owner per process start -- and on every cleanup -- every zone the
@@ -16,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "dnsplan.h"
 #include "dnsworker.h"
@@ -133,6 +139,119 @@ dns_host_cached(struct dns_state *st, const char *key)
 	return NULL;
 }
 
+/*
+ * The credential's zone list, fetched when absent or older than maxage;
+ * NULL when it cannot be had (the error is in err).
+ */
+static yajl_val
+dns_zonelist(struct dns_ctx *x, double maxage, char *err, size_t errsz)
+{
+	struct dns_zonelist	*l = NULL;
+	struct jw		*j;
+	yajl_val		 r, res;
+	double			 now = ratelimit_now();
+	size_t			 i;
+
+	for (i = 0; i < DNS_MAX_ZONELISTS && l == NULL; i++)
+		if (x->st->zl[i].root != NULL &&
+		    strcmp(x->st->zl[i].cred, x->credkey) == 0)
+			l = &x->st->zl[i];
+	if (l != NULL && now - l->fetched < maxage)
+		return l->zones;
+	j = dns_req_new(x, "zone.list", "normal");
+	if ((r = dns_call(x, j, &res, err, errsz, 0)) == NULL ||
+	    !YAJL_IS_ARRAY(res)) {
+		json_free(&r);
+		return NULL;
+	}
+	/* A free slot, else the oldest list. */
+	for (i = 0; i < DNS_MAX_ZONELISTS && l == NULL; i++)
+		if (x->st->zl[i].root == NULL)
+			l = &x->st->zl[i];
+	if (l == NULL) {
+		l = &x->st->zl[0];
+		for (i = 1; i < DNS_MAX_ZONELISTS; i++)
+			if (x->st->zl[i].fetched < l->fetched)
+				l = &x->st->zl[i];
+	}
+	json_free(&l->root);
+	snprintf(l->cred, sizeof(l->cred), "%s", x->credkey);
+	l->root = r;
+	l->zones = res;
+	l->fetched = now;
+	return res;
+}
+
+/* Length of zone if host is zone or below it, else 0. */
+static size_t
+dns_zone_suffix(const char *host, const char *zone)
+{
+	size_t	 hl = strlen(host), zl = strlen(zone);
+
+	while (hl > 0 && host[hl - 1] == '.')
+		hl--;
+	while (zl > 0 && zone[zl - 1] == '.')
+		zl--;
+	if (zl == 0 || hl < zl || strncasecmp(host + hl - zl, zone, zl) != 0)
+		return 0;
+	if (hl > zl && host[hl - zl - 1] != '.')
+		return 0;
+	return zl;
+}
+
+/* 1 found, 0 not in the list, -1 no list. */
+static int
+dns_zone_from_list(struct dns_ctx *x, const char *name, char *zid,
+    char *zname)
+{
+	yajl_val	 zones, z, best = NULL;
+	char		 err[512];
+	size_t		 i, n, bestn = 0;
+	int		 pass;
+
+	/* A miss in a list older than the negative TTL: list again once. */
+	for (pass = 0; pass < 2 && best == NULL; pass++) {
+		if ((zones = dns_zonelist(x, pass == 0 ? DNS_ZONELIST_TTL_S :
+		    DNS_HOST_NEG_TTL_S, err, sizeof(err))) == NULL)
+			return -1;
+		for (i = 0; i < json_len(zones); i++) {
+			z = json_at(zones, i);
+			if (json_str(z, "id") == NULL ||
+			    json_str(z, "name") == NULL)
+				continue;
+			n = dns_zone_suffix(name, json_str(z, "name"));
+			if (n > bestn) {
+				best = z;
+				bestn = n;
+			}
+		}
+	}
+	if (best == NULL)
+		return 0;
+	snprintf(zid, 64, "%s", json_str(best, "id"));
+	snprintf(zname, 254, "%s", json_str(best, "name"));
+	return 1;
+}
+
+static struct dns_hostcache *
+dns_host_remember(struct dns_ctx *x, const char *key, int found,
+    const char *zid, const char *zname)
+{
+	struct dns_hostcache	*h;
+
+	if (x->st->nhc == DNS_MAX_HOSTCACHE)
+		x->st->nhc = 0;
+	h = &x->st->hc[x->st->nhc++];
+	snprintf(h->key, sizeof(h->key), "%s", key);
+	h->found = found && zid != NULL;
+	snprintf(h->zone_id, sizeof(h->zone_id), "%s", h->found ? zid : "");
+	snprintf(h->zone_name, sizeof(h->zone_name), "%s", h->found &&
+	    zname != NULL ? zname : "");
+	h->expires = ratelimit_now() + (h->found ? DNS_HOST_TTL_S :
+	    DNS_HOST_NEG_TTL_S);
+	return h;
+}
+
 /* 1 found, 0 no zone, -1 error (recorded). */
 static int
 dns_zone_of(struct dns_ctx *x, const char *name, char *zid, char *zname)
@@ -140,34 +259,30 @@ dns_zone_of(struct dns_ctx *x, const char *name, char *zid, char *zname)
 	struct dns_hostcache	*h;
 	struct jw		*j;
 	yajl_val		 r, res;
-	char			 key[600], err[512];
-	int			 ok = 0;
+	char			 key[600], err[512], lid[64], lname[254];
+	int			 ok = 0, found;
 
 	snprintf(key, sizeof(key), "%s|%s", x->credkey, name);
-	if ((h = dns_host_cached(x->st, key)) == NULL) {
-		j = dns_req_new(x, "zone.resolve", "normal");
-		jw_kstr(j, "hostname", name);
-		if ((r = dns_call(x, j, &res, err, sizeof(err), 0)) == NULL ||
-		    (json_bool(r, "ok", &ok) == 0 && !ok &&
-		    strcmp(json_str(res, "kind") ? json_str(res, "kind") : "",
-		    "not_found") != 0)) {
-			dns_error(x, "zone of %s: %s", name, err);
-			json_free(&r);
-			return -1;
-		}
-		if (x->st->nhc == DNS_MAX_HOSTCACHE)
-			x->st->nhc = 0;
-		h = &x->st->hc[x->st->nhc++];
-		snprintf(h->key, sizeof(h->key), "%s", key);
-		h->found = ok && json_str(res, "id") != NULL;
-		snprintf(h->zone_id, sizeof(h->zone_id), "%s", h->found ?
-		    json_str(res, "id") : "");
-		snprintf(h->zone_name, sizeof(h->zone_name), "%s", h->found &&
-		    json_str(res, "name") ? json_str(res, "name") : "");
-		h->expires = ratelimit_now() + (h->found ? DNS_HOST_TTL_S :
-		    DNS_HOST_NEG_TTL_S);
-		json_free(&r);
+	if ((h = dns_host_cached(x->st, key)) != NULL)
+		goto out;
+	if ((found = dns_zone_from_list(x, name, lid, lname)) != -1) {
+		h = dns_host_remember(x, key, found, lid, lname);
+		goto out;
 	}
+	j = dns_req_new(x, "zone.resolve", "normal");
+	jw_kstr(j, "hostname", name);
+	if ((r = dns_call(x, j, &res, err, sizeof(err), 0)) == NULL ||
+	    (json_bool(r, "ok", &ok) == 0 && !ok &&
+	    strcmp(json_str(res, "kind") ? json_str(res, "kind") : "",
+	    "not_found") != 0)) {
+		dns_error(x, "zone of %s: %s", name, err);
+		json_free(&r);
+		return -1;
+	}
+	h = dns_host_remember(x, key, ok, json_str(res, "id"),
+	    json_str(res, "name"));
+	json_free(&r);
+out:
 	memcpy(zid, h->zone_id, sizeof(h->zone_id));
 	memcpy(zname, h->zone_name, sizeof(h->zone_name));
 	return h->found;
@@ -360,16 +475,13 @@ dns_owner_mark(struct dns_owner *o, const char *zid, int has)
 static int
 dns_discover(struct dns_ctx *x)
 {
-	struct jw	*j;
-	yajl_val	 r, res, z;
+	yajl_val	 res, z;
 	char		 err[512];
 	size_t		 i;
 
-	j = dns_req_new(x, "zone.list", "low");
-	if ((r = dns_call(x, j, &res, err, sizeof(err), 0)) == NULL ||
-	    !YAJL_IS_ARRAY(res)) {
+	if ((res = dns_zonelist(x, DNS_ZONELIST_TTL_S, err, sizeof(err)))
+	    == NULL) {
 		dns_error(x, "listing zones: %s", err);
-		json_free(&r);
 		return -1;
 	}
 	for (i = 0; i < json_len(res); i++) {
@@ -377,7 +489,6 @@ dns_discover(struct dns_ctx *x)
 		if (json_str(z, "id") != NULL)
 			dns_group(x, json_str(z, "id"), json_str(z, "name"));
 	}
-	json_free(&r);
 	return 0;
 }
 
@@ -748,6 +859,8 @@ dns_sync_forget(struct dns_state *st)
 
 	for (i = 0; i < DNS_MAX_ZONECACHE; i++)
 		json_free(&st->zc[i].root);
+	for (i = 0; i < DNS_MAX_ZONELISTS; i++)
+		json_free(&st->zl[i].root);
 	st->nhc = 0;
 	for (i = 0; i < st->nowners; i++)
 		st->owners[i].discovered = 0;

@@ -20,6 +20,7 @@
 #define DNS_HOST_TTL_S		600.0
 #define DNS_HOST_NEG_TTL_S	60.0
 #define DNS_ZONELIST_TTL_S	300.0
+#define DNS_MAX_ZONELISTS	32	/* credentials with a zone list */
 #define DNS_RPC_TIMEOUT_S	180.0
 
 struct dns_zonecache {
@@ -27,6 +28,14 @@ struct dns_zonecache {
 	char		 cred[320];	/* whose listing */
 	yajl_val	 root;		/* the CF_REPLY, owned */
 	yajl_val	 records;	/* its "result" array */
+	double		 fetched;
+};
+
+/* The zones a credential sees (zone.list), for local zone matching. */
+struct dns_zonelist {
+	char		 cred[320];
+	yajl_val	 root;		/* the CF_REPLY, owned */
+	yajl_val	 zones;		/* its "result" array */
 	double		 fetched;
 };
 
@@ -54,6 +63,7 @@ struct dns_state {
 	int			 stop;
 	struct dns_zonecache	 zc[DNS_MAX_ZONECACHE];
 	struct dns_hostcache	 hc[DNS_MAX_HOSTCACHE];
+	struct dns_zonelist	 zl[DNS_MAX_ZONELISTS];
 	size_t			 nhc;
 	struct dns_owner	 owners[DNS_MAX_OWNERS];
 	size_t			 nowners;
