@@ -49,7 +49,7 @@ LIBS_dnsworker	:= libcurl yajl yaml-0.1 libzmq libsodium libseccomp
 LIBS_rotator	:= libcurl yajl yaml-0.1 libzmq libsodium libseccomp
 LIBS_cfgwctl	:= libcurl yajl yaml-0.1 libsodium libpcre2-8
 LIBS_cfgw-proxy	:= libcurl yajl yaml-0.1 openssl libnghttp2 libevent \
-		   libevent_openssl libpcre2-8
+		   libevent_openssl libpcre2-8 libsodium
 LIBS_test	:= $(PKGS_ALL) libevent_openssl
 
 libs = $(shell pkg-config --libs $(LIBS_$(1)) 2>/dev/null) -lm -lpthread

@@ -81,6 +81,28 @@ admin_metrics(struct evbuffer *b)
 }
 
 static void
+admin_table(struct evbuffer *b)
+{
+	evbuffer_add_printf(b,
+	    "# HELP cfgw_proxy_table_reloads_total Route tables installed.\n"
+	    "# TYPE cfgw_proxy_table_reloads_total counter\n"
+	    "cfgw_proxy_table_reloads_total %llu\n"
+	    "# HELP cfgw_proxy_table_last_reload_timestamp_seconds When the "
+	    "table in use was installed.\n"
+	    "# TYPE cfgw_proxy_table_last_reload_timestamp_seconds gauge\n"
+	    "cfgw_proxy_table_last_reload_timestamp_seconds %lld\n",
+	    (unsigned long long)px->m.reload_ok,
+	    (long long)px->m.table_loaded);
+	if (px->table == NULL)
+		return;
+	evbuffer_add_printf(b,
+	    "# HELP cfgw_proxy_table_version_info Format version of the table "
+	    "in use.\n# TYPE cfgw_proxy_table_version_info gauge\n"
+	    "cfgw_proxy_table_version_info{version=\"%.16s\"} 1\n",
+	    px->table->version);
+}
+
+static void
 admin_histogram(struct evbuffer *b)
 {
 	uint64_t	 acc = 0;
@@ -127,7 +149,9 @@ admin_cb(struct evhttp_request *req, void *arg)
 		    "text/plain", b);
 	} else if (n == 8 && strncmp(uri, "/metrics", 8) == 0) {
 		admin_metrics(b);
+		admin_table(b);
 		admin_histogram(b);
+		metrics_write(b);
 		admin_reply(req, 200, "text/plain; version=0.0.4", b);
 	} else
 		evhttp_send_error(req, 404, NULL);

@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "proxy.h"
 
@@ -302,104 +301,4 @@ mirror_release(struct xch *p)
 			m->darg = NULL;
 	}
 	p->nmirrors = 0;
-}
-
-/* Session persistence -------------------------------------------------- */
-
-/* The client's session token (cookie or header value), or NULL. */
-static const char *
-session_token(struct xch *x, char *buf, size_t sz)
-{
-	const struct session	*s = &x->rule->session;
-	const char		*v, *p;
-	size_t			 i, nl = strlen(s->name), vl;
-
-	if (s->header) {
-		if ((v = hdrs_get(&x->rqh, s->name)) == NULL)
-			return NULL;
-		snprintf(buf, sz, "%s", v);
-		return buf;
-	}
-	for (i = 0; i < x->rqh.n; i++) {
-		if (strcmp(x->rqh.v[i].name, "cookie") != 0)
-			continue;
-		for (p = x->rqh.v[i].value; *p != '\0'; ) {
-			while (*p == ' ' || *p == ';')
-				p++;
-			vl = strcspn(p, ";");
-			if (vl > nl && strncmp(p, s->name, nl) == 0 &&
-			    p[nl] == '=') {
-				snprintf(buf, sz, "%.*s", (int)(vl - nl - 1),
-				    p + nl + 1);
-				return buf;
-			}
-			p += vl;
-		}
-	}
-	return NULL;
-}
-
-/*
- * Pick the backend: the one named by a valid, unexpired session token
- * ("<backend id>.<created unix time>"), else a weighted pick that starts a
- * new session.  A token for a backend that is gone, invalid or weight 0
- * is ignored (a fresh pick).
- */
-const struct tbackend *
-session_pick(struct xch *x)
-{
-	const struct trule	*r = x->rule;
-	const struct tbackend	*be;
-	char			 tok[96], *dot, *end;
-	long long		 created;
-	time_t			 now = time(NULL);
-	size_t			 i;
-
-	if (session_token(x, tok, sizeof(tok)) != NULL &&
-	    (dot = strchr(tok, '.')) != NULL) {
-		*dot = '\0';
-		created = strtoll(dot + 1, &end, 10);
-		for (i = 0; *end == '\0' && i < r->nbackends; i++) {
-			be = &r->backends[i];
-			if (strcmp(be->sid, tok) != 0 || be->weight == 0 ||
-			    be->invalid != NULL)
-				continue;
-			if (r->session.absolute_ms > 0 && (now - created) *
-			    1000 >= r->session.absolute_ms)
-				break;
-			if (created > now + 60)
-				break;
-			return be;
-		}
-	}
-	if ((be = match_backend(r)) != NULL && be->invalid == NULL) {
-		snprintf(x->session, sizeof(x->session), "%s.%lld", be->sid,
-		    (long long)now);
-	}
-	return be;
-}
-
-void
-session_response(struct xch *x, struct hdrs *h)
-{
-	const struct session	*s = &x->rule->session;
-	char			 c[256], age[32] = "";
-	const char		*path = "/";
-
-	if (x->session[0] == '\0')
-		return;
-	if (s->header) {
-		hdrs_add(h, s->name, strlen(s->name), x->session,
-		    strlen(x->session));
-		return;
-	}
-	if (x->rule->path_type == PATH_PREFIX || x->rule->path_type ==
-	    PATH_EXACT)
-		path = x->rule->path;
-	if (s->permanent && s->absolute_ms > 0)
-		snprintf(age, sizeof(age), "; Max-Age=%lld",
-		    (long long)(s->absolute_ms / 1000));
-	snprintf(c, sizeof(c), "%s=%s; Path=%s; HttpOnly; SameSite=Lax%s",
-	    s->name, x->session, path, age);
-	hdrs_add(h, "set-cookie", 10, c, strlen(c));
 }

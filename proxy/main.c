@@ -63,6 +63,9 @@ usage(int status)
     "(default 20000)\n"
 "  --resolve NAME:PORT:ADDR:PORT  connect to ADDR:PORT for backend "
     "NAME:PORT\n"
+"  --session-key-file FILE   key for session persistence values "
+    "(default: $CFGW_SESSION_KEY, else random)\n"
+"  --access-log PATH|-       JSON lines access log\n"
 "  --log-format text|json    -v verbose    --help\n");
 	exit(status);
 }
@@ -99,8 +102,10 @@ px_table_set(struct table *tb, const char *source)
 {
 	struct table	*old = px->table;
 
+	metrics_bind(tb);
 	px->table = tb;
 	px->m.table_generation++;
+	px->m.table_loaded = time(NULL);
 	px->m.reload_ok++;
 	log_info("route table loaded from %s: version %s, generation %.16s, "
 	    "%zu hosts, %zu rules", source, tb->version, tb->generation,
@@ -316,6 +321,8 @@ px_options(int argc, char **argv, enum log_format *fmt, int *verbose)
 		{ "upstream-max-age", required_argument, NULL, 5 },
 		{ "drain-timeout", required_argument, NULL, 6 },
 		{ "resolve", required_argument, NULL, 7 },
+		{ "session-key-file", required_argument, NULL, 8 },
+		{ "access-log", required_argument, NULL, 9 },
 		{ "log-format", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -350,6 +357,8 @@ px_options(int argc, char **argv, enum log_format *fmt, int *verbose)
 			break;
 		case 7: px_resolve_add(cf, optarg);
 			break;
+		case 8: cf->session_key_file = optarg; break;
+		case 9: cf->access_log = optarg; break;
 		case 'l':
 			if (log_format_parse(optarg, fmt) == -1)
 				usage(2);
@@ -405,6 +414,10 @@ main(int argc, char **argv)
 	px_options(argc, argv, &fmt, &verbose);
 	log_init("cfgw-proxy", NULL, fmt, verbose);
 	signal(SIGPIPE, SIG_IGN);
+	if (session_init(px->cf.session_key_file) == -1)
+		fatalx("no usable session key");
+	if (accesslog_open(px->cf.access_log) == -1)
+		fatalx("cannot open the access log");
 	if ((px->base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
 	px->dns = evdns_base_new(px->base, EVDNS_BASE_INITIALIZE_NAMESERVERS);

@@ -115,7 +115,8 @@ struct xch {
 	struct event		*rtmo;		/* retry backoff */
 	int			 is_mirror;
 	char			*cors_origin;	/* allowed Origin, to echo */
-	char			 session[64];	/* new session token to set */
+	char			 session[96];	/* new session token to set */
+	struct mx		*mx;		/* in-flight on this series */
 	struct xch		*mirrors[MAX_MIRRORS];
 	size_t			 nmirrors;
 	struct event		*tmo;		/* response header deadline */
@@ -131,6 +132,7 @@ void		 xch_count(int);
 int		 xch_backend_timeout(const struct xch *);
 int		 xch_retry(struct xch *, int, int);
 void		 xch_resp_head(struct xch *, int, struct hdrs *, int64_t);
+void		 xch_up_fail(struct xch *, int);
 void		 xch_send(struct xch *, struct evbuffer *);
 void		 xch_send_end(struct xch *, struct hdrs *);
 size_t		 xch_up_pending(struct xch *);
@@ -144,8 +146,24 @@ void		 mirror_start(struct xch *);
 void		 mirror_send(struct xch *, struct evbuffer *);
 void		 mirror_end(struct xch *);
 void		 mirror_release(struct xch *);
+
+/* session.c: session persistence with authenticated tokens. */
+int		 session_init(const char *);
 const struct tbackend *session_pick(struct xch *);
 void		 session_response(struct xch *, struct hdrs *);
+
+/* metrics.c: per route and backend series. */
+void		 metrics_bind(struct table *);
+void		 metrics_request(const struct xch *, double);
+void		 metrics_inflight(struct xch *, const struct tbackend *);
+void		 metrics_upstream_error(const struct xch *);
+void		 metrics_retry(const struct xch *);
+void		 metrics_write(struct evbuffer *);
+
+/* accesslog.c: --access-log, JSON lines. */
+extern int	 accesslog_on;
+int		 accesslog_open(const char *);
+void		 accesslog_write(const struct xch *, double);
 
 /* up_h1.c: HTTP/1.1 upstream, pooled. */
 int		 up_h1_start(struct xch *);
@@ -189,6 +207,7 @@ struct px_metrics {
 	uint64_t	 up_conn_new;
 	uint64_t	 up_conn_reused;
 	uint64_t	 table_generation;
+	time_t		 table_loaded;
 	uint64_t	 bad_requests;
 };
 
@@ -202,6 +221,8 @@ struct px_config {
 	const char	*tls_cert;
 	const char	*tls_key;
 	const char	*cluster_domain;
+	const char	*session_key_file;
+	const char	*access_log;
 	int		 max_connections;
 	int		 header_timeout_ms;	/* whole request head */
 	int		 idle_timeout_ms;	/* between requests */

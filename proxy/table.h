@@ -22,6 +22,7 @@ enum be_proto { BE_HTTP, BE_H2C, BE_WS };
 #define SCHEME_HTTPS	0x2
 
 struct pcre2_real_code_8;
+struct mx;			/* metrics series (metrics.c) */
 
 struct vmatch {
 	int			 type;
@@ -83,6 +84,7 @@ struct tbackend {
 	int		 has_reqmod;
 	struct hmod	 respmod;
 	int		 has_respmod;
+	struct mx	*mx;		/* metrics series, bound at install */
 };
 
 struct tretry {
@@ -147,6 +149,7 @@ struct trule {
 	int		 has_session;
 	struct mirror	 mirrors[MAX_MIRRORS];
 	size_t		 nmirrors;
+	struct mx	*mx;		/* series for answers without backend */
 };
 
 struct thost {

@@ -267,7 +267,7 @@ u_fail(struct uconn *u, int status)
 			return;
 		}
 		xch_up_detach(x);
-		x->dops->fail(x, status);
+		xch_up_fail(x, status);
 	}
 	if (u != NULL)
 		u_free(u);

@@ -102,7 +102,7 @@ s_fail(struct h2ustream *st, int status)
 	if (x == NULL || xch_retry(x, status, status != 504))
 		return;
 	xch_up_detach(x);
-	x->dops->fail(x, status);
+	xch_up_fail(x, status);
 }
 
 static void

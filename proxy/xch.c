@@ -57,6 +57,9 @@ xch_observe(const struct xch *x)
 		}
 	px->m.dur_count++;
 	px->m.dur_sum += s;
+	metrics_request(x, s);
+	if (accesslog_on)
+		accesslog_write(x, s);
 }
 
 static void
@@ -71,6 +74,7 @@ xch_free(struct xch *x)
 		    x->rule ? x->rule->route : "-",
 		    x->be ? x->be->name : "-", x->status);
 	mirror_release(x);
+	metrics_inflight(x, NULL);
 	if (x->tmo != NULL)
 		event_free(x->tmo);
 	if (x->rtmo != NULL)
@@ -123,6 +127,20 @@ xch_local(struct xch *x, int status)
 	x->dops->fail(x, status);
 }
 
+/* The upstream failed (502/503/504): count it, tell the downstream. */
+void
+xch_up_fail(struct xch *x, int status)
+{
+	if (!x->is_mirror) {
+		metrics_upstream_error(x);
+		if (x->status == 0) {
+			x->status = status;
+			xch_count(status);
+		}
+	}
+	x->dops->fail(x, status);
+}
+
 /* Response head from the upstream: filters, metrics, then downstream. */
 void
 xch_resp_head(struct xch *x, int status, struct hdrs *h, int64_t clen)
@@ -142,43 +160,77 @@ xch_resp_head(struct xch *x, int status, struct hdrs *h, int64_t clen)
 	x->dops->head(x, status, h, clen);
 }
 
-/* Replace the matched prefix of the path (URLRewrite/RequestRedirect). */
+/*
+ * URLRewrite/RequestRedirect path: ReplaceFullPath, or ReplacePrefixMatch
+ * by path segments as in the Gateway API table (prefix "/foo"):
+ * "/foo/bar" with "/xyz" or "/xyz/" -> "/xyz/bar"; "/foo" -> "/xyz";
+ * "/foo/" -> "/xyz/"; with "" or "/": "/foo/bar" -> "/bar", "/foo" and
+ * "/foo/" -> "/".  The query is kept.
+ */
 static char *
 path_replace(const struct trule *r, const struct mreq *q, const char *repl,
     int prefix)
 {
 	char		*out;
 	const char	*rest = "";
-	size_t		 rl = 0, pl;
+	size_t		 rl = 0, pl, rpl = strlen(repl);
 
 	if (prefix && r->path_type == PATH_PREFIX) {
-		pl = r->pathlen == 1 ? 0 : r->pathlen;
+		pl = r->pathlen;
+		while (pl > 0 && r->path[pl - 1] == '/')
+			pl--;
+		if (pl > q->pathlen)
+			pl = q->pathlen;
 		rest = q->path + pl;
 		rl = q->pathlen - pl;
-		/* "/foo" + "/bar" -> "/foo/bar"; "/" + "/bar" -> "/bar" */
-		if (strcmp(repl, "/") == 0 && rl > 0)
-			repl = "";
+		while (rpl > 0 && repl[rpl - 1] == '/')
+			rpl--;
 	}
-	if (asprintf(&out, "%s%.*s%s%.*s", repl, (int)rl, rest,
-	    q->query ? "?" : "", q->query ? (int)q->querylen : 0,
-	    q->query ? q->query : "") == -1)
+	if (asprintf(&out, "%.*s%.*s%s%s%.*s", (int)rpl, repl, (int)rl, rest,
+	    rpl + rl == 0 ? "/" : "", q->query ? "?" : "",
+	    q->query ? (int)q->querylen : 0, q->query ? q->query : "") == -1)
 		return NULL;
-	if (out[0] == '\0') {
-		free(out);
-		out = strdup("/");
-	}
 	return out;
 }
 
+/* The port of a Host value ("h:8080", "[::1]:8080"), 0 if none. */
+static int
+authority_port(const char *a)
+{
+	const char	*c;
+	int		 port = 0;
+
+	if (a[0] == '[')
+		c = strchr(a, ']') != NULL && strchr(a, ']')[1] == ':' ?
+		    strchr(a, ']') + 1 : NULL;
+	else
+		c = strrchr(a, ':');
+	if (c == NULL || c[1] == '\0')
+		return 0;
+	for (c++; *c >= '0' && *c <= '9' && port < 65536; c++)
+		port = port * 10 + (*c - '0');
+	return *c == '\0' && port < 65536 ? port : 0;
+}
+
+/*
+ * Location per the RequestRedirect port rules: an explicit port; else,
+ * with a scheme, that scheme's well-known port; else the port the client
+ * used (the Host's, i.e. the listener's).  80 for http and 443 for https
+ * are left out.  The scheme defaults to the visitor's (X-Forwarded-Proto).
+ */
 static int
 xch_redirect(struct xch *x, const struct mreq *q)
 {
 	const struct redirect	*rd = &x->rule->redirect;
 	struct hdrs		 h = { 0 };
 	char			*loc = NULL, *path, host[300], port[16] = "";
-	const char		*scheme = rd->scheme ? rd->scheme : x->scheme;
+	const char		*scheme = rd->scheme;
 	size_t			 hl;
+	int			 pn;
 
+	if (scheme == NULL)
+		scheme = x->xfp == SCHEME_HTTPS ? "https" :
+		    x->xfp == SCHEME_HTTP ? "http" : x->scheme;
 	if (host_normalize(x->authority, host, sizeof(host), &hl) == -1)
 		return -1;
 	if (rd->path != NULL)
@@ -187,10 +239,11 @@ xch_redirect(struct xch *x, const struct mreq *q)
 		path = strdup(x->path);
 	if (path == NULL)
 		return -1;
-	if (rd->port != 0 && !((strcmp(scheme, "http") == 0 &&
-	    rd->port == 80) || (strcmp(scheme, "https") == 0 &&
-	    rd->port == 443)))
-		snprintf(port, sizeof(port), ":%d", rd->port);
+	pn = rd->port != 0 ? rd->port : rd->scheme != NULL ? 0 :
+	    authority_port(x->authority);
+	if (pn != 0 && !(strcmp(scheme, "http") == 0 && pn == 80) &&
+	    !(strcmp(scheme, "https") == 0 && pn == 443))
+		snprintf(port, sizeof(port), ":%d", pn);
 	if (asprintf(&loc, "%s://%s%s%s", scheme,
 	    rd->hostname ? rd->hostname : host, port, path) == -1)
 		loc = NULL;
@@ -249,6 +302,8 @@ xch_expire(evutil_socket_t fd, short ev, void *arg)
 	if (x->up_gone)
 		return;
 	x->up_gone = 1;
+	if (x->rtmo != NULL)		/* no retry beyond the budget */
+		event_del(x->rtmo);
 	if (x->uops != NULL && x->uops->abort != NULL)
 		x->uops->abort(x);
 	x->status = 504;
@@ -276,6 +331,7 @@ xch_upstream(struct xch *x)
 {
 	int	 rc;
 
+	metrics_inflight(x, x->be);
 	if (x->grpc || x->be->proto == BE_H2C)
 		rc = up_h2_start(x);
 	else
@@ -291,6 +347,8 @@ xch_retry_fire(evutil_socket_t fd, short ev, void *arg)
 
 	(void)fd;
 	(void)ev;
+	if (x->down_gone || x->up_gone)
+		return;
 	x->session[0] = '\0';
 	x->be = x->rule->has_session ? session_pick(x) :
 	    match_backend(x->rule);
@@ -301,11 +359,22 @@ xch_retry_fire(evutil_socket_t fd, short ev, void *arg)
 	xch_upstream(x);
 }
 
+/* RFC 9110 9.2.2 idempotent methods. */
+static int
+method_idempotent(const char *m)
+{
+	return strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0 ||
+	    strcmp(m, "OPTIONS") == 0 || strcmp(m, "TRACE") == 0 ||
+	    strcmp(m, "PUT") == 0 || strcmp(m, "DELETE") == 0;
+}
+
 /*
  * HTTPRoute retry: a bodyless request whose answer has one of the rule's
- * codes (or that failed to connect) goes again, to a fresh weighted pick,
- * after backoff_ms.  1: retrying -- the upstream drops the exchange
- * without telling the downstream; 0: report the outcome as usual.
+ * codes (idempotent methods only) or that could not reach the backend
+ * (any method) goes again, to a fresh weighted pick, after backoff_ms --
+ * within the request timeout, which keeps running.  1: retrying -- the
+ * upstream drops the exchange without telling the downstream; 0: report
+ * the outcome as usual.
  */
 int
 xch_retry(struct xch *x, int status, int connerr)
@@ -321,13 +390,14 @@ xch_retry(struct xch *x, int status, int connerr)
 		return 0;
 	r = &x->rule->retry;
 	for (i = 0; i < r->ncodes && !hit; i++)
-		hit = r->codes[i] == status;
+		hit = r->codes[i] == status && method_idempotent(x->method);
 	if (!hit || x->attempt >= r->attempts)
 		return 0;
 	if (x->rtmo == NULL &&
 	    (x->rtmo = evtimer_new(px->base, xch_retry_fire, x)) == NULL)
 		return 0;
 	x->attempt++;
+	metrics_retry(x);
 	log_debug("%s%s: retry %d/%d after %d", x->authority, x->path,
 	    x->attempt, r->attempts, status);
 	x->uops = NULL;
