@@ -7,7 +7,6 @@
  * its answer is discarded and it never slows or fails the real request:
  * a mirror that falls behind is dropped).
  */
-#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +33,63 @@ hmod_apply(struct hdrs *h, const struct hmod *m)
 
 /* CORS ---------------------------------------------------------------- */
 
+/* Split "scheme://host[:port]" (lower case); port defaults by scheme. */
+static int
+origin_split(const char *o, char *scheme, size_t ssz, const char **host,
+    size_t *hl, int *port)
+{
+	const char	*p = strstr(o, "://"), *c;
+	char		*end;
+	long		 v;
+
+	if (p == NULL || (size_t)(p - o) >= ssz)
+		return -1;
+	memcpy(scheme, o, p - o);
+	scheme[p - o] = '\0';
+	*host = p + 3;
+	if ((c = strchr(*host, ':')) != NULL) {
+		v = strtol(c + 1, &end, 10);
+		if (c[1] == '\0' || *end != '\0' || v < 1 || v > 65535)
+			return -1;
+		*port = v;
+		*hl = c - *host;
+	} else {
+		*port = strcmp(scheme, "https") == 0 ? 443 :
+		    strcmp(scheme, "http") == 0 ? 80 : 0;
+		*hl = strlen(*host);
+	}
+	if (*hl == 0 || strcspn(*host, "/?#@ ") < *hl)
+		return -1;
+	return 0;
+}
+
+/*
+ * allowOrigins entry pat against the request's Origin o (both lower
+ * case): same scheme, same port (80/443 when absent), host exact, "*"
+ * (any), or "*.suffix" (one or more labels before the suffix).
+ */
+static int
+origin_match(const char *pat, const char *o)
+{
+	char		 ps[8], os[8];
+	const char	*ph, *oh;
+	size_t		 phl, ohl;
+	int		 pp, op;
+
+	if (strcmp(pat, "*") == 0)
+		return 1;
+	if (origin_split(pat, ps, sizeof(ps), &ph, &phl, &pp) == -1 ||
+	    origin_split(o, os, sizeof(os), &oh, &ohl, &op) == -1 ||
+	    strcmp(ps, os) != 0 || pp != op)
+		return 0;
+	if (phl == 1 && ph[0] == '*')
+		return 1;
+	if (phl > 2 && ph[0] == '*' && ph[1] == '.')
+		return ohl > phl - 1 && memcmp(oh + ohl - (phl - 1), ph + 1,
+		    phl - 1) == 0;
+	return phl == ohl && memcmp(ph, oh, phl) == 0;
+}
+
 static int
 cors_allowed(const struct cors *c, const char *origin)
 {
@@ -46,8 +102,7 @@ cors_allowed(const struct cors *c, const char *origin)
 		o[i] = (origin[i] >= 'A' && origin[i] <= 'Z') ?
 		    origin[i] + 32 : origin[i];
 	for (i = 0; i < c->norigins; i++)
-		if (strcmp(c->origins[i], "*") == 0 ||
-		    fnmatch(c->origins[i], o, 0) == 0)
+		if (origin_match(c->origins[i], o))
 			return 1;
 	return 0;
 }
@@ -70,6 +125,7 @@ cors_common(const struct cors *c, struct hdrs *h, const char *origin)
 			    origin;
 
 	hdrs_del(h, "access-control-allow-origin");
+	hdrs_del(h, "access-control-allow-credentials");
 	hdrs_add(h, "access-control-allow-origin", 27, v, strlen(v));
 	if (c->credentials)
 		hdrs_add(h, "access-control-allow-credentials", 32, "true", 4);
@@ -77,7 +133,12 @@ cors_common(const struct cors *c, struct hdrs *h, const char *origin)
 		hdrs_add(h, "vary", 4, "Origin", 6);
 }
 
-/* 1 when a preflight was answered locally. */
+/*
+ * A preflight (OPTIONS with Origin and Access-Control-Request-Method) is
+ * answered here: 200 with the Access-Control-* fields for an allowed
+ * origin, 200 without them otherwise.  Other requests from an allowed
+ * origin get the response fields (cors_response).  1: answered.
+ */
 int
 cors_preflight(struct xch *x)
 {
@@ -86,24 +147,31 @@ cors_preflight(struct xch *x)
 	const char		*rm, *rh, *v;
 	struct hdrs		 h = { 0 };
 	char			 age[16];
+	int			 ok;
 
-	if (origin == NULL || !cors_allowed(c, origin))
+	if (origin == NULL)
 		return 0;
+	ok = cors_allowed(c, origin);
 	rm = hdrs_get(&x->rqh, "access-control-request-method");
 	if (strcmp(x->method, "OPTIONS") != 0 || rm == NULL) {
-		x->cors_origin = strdup(origin);
+		if (ok)
+			x->cors_origin = strdup(origin);
 		return 0;
 	}
-	rh = hdrs_get(&x->rqh, "access-control-request-headers");
-	cors_common(c, &h, origin);
-	v = c->any_method || c->methods == NULL ? rm : c->methods;
-	hdrs_add(&h, "access-control-allow-methods", 28, v, strlen(v));
-	v = c->any_header || c->headers == NULL ? rh : c->headers;
-	if (v != NULL)
-		hdrs_add(&h, "access-control-allow-headers", 28, v,
+	if (ok) {
+		rh = hdrs_get(&x->rqh, "access-control-request-headers");
+		cors_common(c, &h, origin);
+		/* "*": echo the request (never "*" with credentials). */
+		v = c->any_method || c->methods == NULL ? rm : c->methods;
+		hdrs_add(&h, "access-control-allow-methods", 28, v,
 		    strlen(v));
-	snprintf(age, sizeof(age), "%d", c->max_age);
-	hdrs_add(&h, "access-control-max-age", 22, age, strlen(age));
+		v = c->any_header ? rh : c->headers;
+		if (v != NULL)
+			hdrs_add(&h, "access-control-allow-headers", 28, v,
+			    strlen(v));
+		snprintf(age, sizeof(age), "%d", c->max_age);
+		hdrs_add(&h, "access-control-max-age", 22, age, strlen(age));
+	}
 	x->up_gone = 1;
 	x->redirect = 1;
 	xch_resp_head(x, 200, &h, 0);
@@ -118,9 +186,11 @@ cors_response(struct xch *x, struct hdrs *h)
 	const struct cors	*c = &x->rule->cors;
 
 	cors_common(c, h, x->cors_origin);
-	if (c->expose != NULL)
+	if (c->expose != NULL) {
+		hdrs_del(h, "access-control-expose-headers");
 		hdrs_add(h, "access-control-expose-headers", 29, c->expose,
 		    strlen(c->expose));
+	}
 }
 
 /* RequestMirror -------------------------------------------------------- */

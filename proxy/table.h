@@ -68,6 +68,7 @@ struct cors {
 	char		 *expose;
 	int		  any_method;
 	int		  any_header;
+	int		  any_expose;
 	int		  credentials;
 	int		  max_age;
 };

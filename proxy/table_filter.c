@@ -50,9 +50,9 @@ token_ok(const char *s)
 	return 1;
 }
 
-/* Join a string array with ", "; NULL if absent or empty. */
+/* Join a string array with ", " ("*" left out if skip); NULL if empty. */
 static char *
-join_list(yajl_val a, int *star)
+join_list(yajl_val a, int *star, int skip)
 {
 	size_t		 i, len = 1;
 	char		*out;
@@ -68,6 +68,8 @@ join_list(yajl_val a, int *star)
 			continue;
 		if (strcmp(s, "*") == 0 && star != NULL)
 			*star = 1;
+		if (strcmp(s, "*") == 0 && skip)
+			continue;
 		if (out[0] != '\0')
 			strcat(out, ", ");
 		strcat(out, s);
@@ -93,16 +95,22 @@ table_cors(struct tctx *t, yajl_val c, struct cors *co)
 		if ((co->origins[co->norigins++] = lowerdup(s)) == NULL)
 			return terr(t, "out of memory");
 	}
+	(void)json_bool(c, "allowCredentials", &co->credentials);
 	co->methods = join_list(json_get(c, "allowMethods"),
-	    &co->any_method);
+	    &co->any_method, 0);
 	co->headers = join_list(json_get(c, "allowHeaders"),
-	    &co->any_header);
-	co->expose = join_list(json_get(c, "exposeHeaders"), NULL);
+	    &co->any_header, 0);
+	/* exposeHeaders "*" may not be used with credentials. */
+	co->expose = join_list(json_get(c, "exposeHeaders"), &co->any_expose,
+	    co->credentials);
+	if (co->expose != NULL && co->expose[0] == '\0') {
+		free(co->expose);
+		co->expose = NULL;
+	}
 	if ((co->methods && !field_value_ok(co->methods)) ||
 	    (co->headers && !field_value_ok(co->headers)) ||
 	    (co->expose && !field_value_ok(co->expose)))
 		return terr(t, "CORS filter with control characters");
-	(void)json_bool(c, "allowCredentials", &co->credentials);
 	co->max_age = 5;
 	if (json_int(c, "maxAge", &age) == 0 && age >= 0 && age < 86400 * 365)
 		co->max_age = age;
@@ -207,9 +215,28 @@ table_pathmod(struct tctx *t, yajl_val p, char **path, int *prefix)
 		*prefix = 1;
 	} else
 		return terr(t, "unknown path modifier \"%.32s\"", type);
-	if (v == NULL || v[0] != '/' || !token_ok(v) ||
+	/* "" is valid (prefix: drop the prefix; full: "/"). */
+	if (v == NULL || (v[0] != '/' && v[0] != '\0') || !token_ok(v) ||
 	    (*path = strdup(v)) == NULL)
 		return terr(t, "bad path modifier");
+	return 0;
+}
+
+static int
+redirect_status_ok(long long n)
+{
+	return n == 301 || n == 302 || n == 303 || n == 307 || n == 308;
+}
+
+/* ReplacePrefixMatch needs a PathPrefix match (else: 500). */
+static int
+table_pathmod_rule(struct tctx *t, yajl_val p, struct trule *r, char **path,
+    int *prefix)
+{
+	if (table_pathmod(t, p, path, prefix) == -1)
+		return -1;
+	if (*prefix && r->path_type != PATH_PREFIX)
+		r->filter_error = 1;
 	return 0;
 }
 
@@ -241,18 +268,24 @@ table_filter(struct tctx *t, yajl_val f, struct trule *r)
 		c = json_get(f, "requestRedirect");
 		r->has_redirect = 1;
 		r->redirect.status = 302;
-		if (json_int(c, "statusCode", &n) == 0 && n >= 300 && n < 400)
+		if (json_int(c, "statusCode", &n) == 0)
 			r->redirect.status = n;
 		if (json_int(c, "port", &n) == 0 && n > 0 && n < 65536)
 			r->redirect.port = n;
 		if (!token_ok(json_str(c, "scheme")) ||
 		    !token_ok(json_str(c, "hostname")))
 			return terr(t, "%s: bad redirect", r->route);
+		/* A value the spec does not know: 500, never a guess. */
+		if (!redirect_status_ok(r->redirect.status) ||
+		    (json_str(c, "scheme") != NULL && strcmp(json_str(c,
+		    "scheme"), "http") != 0 && strcmp(json_str(c, "scheme"),
+		    "https") != 0))
+			r->filter_error = 1;
 		r->redirect.scheme = tstrdup(json_str(c, "scheme"));
 		r->redirect.hostname = tstrdup(json_str(c, "hostname"));
 		if (json_get(c, "path") != NULL && !YAJL_IS_NULL(json_get(c,
 		    "path")))
-			return table_pathmod(t, json_get(c, "path"),
+			return table_pathmod_rule(t, json_get(c, "path"), r,
 			    &r->redirect.path, &r->redirect.path_prefix);
 		return 0;
 	}
@@ -265,7 +298,7 @@ table_filter(struct tctx *t, yajl_val f, struct trule *r)
 		if (json_get(c, "path") != NULL && !YAJL_IS_NULL(json_get(c,
 		    "path"))) {
 			r->rewrite.has_path = 1;
-			return table_pathmod(t, json_get(c, "path"),
+			return table_pathmod_rule(t, json_get(c, "path"), r,
 			    &r->rewrite.path, &r->rewrite.path_prefix);
 		}
 		return 0;
