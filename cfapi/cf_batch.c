@@ -6,6 +6,14 @@
  * (creates look before retrying) and every operation's outcome is
  * reported; a chunk that failed for the whole token (rate limit, auth)
  * fails the rest without trying.
+ *
+ * A chunk that failed in a way that says nothing about its content (5xx,
+ * timeout, connection lost) is not replayed one by one at once: a
+ * Cloudflare batch is all-or-nothing, so one listing of the zone tells
+ * whether it took effect (its first operation did).  If it did, the
+ * results come from that listing; if not, the same chunk is sent again
+ * (at most CF_BATCH_RESENDS times).  Only validation-like failures, or a
+ * zone too large for one listing page, go one by one.
  */
 
 #include <stdio.h>
@@ -15,6 +23,8 @@
 #include "cfapi.h"
 #include "dnsplan.h"
 #include "log.h"
+
+#define CF_BATCH_RESENDS	3
 
 struct cf_bop {
 	int		 list;		/* index into cf_lists */
@@ -65,7 +75,8 @@ cf_batch_collect(yajl_val req, struct cf_batch *b, struct cf_err *err)
 	}
 	if (n == 0)
 		return 0;
-	b->capkeep = dnsplan_nchunks(n, CF_BATCH_MAX) + n;
+	b->capkeep = dnsplan_nchunks(n, CF_BATCH_MAX) *
+	    (2 * CF_BATCH_RESENDS + 2) + n;
 	b->ops = calloc(n, sizeof(*b->ops));
 	b->keep = calloc(b->capkeep, sizeof(*b->keep));
 	if (b->ops == NULL || b->keep == NULL) {
@@ -155,15 +166,114 @@ cf_batch_fail(struct cf_batch *b, size_t lo, size_t hi,
 	}
 }
 
+/* The fields of a record operation that a listing must show as given. */
+static int
+cf_batch_same(yajl_val rec, yajl_val want)
+{
+	static const char *const keys[] = {
+		"name", "type", "content", "comment", "proxied", "ttl", NULL
+	};
+	yajl_val	 a, b;
+	size_t		 i;
+
+	for (i = 0; keys[i] != NULL; i++) {
+		if ((b = json_get(want, keys[i])) == NULL)
+			continue;
+		a = json_get(rec, keys[i]);
+		if (YAJL_IS_STRING(b) && (a == NULL || !YAJL_IS_STRING(a) ||
+		    !dnsplan_name_eq(a->u.string, b->u.string)))
+			return 0;
+		if ((YAJL_IS_TRUE(b) || YAJL_IS_FALSE(b)) && (a == NULL ||
+		    YAJL_IS_TRUE(a) != YAJL_IS_TRUE(b)))
+			return 0;
+		if (YAJL_IS_INTEGER(b) && strcmp(keys[i], "ttl") == 0 &&
+		    json_get(want, "proxied") != NULL &&
+		    YAJL_IS_TRUE(json_get(want, "proxied")))
+			continue;	/* proxied: Cloudflare forces ttl 1 */
+		if (YAJL_IS_INTEGER(b) && (a == NULL || !YAJL_IS_INTEGER(a) ||
+		    YAJL_GET_INTEGER(a) != YAJL_GET_INTEGER(b)))
+			return 0;
+	}
+	return 1;
+}
+
+/* The record in the listing that shows op's effect, or NULL. */
+static yajl_val
+cf_batch_find(yajl_val list, const struct cf_bop *op)
+{
+	const char	*id = json_str(op->in, "id");
+	yajl_val	 r;
+	size_t		 i;
+
+	for (i = 0; i < json_len(list); i++) {
+		r = json_at(list, i);
+		if (cf_lists[op->list].kind == DNSPLAN_POST) {
+			if (cf_batch_same(r, op->in))
+				return r;
+		} else if (id != NULL && json_str(r, "id") != NULL &&
+		    strcmp(json_str(r, "id"), id) == 0)
+			return r;
+	}
+	return NULL;
+}
+
+/* 1 if op's effect shows in the listing. */
+static int
+cf_batch_done(yajl_val list, const struct cf_bop *op)
+{
+	yajl_val	 r = cf_batch_find(list, op);
+
+	if (cf_lists[op->list].kind == DNSPLAN_DELETE)
+		return r == NULL;
+	return r != NULL && cf_batch_same(r, op->in);
+}
+
+/*
+ * After an ambiguous failure: list the zone (one page).  1 the chunk took
+ * effect (results filled), 0 it did not, -1 cannot tell.
+ */
+static int
+cf_batch_probe(struct cfapi_state *st, struct cf_cred *c, const char *zid,
+    struct cf_batch *b, size_t lo, size_t hi)
+{
+	struct cf_http	*h;
+	struct cf_err	 err;
+	char		 path[128], q[64];
+	yajl_val	 list;
+	size_t		 i;
+
+	if (b->nkeep == b->capkeep)
+		return -1;
+	h = &b->keep[b->nkeep++];
+	snprintf(path, sizeof(path), "/zones/%s/dns_records", zid);
+	snprintf(q, sizeof(q), "per_page=%d", CF_DNS_PER_PAGE);
+	if (cf_call(st, c, "GET", path, q, NULL, 0, "dns_records.list", h,
+	    &err) == -1 || h->resp.total_pages > 1)
+		return -1;
+	list = h->resp.result;
+	if (!cf_batch_done(list, &b->ops[lo]))
+		return 0;
+	for (i = lo; i < hi; i++) {
+		b->ops[i].res = cf_lists[b->ops[i].list].kind ==
+		    DNSPLAN_DELETE ? NULL : cf_batch_find(list, &b->ops[i]);
+		if (!cf_batch_done(list, &b->ops[i])) {
+			b->ops[i].failed = 1;
+			cf_err_set(&b->ops[i].err, CF_E_TRANSPORT, "batch "
+			    "answered with an error but partly applied");
+		}
+	}
+	return 1;
+}
+
 /* Send ops [lo, hi) as one batch; 1 when the rest must not be tried. */
 static int
 cf_batch_chunk(struct cfapi_state *st, struct cf_cred *c, const char *zid,
     struct cf_batch *b, size_t lo, size_t hi)
 {
-	struct cf_http	*h = &b->keep[b->nkeep++];
+	struct cf_http	*h;
 	struct cf_err	 err;
 	char		 path[128], *body;
-	int		 rc;
+	int		 rc, sends = 0, p = 0;
 
 	snprintf(path, sizeof(path), "/zones/%s/dns_records/batch", zid);
 	if ((body = cf_batch_body(b, lo, hi)) == NULL) {
@@ -171,13 +281,27 @@ cf_batch_chunk(struct cfapi_state *st, struct cf_cred *c, const char *zid,
 		cf_batch_fail(b, lo, hi, &err);
 		return 1;
 	}
-	rc = cf_call(st, c, "POST", path, NULL, body, CF_F_UNSAFE,
-	    "dns_records.batch", h, &err);
+	do {
+		h = &b->keep[b->nkeep++];
+		rc = cf_call(st, c, "POST", path, NULL, body, CF_F_UNSAFE,
+		    "dns_records.batch", h, &err);
+		if (rc == 0 || err.kind != CF_E_TRANSPORT ||
+		    ++sends > CF_BATCH_RESENDS)
+			break;
+		/* All or nothing: did it take effect? */
+		if ((p = cf_batch_probe(st, c, zid, b, lo, hi)) != 0)
+			break;
+		cf_metric_retry(st, CF_RETRY_LOOKUP);
+		log_info("zone %s: batch of %zu failed (%s) and did not take "
+		    "effect; sending it again", zid, hi - lo, err.message);
+	} while (b->nkeep + 2 <= b->capkeep);
 	free(body);
 	if (rc == 0) {
 		cf_batch_map(b, lo, hi, h->resp.result);
 		return 0;
 	}
+	if (p == 1)
+		return 0;
 	if (err.kind == CF_E_RATE || err.kind == CF_E_AUTH ||
 	    err.kind == CF_E_INTERNAL || err.kind == CF_E_CREDENTIALS) {
 		cf_batch_fail(b, lo, b->nops, &err);

@@ -85,12 +85,17 @@ def world(tmp_path, kubesim, cfsim):
 
 def test_faults_500_hostnames_converge_within_budget(world):
     w = world
-    # A window cfapi must learn (Ratelimit-Policy): 3,000 per 60 s.
-    limit, window = 3000, 60
+    # A tight window cfapi must learn (Ratelimit-Policy) and respect
+    # while it retries: 20 per 10 s.
+    limit, window = 20, 10
     st, _ = w.cf.ctl.post("/_sim/limits", {"limit": limit, "window": window})
     assert st == 200
+    # Random 503s and 429s everywhere, and surely one 429 on the batch.
     st, _ = w.cf.faults({"seed": 4, "error_rate": 0.2, "error_status": 503,
-                         "rate_429": 0.03, "retry_after": 1})
+                         "rate_429": 0.05, "retry_after": 1,
+                         "rules": [{"method": "POST", "status": 429,
+                                    "path_regex": "dns_records/batch$",
+                                    "retry_after": 2, "count": 1}]})
     assert st == 200
     objs = [o for o in load_examples(w.token) if o["kind"] != "HTTPRoute"]
     w.kube.apply_all(objs + routes(HOSTS))
@@ -139,8 +144,10 @@ def test_faults_500_hostnames_converge_within_budget(world):
     assert made == len(HOSTS)
     # And the controller stays converged (no churn after the faults stop).
     w.cf.ctl.call("DELETE", "/_sim/faults")
+    by = collections.Counter((r["method"], r["path"].split("/")[-1],
+                              r["status"]) for r in reqs)
     print(f"converged in {elapsed:.1f} s, {len(reqs)} requests, "
-          f"{len(faults)} injected faults")
+          f"{len(faults)} injected faults: {sorted(by.items())}")
 
 
 # --- budget: 3,000 queued operations ---------------------------------------
@@ -201,3 +208,60 @@ def test_budget_3000_queued_operations(tmp_path):
         print(f"{N_OPS} creates in {elapsed:.1f} s")
     finally:
         e.stop()
+
+
+# --- an ambiguous batch failure costs a listing, not 200 single writes -----
+
+def _posts(n, prefix):
+    return [{"type": "CNAME", "name": f"{prefix}{i}.example.com",
+             "content": "t.cfargotunnel.com", "proxied": True, "ttl": 1,
+             "comment": "managed by cfgw: test/apps/web"} for i in range(n)]
+
+
+@pytest.fixture
+def env(tmp_path):
+    e = Env(tmp_path).start()
+    yield e
+    e.stop()
+
+
+def test_batch_lost_reply_is_read_back(env):
+    """502 after the batch took effect: one listing shows it did; the
+    results come from it, nothing is sent twice."""
+    z = env.ok("zone.resolve", hostname="example.com")
+    old = env.ok("dns.batch", zone_id=z["id"], posts=_posts(3, "old"))
+    env.cf.ctl.call("DELETE", "/_sim/requests")
+    env.cf.faults({"rules": [{"method": "POST",
+                              "path_regex": "dns_records/batch$",
+                              "status": 502, "count": 1,
+                              "after_commit": True}]})
+    r = env.ok("dns.batch", zone_id=z["id"], posts=_posts(150, "lost"),
+               deletes=[{"id": old["posts"][0]["id"]}])
+    assert r["errors"] == []
+    assert [x["name"] for x in r["posts"]] == \
+        [f"lost{i}.example.com" for i in range(150)]
+    assert all(x["id"] for x in r["posts"])
+    assert r["deletes"] == [{"id": old["posts"][0]["id"]}]
+    reqs = [(x["method"], x["path"].rsplit("/", 1)[-1])
+            for x in env.cf.requests()]
+    assert reqs == [("POST", "batch"), ("GET", "dns_records")], reqs
+    names = [x["name"] for x in env.records(z["id"])]
+    assert len(names) == len(set(names)) == 152
+
+
+def test_batch_failed_before_commit_is_sent_again(env):
+    """503 before anything happened: the listing shows the first operation
+    did not take effect, so the same batch goes again (no singles)."""
+    z = env.ok("zone.resolve", hostname="example.com")
+    env.cf.ctl.call("DELETE", "/_sim/requests")
+    env.cf.faults({"rules": [{"method": "POST",
+                              "path_regex": "dns_records/batch$",
+                              "status": 503, "count": 2}]})
+    r = env.ok("dns.batch", zone_id=z["id"], posts=_posts(120, "again"))
+    assert r["errors"] == [] and all(x["id"] for x in r["posts"])
+    reqs = [(x["method"], x["path"].rsplit("/", 1)[-1], x["status"])
+            for x in env.cf.requests()]
+    assert reqs == [("POST", "batch", 503), ("GET", "dns_records", 200),
+                    ("POST", "batch", 503), ("GET", "dns_records", 200),
+                    ("POST", "batch", 200)], reqs
+    assert len(env.records(z["id"])) == 120
