@@ -30,9 +30,10 @@ static void
 admin_metrics(struct evbuffer *b)
 {
 	static const char *cls[] = { "", "1xx", "2xx", "3xx", "4xx", "5xx" };
-	struct px_metrics	*m = &px->m;
+	struct px_metrics	 tot, *m = &tot;
 	int			 i;
 
+	px_metrics_sum(&tot);	/* all threads */
 	evbuffer_add_printf(b,
 	    "# HELP cfgw_proxy_requests_total Requests answered, by status "
 	    "class.\n# TYPE cfgw_proxy_requests_total counter\n");
@@ -105,15 +106,17 @@ admin_table(struct evbuffer *b)
 static void
 admin_histogram(struct evbuffer *b)
 {
-	uint64_t	 acc = 0;
-	int		 i;
+	struct px_metrics	 m;
+	uint64_t		 acc = 0;
+	int			 i;
 
+	px_metrics_sum(&m);	/* all threads */
 	evbuffer_add_printf(b,
 	    "# HELP cfgw_proxy_request_duration_seconds Time from request "
 	    "head to the end of the answer.\n"
 	    "# TYPE cfgw_proxy_request_duration_seconds histogram\n");
 	for (i = 0; i < PX_NBUCKETS; i++) {
-		acc += px->m.dur_bucket[i];
+		acc += m.dur_bucket[i];
 		evbuffer_add_printf(b, "cfgw_proxy_request_duration_seconds_"
 		    "bucket{le=\"%g\"} %llu\n", px_buckets[i],
 		    (unsigned long long)acc);
@@ -122,8 +125,8 @@ admin_histogram(struct evbuffer *b)
 	    "{le=\"+Inf\"} %llu\n"
 	    "cfgw_proxy_request_duration_seconds_sum %.6f\n"
 	    "cfgw_proxy_request_duration_seconds_count %llu\n",
-	    (unsigned long long)px->m.dur_count, px->m.dur_sum,
-	    (unsigned long long)px->m.dur_count);
+	    (unsigned long long)m.dur_count, m.dur_sum,
+	    (unsigned long long)m.dur_count);
 }
 
 static void

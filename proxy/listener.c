@@ -3,7 +3,8 @@
  * listener: the client-facing sockets.  The plain listener serves HTTP/1.x
  * and HTTP/2 with prior knowledge (told apart by the 24-byte connection
  * preface); the TLS listener picks HTTP/2 or HTTP/1.1 by ALPN.  A
- * connection over --max-connections is closed at once.
+ * connection over --max-connections is closed at once.  The main thread
+ * accepts; thread.c hands each connection to the least busy thread.
  */
 #include <sys/socket.h>
 
@@ -114,34 +115,25 @@ l_timeout(evutil_socket_t fd, short ev, void *arg)
 	p_free(arg, 1);
 }
 
-static void
-l_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
-    int salen, void *arg)
+/*
+ * A client connection, admitted and handed to this thread: wait for the
+ * TLS handshake or the first bytes (to tell HTTP/2 prior knowledge from
+ * HTTP/1.x), within the header or idle timeout.
+ */
+void
+listener_conn_start(int fd, int tls, const char *ip)
 {
 	struct pending	*p;
 	struct timeval	 tv;
-	int		 tls = arg != NULL, one = 1;
 	SSL		*ssl;
 
-	(void)l;
-	(void)salen;
-	if (!px_conn_admit()) {
-		evutil_closesocket(fd);
-		return;
-	}
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
 		evutil_closesocket(fd);
 		px_conn_release();
 		return;
 	}
 	p->tls = tls;
-	if (sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr,
-		    p->ip, sizeof(p->ip));
-	else
-		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr,
-		    p->ip, sizeof(p->ip));
+	snprintf(p->ip, sizeof(p->ip), "%s", ip);
 	if (tls) {
 		if ((ssl = SSL_new(tls_ctx())) == NULL) {
 			evutil_closesocket(fd);
@@ -171,6 +163,29 @@ l_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	evtimer_add(p->tmo, &tv);
 	bufferevent_setcb(p->bev, tls ? NULL : l_sniff, NULL, l_event, p);
 	bufferevent_enable(p->bev, EV_READ | EV_WRITE);
+}
+
+static void
+l_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+    int salen, void *arg)
+{
+	char	 ip[64];
+	int	 one = 1;
+
+	(void)l;
+	(void)salen;
+	if (!px_conn_admit()) {
+		evutil_closesocket(fd);
+		return;
+	}
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr,
+		    ip, sizeof(ip));
+	else
+		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr,
+		    ip, sizeof(ip));
+	px_threads_dispatch(fd, arg != NULL, ip);
 }
 
 /* "host:port" or "[v6]:port" with numeric host and port (0 allowed). */

@@ -21,11 +21,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "proxy.h"
 
-struct px		*px;
+__thread struct px	*px;
 static struct px	 px_state;
 static struct stat	 routes_st;
 static int		 routes_seen;
@@ -63,31 +64,12 @@ usage(int status)
     "(default 20000)\n"
 "  --resolve NAME:PORT:ADDR:PORT  connect to ADDR:PORT for backend "
     "NAME:PORT\n"
+"  --threads N               event-loop threads (default: online CPUs)\n"
 "  --session-key-file FILE   key for session persistence values "
     "(default: $CFGW_SESSION_KEY, else random)\n"
 "  --access-log PATH|-       JSON lines access log\n"
 "  --log-format text|json    -v verbose    --help\n");
 	exit(status);
-}
-
-int
-px_conn_admit(void)
-{
-	if (px->nconns >= px->cf.max_connections) {
-		px->m.conn_rejected++;
-		return 0;
-	}
-	px->nconns++;
-	px->m.conn_active = px->nconns;
-	px->m.conn_total++;
-	return 1;
-}
-
-void
-px_conn_release(void)
-{
-	px->nconns--;
-	px->m.conn_active = px->nconns;
 }
 
 struct table *
@@ -110,6 +92,7 @@ px_table_set(struct table *tb, const char *source)
 	log_info("route table loaded from %s: version %s, generation %.16s, "
 	    "%zu hosts, %zu rules", source, tb->version, tb->generation,
 	    tb->nhosts, tb->nrules);
+	px_threads_table(tb);
 	table_unref(old);
 }
 
@@ -171,10 +154,11 @@ px_drain_check(evutil_socket_t fd, short ev, void *arg)
 	(void)arg;
 	event_base_gettimeofday_cached(px->base, &now);
 	timersub(&now, &drain_start, &d);
-	if (px->inflight > 0 &&
+	if (px_threads_inflight() > 0 &&
 	    d.tv_sec * 1000 + d.tv_usec / 1000 < px->cf.drain_ms)
 		return;
-	log_info("drained (%d requests left): exiting", px->inflight);
+	log_info("drained (%d requests left): exiting",
+	    px_threads_inflight());
 	event_base_loopexit(px->base, NULL);
 }
 
@@ -200,8 +184,10 @@ px_signal(evutil_socket_t sig, short ev, void *arg)
 		event_base_loopexit(px->base, NULL);
 		return;
 	}
-	log_info("signal %d: draining %d requests", (int)sig, px->inflight);
+	log_info("signal %d: draining %d requests", (int)sig,
+	    px_threads_inflight());
 	px->draining = 1;
+	px_threads_drain();
 	listener_close_all();
 	event_base_gettimeofday_cached(px->base, &drain_start);
 	if ((check = event_new(px->base, -1, EV_PERSIST, px_drain_check,
@@ -321,6 +307,7 @@ px_options(int argc, char **argv, enum log_format *fmt, int *verbose)
 		{ "upstream-max-age", required_argument, NULL, 5 },
 		{ "drain-timeout", required_argument, NULL, 6 },
 		{ "resolve", required_argument, NULL, 7 },
+		{ "threads", required_argument, NULL, 10 },
 		{ "session-key-file", required_argument, NULL, 8 },
 		{ "access-log", required_argument, NULL, 9 },
 		{ "log-format", required_argument, NULL, 'l' },
@@ -356,6 +343,8 @@ px_options(int argc, char **argv, enum log_format *fmt, int *verbose)
 		case 6: cf->drain_ms = intarg(optarg, 0, 3600000);
 			break;
 		case 7: px_resolve_add(cf, optarg);
+			break;
+		case 10: cf->threads = intarg(optarg, 0, 64);
 			break;
 		case 8: cf->session_key_file = optarg; break;
 		case 9: cf->access_log = optarg; break;
@@ -420,13 +409,8 @@ main(int argc, char **argv)
 		fatalx("cannot open the access log");
 	if ((px->base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
-	px->dns = evdns_base_new(px->base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
-	if (px->dns == NULL) {
-		log_warnx("no DNS configuration; only /etc/hosts names work");
-		if ((px->dns = evdns_base_new(px->base, 0)) == NULL)
-			fatalx("evdns_base_new failed");
-		evdns_base_load_hosts(px->dns, NULL);
-	}
+	if ((px->dns = px_dns_new(px->base)) == NULL)
+		fatalx("evdns_base_new failed");
 	if (px->cf.https_addr[0] != '\0' &&
 	    tls_init(px->cf.tls_cert, px->cf.tls_key) == -1)
 		fatalx("TLS setup failed");
@@ -443,6 +427,12 @@ main(int argc, char **argv)
 	else if (px->cf.routes_configmap == NULL)
 		log_warnx("no --routes-file or --routes-configmap: every "
 		    "request gets 503");
+	if (px->cf.threads == 0 &&
+	    (px->cf.threads = sysconf(_SC_NPROCESSORS_ONLN)) < 1)
+		px->cf.threads = 1;
+	if (px_threads_start(px->cf.threads) == -1)
+		fatalx("cannot start %d threads", px->cf.threads);
+	log_info("%d threads", px_threads_count());
 	tick = event_new(px->base, -1, EV_PERSIST, px_tick, NULL);
 	event_add(tick, &sec);
 	for (i = 0; i < 3; i++) {

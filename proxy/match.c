@@ -199,7 +199,9 @@ match_backend(const struct trule *r)
 
 	if (r->total_weight == 0)
 		return NULL;
-	pick = ((uint64_t)arc4random() << 32 | arc4random()) %
+	if (r->nbackends == 1)
+		return &r->backends[0];
+	pick = ((uint64_t)px_rand32() << 32 | px_rand32()) %
 	    r->total_weight;
 	for (i = 0; i < r->nbackends; i++) {
 		acc += r->backends[i].weight;

@@ -3,8 +3,13 @@
 #define CFGW_PROXY_H
 
 /*
- * cfgw-proxy: shared declarations.  The process is single-threaded (one
- * libevent base); nothing here is locked.  A proxied request is an
+ * cfgw-proxy: shared declarations.  The process runs --threads event
+ * loops (thread.c); each has its own struct px (the thread-local `px`:
+ * base, resolver, pools, counters, table reference) and serves its
+ * connections alone, so nothing on the request path is locked.  Static
+ * state touched per request must be per thread (__thread) or atomic; the
+ * main thread alone loads tables and runs the admin listener.  A proxied
+ * request is an
  * "exchange" (struct xch) between a downstream side (an HTTP/1 client
  * connection or an HTTP/2 stream) and an upstream side (a pooled HTTP/1.1
  * connection or an h2c stream).  Each side talks to the other only through
@@ -186,6 +191,7 @@ int		 listener_open(const char *, int);
 struct sockaddr_storage;
 int		 addr_parse(const char *, struct sockaddr_storage *, int *);
 void		 listener_close_all(void);
+void		 listener_conn_start(int, int, const char *);
 
 /* tls.c */
 int		 tls_init(const char *, const char *);
@@ -232,6 +238,7 @@ struct px_config {
 	int		 up_max_age_ms;		/* per upstream connection */
 	int		 up_idle_ms;		/* idle pooled connection */
 	int		 drain_ms;		/* SIGTERM grace */
+	int		 threads;		/* event loops; 0: CPUs */
 	struct px_resolve	*resolve;	/* --resolve overrides */
 	size_t		 nresolve;
 };
@@ -255,7 +262,19 @@ struct px {
 	int			 draining;	/* SIGTERM seen */
 };
 
-extern struct px	*px;
+extern __thread struct px *px;
+
+/* thread.c: event-loop threads. */
+struct evdns_base *px_dns_new(struct event_base *);
+int		 px_threads_start(int);
+int		 px_threads_count(void);
+void		 px_threads_dispatch(int, int, const char *);
+void		 px_threads_table(struct table *);
+void		 px_threads_drain(void);
+int		 px_threads_inflight(void);
+void		 px_metrics_sum(struct px_metrics *);
+uint32_t	 px_rand32(void);
+uint32_t	 px_rand_below(uint32_t);
 
 /* main.c */
 void		 px_backend_addr(const char *, int, char *, size_t, int *);

@@ -14,8 +14,9 @@
 #define RE_MATCH_LIMIT	100000
 #define RE_DEPTH_LIMIT	1000
 
-static pcre2_match_data		*re_md;
-static pcre2_match_context	*re_mctx;
+/* Per thread: matches run on every event-loop thread. */
+static __thread pcre2_match_data	*re_md;
+static __thread pcre2_match_context	*re_mctx;
 
 struct pcre2_real_code_8 *
 re_compile(const char *pat, char *err, size_t errsz)

@@ -674,7 +674,7 @@ struct table *
 table_ref(struct table *tb)
 {
 	if (tb != NULL)
-		tb->refs++;
+		__atomic_add_fetch(&tb->refs, 1, __ATOMIC_RELAXED);
 	return tb;
 }
 
@@ -757,7 +757,8 @@ table_unref(struct table *tb)
 {
 	size_t	 i, j;
 
-	if (tb == NULL || --tb->refs > 0)
+	if (tb == NULL ||
+	    __atomic_sub_fetch(&tb->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
 	for (i = 0; i < tb->nhosts; i++) {
 		struct thost *h = &tb->hosts[i];

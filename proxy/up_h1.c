@@ -13,8 +13,6 @@
  * at random among those for the same backend so concurrent traffic spreads
  * over every connection (and so every pod) the pool holds.
  */
-#include <sys/queue.h>
-
 #include <event2/dns.h>
 
 #include <stdio.h>
@@ -51,11 +49,27 @@ struct uconn {
 	int			 paused;
 	int			 nreq;
 	struct timeval		 born;
-	TAILQ_ENTRY(uconn)	 entry;
+	struct pbucket		*pb;		/* U_IDLE: its pool bucket */
+	size_t			 pidx;		/* and index there */
 };
 
-static TAILQ_HEAD(upool, uconn) pool = TAILQ_HEAD_INITIALIZER(pool);
-static int	npool;
+/*
+ * The idle pool, per thread: a small hash of buckets by backend key, each
+ * an array of idle connections, so a take is O(1) -- a uniform random
+ * index, removed by swapping in the last one.
+ */
+#define POOL_HASH	64
+
+struct pbucket {
+	struct pbucket	*next;
+	struct uconn	**v;
+	size_t		  n;
+	size_t		  cap;
+	char		  key[300];
+};
+
+static __thread struct pbucket	*ptab[POOL_HASH];
+static __thread int		 npool;
 
 static void	 u_read(struct bufferevent *, void *);
 static void	 u_write(struct bufferevent *, void *);
@@ -88,29 +102,76 @@ age_ms(const struct uconn *u)
 	return d.tv_sec * 1000 + d.tv_usec / 1000;
 }
 
+static struct pbucket *
+pool_bucket(const char *key, int create)
+{
+	uint32_t	 h = 2166136261u;
+	const char	*k;
+	struct pbucket	*b;
+
+	for (k = key; *k != '\0'; k++)
+		h = (h ^ (unsigned char)*k) * 16777619u;
+	for (b = ptab[h % POOL_HASH]; b != NULL; b = b->next)
+		if (strcmp(b->key, key) == 0)
+			return b;
+	if (!create || (b = calloc(1, sizeof(*b))) == NULL)
+		return NULL;
+	snprintf(b->key, sizeof(b->key), "%s", key);
+	b->next = ptab[h % POOL_HASH];
+	ptab[h % POOL_HASH] = b;
+	return b;
+}
+
+static void
+pool_remove(struct uconn *u)
+{
+	struct pbucket	*b = u->pb;
+
+	b->v[u->pidx] = b->v[--b->n];
+	b->v[u->pidx]->pidx = u->pidx;
+	u->pb = NULL;
+	npool--;
+}
+
+static int
+pool_put(struct uconn *u)
+{
+	struct pbucket	*b;
+	struct uconn	**v;
+	size_t		  cap;
+
+	if ((b = pool_bucket(u->key, 1)) == NULL)
+		return -1;
+	if (b->n == b->cap) {
+		cap = b->cap ? b->cap * 2 : 8;
+		if ((v = reallocarray(b->v, cap, sizeof(*v))) == NULL)
+			return -1;
+		b->v = v;
+		b->cap = cap;
+	}
+	u->pb = b;
+	u->pidx = b->n;
+	b->v[b->n++] = u;
+	npool++;
+	return 0;
+}
+
+/* A uniform random pick among the idle connections to this backend. */
 static struct uconn *
 pool_take(const char *key)
 {
-	struct uconn	*u, *next, *pick = NULL;
-	uint32_t	 seen = 0;
+	struct pbucket	*b = pool_bucket(key, 0);
+	struct uconn	*u;
 
-	for (u = TAILQ_FIRST(&pool); u != NULL; u = next) {
-		next = TAILQ_NEXT(u, entry);
-		if (strcmp(u->key, key) != 0)
-			continue;
-		if (age_ms(u) >= px->cf.up_max_age_ms) {
-			u_free(u);		/* too old to reuse */
-			continue;
-		}
-		/* Reservoir sampling: a uniform pick among the matches. */
-		if (arc4random_uniform(++seen) == 0)
-			pick = u;
+	while (b != NULL && b->n > 0) {
+		u = b->v[px_rand_below(b->n)];
+		pool_remove(u);
+		u->state = U_HEAD;
+		if (age_ms(u) < px->cf.up_max_age_ms)
+			return u;
+		u_free(u);		/* too old to reuse */
 	}
-	if (pick != NULL) {
-		TAILQ_REMOVE(&pool, pick, entry);
-		npool--;
-	}
-	return pick;
+	return NULL;
 }
 
 static struct uconn *
@@ -147,10 +208,8 @@ u_new(const struct tbackend *be)
 static void
 u_free(struct uconn *u)
 {
-	if (u->state == U_IDLE) {
-		TAILQ_REMOVE(&pool, u, entry);
-		npool--;
-	}
+	if (u->state == U_IDLE && u->pb != NULL)
+		pool_remove(u);
 	if (u->bev != NULL)
 		bufferevent_free(u->bev);
 	if (u->tmp != NULL)
@@ -285,11 +344,10 @@ u_done(struct uconn *u)
 	if (u->reusable && u->req_done && u->state != U_PIPE &&
 	    u->nreq < px->cf.up_max_requests &&
 	    age_ms(u) < px->cf.up_max_age_ms && npool < POOL_MAX_IDLE &&
-	    evbuffer_get_length(bufferevent_get_input(u->bev)) == 0) {
+	    evbuffer_get_length(bufferevent_get_input(u->bev)) == 0 &&
+	    pool_put(u) == 0) {
 		u->state = U_IDLE;
 		u->reused = 0;
-		TAILQ_INSERT_HEAD(&pool, u, entry);
-		npool++;
 		px_tv_ms(&tv, px->cf.up_idle_ms);
 		evtimer_add(u->tmo, &tv);
 		bufferevent_enable(u->bev, EV_READ);
@@ -600,8 +658,15 @@ uh1_pending(struct xch *x)
 void
 up_h1_pool_flush(void)
 {
-	struct uconn	*u;
+	struct pbucket	*b;
+	int		 i;
 
-	while ((u = TAILQ_FIRST(&pool)) != NULL)
-		u_free(u);
+	for (i = 0; i < POOL_HASH; i++)
+		while ((b = ptab[i]) != NULL) {
+			while (b->n > 0)
+				u_free(b->v[0]);
+			ptab[i] = b->next;
+			free(b->v);
+			free(b);
+		}
 }

@@ -53,7 +53,8 @@ struct h2ustream {
 	LIST_ENTRY(h2ustream)	 entry;
 };
 
-static TAILQ_HEAD(h2conns, h2up) conns = TAILQ_HEAD_INITIALIZER(conns);
+/* Per thread; initialised on first use (TLS has no static address). */
+static __thread TAILQ_HEAD(h2conns, h2up) conns;
 
 static void	 c_read(struct bufferevent *, void *);
 static void	 c_write(struct bufferevent *, void *);
@@ -390,6 +391,8 @@ up_h2_start(struct xch *x)
 	struct timeval		 tv;
 	int			 ms;
 
+	if (conns.tqh_last == NULL)
+		TAILQ_INIT(&conns);
 	snprintf(key, sizeof(key), "%s:%d", x->be->host, x->be->port);
 	for (c = TAILQ_FIRST(&conns); c != NULL; c = TAILQ_NEXT(c, entry))
 		if (c_usable(c, key))

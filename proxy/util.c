@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* util: header lists, status reasons and small helpers for cfgw-proxy. */
+#include <sys/random.h>
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,4 +135,47 @@ void
 px_local_body(int st, char *buf, size_t sz)
 {
 	snprintf(buf, sz, "%d %s\n", st, http_reason(st));
+}
+
+/*
+ * Backend choice and pool picks need spread, not secrecy: a per-thread
+ * xoshiro128** seeded once from getrandom(2).  (glibc 2.36's arc4random
+ * makes a getrandom system call per call; it was the top of the profile.)
+ */
+static __thread uint32_t	 rs[4];
+static __thread int		 rs_seeded;
+
+static uint32_t
+rotl(uint32_t x, int k)
+{
+	return (x << k) | (x >> (32 - k));
+}
+
+uint32_t
+px_rand32(void)
+{
+	uint32_t	 r, t;
+
+	if (!rs_seeded) {
+		if (getrandom(rs, sizeof(rs), 0) != sizeof(rs))
+			arc4random_buf(rs, sizeof(rs));
+		rs[0] |= 1;
+		rs_seeded = 1;
+	}
+	r = rotl(rs[1] * 5, 7) * 9;
+	t = rs[1] << 9;
+	rs[2] ^= rs[0];
+	rs[3] ^= rs[1];
+	rs[1] ^= rs[2];
+	rs[0] ^= rs[3];
+	rs[2] ^= t;
+	rs[3] = rotl(rs[3], 11);
+	return r;
+}
+
+/* In [0, n), n > 0; multiply-shift, bias below n / 2^32. */
+uint32_t
+px_rand_below(uint32_t n)
+{
+	return (uint32_t)(((uint64_t)px_rand32() * n) >> 32);
 }

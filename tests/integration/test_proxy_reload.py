@@ -187,8 +187,10 @@ def test_balancing_with_reuse(tmp_path):
 
 def test_unbounded_reuse_pins(tmp_path):
     # The contrast that motivates the cap: one connection, one backend.
+    # One thread: every thread has its own pool (--threads, thread.c).
     seen, m = spread(tmp_path, ["--upstream-max-requests", "100000",
-                                "--upstream-max-age", "600000"], n=30)
+                                "--upstream-max-age", "600000",
+                                "--threads", "1"], n=30)
     assert min(seen.values()) == 0, seen
     assert m['cfgw_proxy_upstream_connections_total{kind="new"}'] == 1
 

@@ -1,0 +1,485 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
+"""cfgw-proxy versus nginx as a reverse proxy, on this machine.
+
+Both proxies run at the same time in front of the same backends, all on
+127.0.0.1 ephemeral ports, and are measured in turn (A, B, B, A, ...):
+
+  http  wrk, HTTP/1.1 keep-alive, --conns connections (default 64), to an
+        nginx backend that answers a 23-byte body; nginx the proxy uses
+        proxy_pass to an upstream with keepalive, HTTP/1.1,
+        Connection "", Host / X-Forwarded-For / X-Forwarded-Proto like
+        cfgw-proxy, and the same upstream reuse bounds (100 requests,
+        10 s) as cfgw-proxy's defaults.
+  grpc  h2load, gRPC unary (POST, application/grpc, te: trailers) over
+        h2c prior knowledge, to bench/grpc_backend.c (an nghttp2 h2c
+        server answering every call with one message and grpc-status 0);
+        nginx uses grpc_pass with upstream keepalive.
+  idle  --idle client connections (default 10,000) each send one request,
+        read the answer and stay open (idle keep-alive); the proxies' RSS
+        (all processes) is read before and after, peak RSS too.
+
+Medians over --rounds rounds; every figure is printed with the ratio
+cfgw/nginx.  nginx runs --workers worker processes, cfgw-proxy the same
+number of threads (default: online CPUs).  Stops by itself, cleans up.
+"""
+import argparse
+import json
+import os
+import re
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HOST = "app.example.com"
+GHOST = "grpc.example.com"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, proc, timeout=10.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        if proc.poll() is not None:
+            raise RuntimeError("process %s exited (%d)" % (proc.args[0],
+                               proc.returncode))
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("nothing listens on port %d" % port)
+
+
+class Procs:
+    def __init__(self):
+        self.procs = []
+
+    def start(self, args, log):
+        p = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
+                             stdin=subprocess.DEVNULL)
+        self.procs.append(p)
+        return p
+
+    def stop(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.terminate()
+        for p in self.procs:
+            try:
+                p.wait(3)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
+def nginx_conf(d, body):
+    return """daemon off;
+pid %(d)s/nginx.pid;
+error_log %(d)s/error.log warn;
+%(body)s
+""" % {"d": d, "body": body}
+
+
+def nginx_http_common(d):
+    return """access_log off;
+	client_body_temp_path %(d)s/t;
+	proxy_temp_path %(d)s/t;
+	fastcgi_temp_path %(d)s/t;
+	uwsgi_temp_path %(d)s/t;
+	scgi_temp_path %(d)s/t;
+	keepalive_requests 100000;
+	keepalive_timeout 60s;""" % {"d": d}
+
+
+def backend_conf(d, port):
+    return nginx_conf(d, """worker_processes 1;
+events { worker_connections 4096; }
+http {
+	%s
+	server {
+		listen 127.0.0.1:%d backlog=4096;
+		location / { return 200 "hello from the backend\\n"; }
+	}
+}""" % (nginx_http_common(d), port))
+
+
+def proxy_conf(d, workers, hport, gport, bport, gbport):
+    return nginx_conf(d, """worker_processes %(w)d;
+worker_rlimit_nofile 20000;
+events { worker_connections 20000; }
+http {
+	%(common)s
+	upstream web {
+		server 127.0.0.1:%(b)d;
+		keepalive 64;
+		keepalive_requests 100;
+		keepalive_time 10s;
+	}
+	upstream grpcb {
+		server 127.0.0.1:%(gb)d;
+		keepalive 64;
+		keepalive_requests 100;
+		keepalive_time 10s;
+	}
+	server {
+		listen 127.0.0.1:%(h)d backlog=4096;
+		server_name %(host)s;
+		location / {
+			proxy_pass http://web;
+			proxy_http_version 1.1;
+			proxy_set_header Connection "";
+			proxy_set_header Host $http_host;
+			proxy_set_header X-Forwarded-For
+			    $proxy_add_x_forwarded_for;
+			proxy_set_header X-Forwarded-Proto $scheme;
+		}
+	}
+	server {
+		listen 127.0.0.1:%(g)d http2 backlog=4096;
+		server_name %(ghost)s;
+		location / {
+			grpc_pass grpc://grpcb;
+			grpc_set_header X-Forwarded-For
+			    $proxy_add_x_forwarded_for;
+			grpc_set_header X-Forwarded-Proto $scheme;
+		}
+	}
+}""" % {"w": workers, "common": nginx_http_common(d), "b": bport,
+        "gb": gbport, "h": hport, "g": gport, "host": HOST, "ghost": GHOST})
+
+
+def routes(bport, gbport):
+    def be(port, proto):
+        return [{"kind": "Service", "namespace": "bench", "name": proto,
+                 "port": port, "host": "127.0.0.1", "weight": 1,
+                 "protocol": proto, "invalid": None, "filters": []}]
+    return {"version": "1.0", "generation": "bench", "hosts": [
+        {"hostname": HOST, "wildcard": False, "http": [
+            {"route": {"kind": "HTTPRoute", "namespace": "bench",
+                       "name": "web", "rule": 0},
+             "match": {"path": {"type": "PathPrefix", "value": "/"}},
+             "backends": be(bport, "http")}], "grpc": []},
+        {"hostname": GHOST, "wildcard": False, "http": [], "grpc": [
+            {"route": {"kind": "GRPCRoute", "namespace": "bench",
+                       "name": "echo", "rule": 0},
+             "match": {},
+             "backends": be(gbport, "h2c")}]}]}
+
+
+def run(args, timeout):
+    r = subprocess.run(args, capture_output=True, text=True,
+                       timeout=timeout)
+    return r.stdout + r.stderr
+
+
+def lat_ms(s):
+    m = re.match(r"([\d.]+)(us|ms|s)", s)
+    v = float(m.group(1))
+    return {"us": v / 1000, "ms": v, "s": v * 1000}[m.group(2)]
+
+
+def wrk(port, conns, dur, threads):
+    out = run(["wrk", "-t%d" % threads, "-c%d" % conns, "-d%ds" % dur,
+               "--latency", "-H", "Host: " + HOST,
+               "http://127.0.0.1:%d/index.html" % port], dur + 20)
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M)
+    if rps is None or p99 is None:
+        raise RuntimeError("wrk output:\n" + out)
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    err = re.search(r"Socket errors: (.*)", out)
+    if bad or err:
+        print("  warning: %s %s" % (bad.group(0) if bad else "",
+                                    err.group(0) if err else ""))
+    return float(rps.group(1)), lat_ms(p99.group(1))
+
+
+def h2load(port, dur, conns, streams, payload):
+    out = run(["h2load", "-c%d" % conns, "-m%d" % streams, "-D%d" % dur,
+               "-t1", "-d", payload,
+               "-H", ":authority: " + GHOST,
+               "-H", "content-type: application/grpc",
+               "-H", "te: trailers",
+               "http://127.0.0.1:%d/bench.Echo/Unary" % port], dur + 20)
+    rps = re.search(r"finished in [\d.]+\w+, ([\d.]+) req/s", out)
+    ok = re.search(r"requests: \d+ total, \d+ started, (\d+) done, "
+                   r"(\d+) succeeded, (\d+) failed", out)
+    if rps is None or ok is None:
+        raise RuntimeError("h2load output:\n" + out)
+    if int(ok.group(3)) > 0:
+        print("  warning: %s failed" % ok.group(3))
+    mean = re.search(r"time for request:\s+\S+\s+\S+\s+(\S+)", out)
+    return float(rps.group(1)), lat_ms(mean.group(1)) if mean else 0.0
+
+
+def grpc_check(port):
+    """One real gRPC unary call (grpcio), so trailers are checked."""
+    try:
+        import grpc
+    except ImportError:
+        return "grpcio missing, not checked"
+    ch = grpc.insecure_channel("127.0.0.1:%d" % port,
+                               options=[("grpc.default_authority", GHOST)])
+    call = ch.unary_unary("/bench.Echo/Unary")
+    try:
+        r = call(b"ping", timeout=5)
+    finally:
+        ch.close()
+    if r != b"hello, bench":
+        raise RuntimeError("unexpected gRPC answer %r" % r)
+    return "ok"
+
+
+def pids_of(proc):
+    """The process and its children (nginx workers)."""
+    out = [proc.pid]
+    try:
+        kids = open("/proc/%d/task/%d/children" % (proc.pid, proc.pid)).read()
+        out += [int(k) for k in kids.split()]
+    except OSError:
+        pass
+    return out
+
+
+def mem(proc):
+    rss = hwm = 0
+    for pid in pids_of(proc):
+        try:
+            st = open("/proc/%d/status" % pid).read()
+        except OSError:
+            continue
+        rss += int(re.search(r"VmRSS:\s+(\d+)", st).group(1))
+        hwm += int(re.search(r"VmHWM:\s+(\d+)", st).group(1))
+    return rss * 1024, hwm * 1024
+
+
+def read_answer(s):
+    data = b""
+    while b"\r\n\r\n" not in data:
+        c = s.recv(4096)
+        if not c:
+            raise RuntimeError("connection closed before the answer")
+        data += c
+    head, rest = data.split(b"\r\n\r\n", 1)
+    if not head.startswith(b"HTTP/1.1 200"):
+        raise RuntimeError("answer: %r" % head[:40])
+    n = int(re.search(rb"(?i)content-length: (\d+)", head).group(1))
+    while len(rest) < n:
+        rest += s.recv(4096)
+
+
+def idle(proc, port, n):
+    """n keep-alive connections, each after one request; RSS delta."""
+    time.sleep(0.5)
+    before, _ = mem(proc)
+    socks = []
+    req = b"GET / HTTP/1.1\r\nHost: " + HOST.encode() + b"\r\n\r\n"
+    try:
+        while len(socks) < n:
+            batch = []
+            for _ in range(min(250, n - len(socks))):
+                s = socket.create_connection(("127.0.0.1", port), 10)
+                batch.append(s)
+                s.sendall(req)
+            for s in batch:
+                read_answer(s)
+            socks += batch
+        time.sleep(1.0)
+        for s in socks[:100]:	# still alive?
+            s.sendall(req)
+            read_answer(s)
+        after, peak = mem(proc)
+    finally:
+        for s in socks:
+            s.close()
+    return before, after, peak
+
+
+def ratio(a, b):
+    return a / b if b else float("nan")
+
+
+def fmt_row(name, unit, c, n, better):
+    r = ratio(c, n)
+    print("  %-34s cfgw %10.1f %-4s nginx %10.1f %-4s ratio %.2f (%s)" %
+          (name, c, unit, n, unit, r, better))
+    return {"cfgw": c, "nginx": n, "ratio": r}
+
+
+def cfgw_threads_flag(proxy):
+    out = run([proxy, "--help"], 10)
+    return "--threads" in out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--proxy", default=os.path.join(
+        os.environ.get("CFGW_OUT", ROOT), "bin", "cfgw-proxy"))
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                    help="nginx workers = cfgw-proxy threads")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--duration", type=int, default=5, help="seconds")
+    ap.add_argument("--conns", type=int, default=64)
+    ap.add_argument("--wrk-threads", type=int, default=2)
+    ap.add_argument("--grpc-conns", type=int, default=8)
+    ap.add_argument("--grpc-streams", type=int, default=8)
+    ap.add_argument("--idle", type=int, default=10000)
+    ap.add_argument("--only", default="http,grpc,idle")
+    ap.add_argument("--json", help="write the figures here")
+    ap.add_argument("--keep", action="store_true", help="keep the temp dir")
+    a = ap.parse_args()
+    only = set(a.only.split(","))
+    for t in ("wrk", "h2load", "nginx", "cc"):
+        if shutil.which(t) is None:
+            sys.exit("bench: %s missing" % t)
+    if not os.access(a.proxy, os.X_OK):
+        sys.exit("bench: build %s first" % a.proxy)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    if a.idle + 100 > hard:
+        a.idle = hard - 100
+    signal.signal(signal.SIGTERM, lambda *x: sys.exit(1))
+    signal.alarm(600)
+
+    bdir = os.path.join(ROOT, "build", "bench")
+    os.makedirs(bdir, exist_ok=True)
+    gb = os.path.join(bdir, "grpc_backend")
+    src = os.path.join(ROOT, "bench", "grpc_backend.c")
+    if not os.path.exists(gb) or os.path.getmtime(gb) < os.path.getmtime(src):
+        flags = run(["pkg-config", "--cflags", "--libs", "libnghttp2",
+                     "libevent"], 10).split()
+        subprocess.run(["cc", "-O2", "-o", gb, src] + flags, check=True)
+
+    w = tempfile.mkdtemp(prefix="cfgw-bench-")
+    procs = Procs()
+    res = {"machine": "%d CPUs (%s)" % (os.cpu_count(), os.uname().release),
+           "workers": a.workers}
+    try:
+        bport, gbport = free_port(), free_port()
+        os.makedirs(w + "/be/t")
+        os.makedirs(w + "/ng/t")
+        open(w + "/be/nginx.conf", "w").write(backend_conf(w + "/be", bport))
+        be = procs.start(["nginx", "-p", w + "/be", "-c",
+                          w + "/be/nginx.conf"], open(w + "/be.log", "w"))
+        gbe = procs.start([gb, str(gbport)], open(w + "/gb.log", "w"))
+        wait_port(bport, be)
+        wait_port(gbport, gbe)
+
+        nh, ng = free_port(), free_port()
+        open(w + "/ng/nginx.conf", "w").write(
+            proxy_conf(w + "/ng", a.workers, nh, ng, bport, gbport))
+        ngx = procs.start(["nginx", "-p", w + "/ng", "-c",
+                           w + "/ng/nginx.conf"], open(w + "/ng.log", "w"))
+
+        ch = free_port()
+        json.dump(routes(bport, gbport), open(w + "/routes.json", "w"))
+        cargs = [a.proxy, "--routes-file", w + "/routes.json",
+                 "--http-addr", "127.0.0.1:%d" % ch, "--https-addr", "",
+                 "--admin-addr", "127.0.0.1:%d" % free_port(),
+                 "--max-connections", str(a.idle + 1000)]
+        if cfgw_threads_flag(a.proxy):
+            cargs += ["--threads", str(a.workers)]
+        else:
+            print("note: this cfgw-proxy has no --threads (one thread)")
+            res["workers_cfgw"] = 1
+        cfg = procs.start(cargs, open(w + "/cfgw.log", "w"))
+        wait_port(nh, ngx)
+        wait_port(ch, cfg)
+        time.sleep(0.5)
+        print("machine: %s; nginx %d workers, cfgw-proxy %s threads; "
+              "backends: nginx (1 worker), grpc_backend (1 thread)" %
+              (res["machine"], a.workers, res.get("workers_cfgw",
+                                                  a.workers)))
+
+        if "http" in only:
+            print("== HTTP/1.1 keep-alive: wrk -t%d -c%d, %d s x %d rounds"
+                  % (a.wrk_threads, a.conns, a.duration, a.rounds))
+            wrk(ch, a.conns, 1, a.wrk_threads)	# warm up
+            wrk(nh, a.conns, 1, a.wrk_threads)
+            r = {"cfgw": [], "nginx": []}
+            for i in range(a.rounds):
+                order = [("cfgw", ch), ("nginx", nh)]
+                if i % 2:
+                    order.reverse()
+                for name, port in order:
+                    rps, p99 = wrk(port, a.conns, a.duration,
+                                   a.wrk_threads)
+                    r[name].append((rps, p99))
+                    print("  round %d %-5s %9.0f req/s  p99 %7.2f ms" %
+                          (i + 1, name, rps, p99))
+            med = {k: (statistics.median(x[0] for x in v),
+                       statistics.median(x[1] for x in v))
+                   for k, v in r.items()}
+            res["http_rps"] = fmt_row("HTTP/1.1 requests/s (median)",
+                                      "r/s", med["cfgw"][0],
+                                      med["nginx"][0], "higher is better")
+            res["http_p99_ms"] = fmt_row("HTTP/1.1 p99 latency (median)",
+                                         "ms", med["cfgw"][1],
+                                         med["nginx"][1], "lower is better")
+
+        if "grpc" in only:
+            payload = w + "/req.bin"
+            open(payload, "wb").write(b"\0\0\0\0\x04ping")
+            print("== gRPC unary over h2c: h2load -c%d -m%d, %d s x %d "
+                  "rounds (grpcio check: cfgw %s, nginx %s)" %
+                  (a.grpc_conns, a.grpc_streams, a.duration, a.rounds,
+                   grpc_check(ch), grpc_check(ng)))
+            h2load(ch, 1, a.grpc_conns, a.grpc_streams, payload)
+            h2load(ng, 1, a.grpc_conns, a.grpc_streams, payload)
+            r = {"cfgw": [], "nginx": []}
+            for i in range(a.rounds):
+                order = [("cfgw", ch), ("nginx", ng)]
+                if i % 2:
+                    order.reverse()
+                for name, port in order:
+                    rps, mean = h2load(port, a.duration, a.grpc_conns,
+                                       a.grpc_streams, payload)
+                    r[name].append((rps, mean))
+                    print("  round %d %-5s %9.0f req/s  mean %7.2f ms" %
+                          (i + 1, name, rps, mean))
+            med = {k: statistics.median(x[0] for x in v)
+                   for k, v in r.items()}
+            res["grpc_rps"] = fmt_row("gRPC unary requests/s (median)",
+                                      "r/s", med["cfgw"], med["nginx"],
+                                      "higher is better")
+
+        if "idle" in only:
+            print("== %d idle keep-alive client connections (one request "
+                  "each), RSS of all processes" % a.idle)
+            for name, p, port in (("cfgw", cfg, ch), ("nginx", ngx, nh)):
+                b, af, pk = idle(p, port, a.idle)
+                per = (af - b) / a.idle
+                res["idle_" + name] = {"before": b, "after": af,
+                                       "peak": pk, "per_conn": per}
+                print("  %-5s RSS before %6.1f MiB, with %d idle %6.1f MiB,"
+                      " peak %6.1f MiB: %6.0f bytes/connection" %
+                      (name, b / 2**20, a.idle, af / 2**20, pk / 2**20,
+                       per))
+            res["idle_per_conn"] = fmt_row(
+                "bytes per idle connection", "B",
+                res["idle_cfgw"]["per_conn"], res["idle_nginx"]["per_conn"],
+                "lower is better")
+    finally:
+        procs.stop()
+        if a.keep:
+            print("kept", w)
+        else:
+            shutil.rmtree(w, ignore_errors=True)
+    if a.json:
+        json.dump(res, open(a.json, "w"), indent=1)
+
+
+if __name__ == "__main__":
+    main()
