@@ -77,6 +77,22 @@ cf_zone_cache(struct cfapi_state *st, const char *key)
 	return NULL;
 }
 
+/*
+ * A zone id Cloudflare no longer routes (code 7003: the zone was deleted
+ * or moved): forget every cached answer that pointed at it.
+ */
+void
+cf_zone_forget(struct cfapi_state *st, const char *zid)
+{
+	size_t	 i = 0;
+
+	while (i < st->nzones)
+		if (st->zones[i].found && strcmp(st->zones[i].id, zid) == 0)
+			st->zones[i] = st->zones[--st->nzones];
+		else
+			i++;
+}
+
 static void
 cf_zone_remember(struct cfapi_state *st, const char *key, const char *id,
     const char *name)
@@ -101,12 +117,18 @@ cf_zone_lookup(struct cfapi_state *st, struct cf_cred *c, const char *cand,
 {
 	struct cf_http	 h;
 	struct cf_zone	*z;
+	struct cf_bucket *b;
 	char		 key[256], q[512] = "";
 	yajl_val	 e;
 	size_t		 i;
 	int		 found = 0;
 
-	snprintf(key, sizeof(key), "%s/%s", c->account_id, cand);
+	/* Per token, not per account: a token that may not see the zone
+	 * must not get another token's cached answer. */
+	b = cf_cred_bucket(st, c);
+	snprintf(key, sizeof(key), "%02x%02x%02x%02x%02x%02x%02x%02x/%s/%s",
+	    b->id[0], b->id[1], b->id[2], b->id[3], b->id[4], b->id[5],
+	    b->id[6], b->id[7], c->account_id, cand);
 	if ((z = cf_zone_cache(st, key)) != NULL) {
 		*out = *z;
 		return z->found;

@@ -32,6 +32,8 @@ struct cf_hdrcap {
 static size_t	cf_hdr_cb(char *, size_t, size_t, void *);
 static int	cf_xfer_cb(void *, curl_off_t, curl_off_t, curl_off_t,
 		    curl_off_t);
+static void	cf_zone_gone(struct cfapi_state *, const char *,
+		    const struct cf_http *);
 static int	cf_budget_take(struct cfapi_state *, struct cf_cred *,
 		    struct cf_err *);
 static void	cf_budget_adjust(struct cfapi_state *, struct cf_bucket *,
@@ -93,8 +95,10 @@ cf_err_from(struct cf_err *e, const struct cf_http *h)
 	enum cf_errkind		 k;
 	size_t			 i;
 
+	/* 7003 "Could not route to ...": our ids are well formed, so the
+	 * object (a zone) does not exist (any more). */
 	if (h->status == 404 || (h->parsed && (cfparse_has_code(r, 81044) ||
-	    cfparse_has_code(r, 1003))))
+	    cfparse_has_code(r, 1003) || cfparse_has_code(r, 7003))))
 		k = CF_E_NOT_FOUND;
 	else if (h->status == 409 || (h->parsed && (cfparse_has_code(r,
 	    1013) || cfparse_has_code(r, 81053) || cfparse_has_code(r,
@@ -450,6 +454,28 @@ cf_verdict(struct cfapi_state *st, struct cf_bucket *b, CURLcode rc,
 	return 0;
 }
 
+/* "/zones/<id>/..." answered 7003: that zone is gone from our caches. */
+static void
+cf_zone_gone(struct cfapi_state *st, const char *path,
+    const struct cf_http *h)
+{
+	char		 zid[64];
+	const char	*p;
+	size_t		 n;
+
+	if (!h->parsed || !cfparse_has_code(&h->resp, 7003) ||
+	    strncmp(path, "/zones/", 7) != 0)
+		return;
+	p = path + 7;
+	n = strcspn(p, "/");
+	if (n == 0 || n >= sizeof(zid))
+		return;
+	memcpy(zid, p, n);
+	zid[n] = '\0';
+	log_info("zone %s: Cloudflare does not know it (7003); forgotten", zid);
+	cf_zone_forget(st, zid);
+}
+
 int
 cf_call(struct cfapi_state *st, struct cf_cred *c, const char *method,
     const char *path, const char *query, const char *body, int flags,
@@ -508,5 +534,6 @@ cf_call(struct cfapi_state *st, struct cf_cred *c, const char *method,
 		return 0;
 	if (err->kind == CF_E_AUTH)
 		c->stale = 1;	/* maybe the Secret changed: re-read it */
+	cf_zone_gone(st, path, h);
 	return -1;
 }

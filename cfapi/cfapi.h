@@ -107,7 +107,7 @@ struct cf_tokcache {
 };
 
 struct cf_zone {
-	char		 key[256];	/* account id + "/" + candidate */
+	char		 key[340];	/* token id/account id/candidate */
 	char		 id[64];
 	char		 name[254];
 	int		 found;
@@ -256,6 +256,7 @@ int	 cf_secret_write(struct cfapi_state *, yajl_val req,
 	    struct cf_err *);
 
 /* cf_dns.c */
+void	 cf_zone_forget(struct cfapi_state *, const char *zone_id);
 int	 cf_op_zone_resolve(struct cfapi_state *, struct cf_cred *, yajl_val,
 	    struct jw *, struct cf_err *);
 int	 cf_op_zone_list(struct cfapi_state *, struct cf_cred *, yajl_val,

@@ -95,6 +95,29 @@ dns_req_new(struct dns_ctx *x, const char *op, const char *prio)
 	return j;
 }
 
+/*
+ * Cloudflare no longer routes a zone id we used (code 7003: the zone was
+ * deleted or moved): the zone lists and hostname answers may be stale.
+ */
+static void
+dns_zone_gone(struct dns_ctx *x, yajl_val codes)
+{
+	yajl_val	 c;
+	size_t		 i;
+
+	for (i = 0; i < json_len(codes) && YAJL_IS_ARRAY(codes); i++) {
+		c = json_at(codes, i);
+		if (!YAJL_IS_INTEGER(c) || YAJL_GET_INTEGER(c) != 7003)
+			continue;
+		for (i = 0; i < DNS_MAX_ZONELISTS; i++)
+			json_free(&x->st->zl[i].root);
+		x->st->nhc = 0;
+		log_info("%s: a zone is gone (7003): zone lists dropped",
+		    x->owner);
+		return;
+	}
+}
+
 /* Send; on success *result points into the returned reply tree. */
 static yajl_val
 dns_call(struct dns_ctx *x, struct jw *j, yajl_val *result, char *err,
@@ -116,6 +139,7 @@ dns_call(struct dns_ctx *x, struct jw *j, yajl_val *result, char *err,
 		*result = json_get(r, "result");
 		return r;
 	}
+	dns_zone_gone(x, json_get(json_get(r, "error"), "codes"));
 	snprintf(err, errsz, "%s: %s", json_str(json_get(r, "error"), "kind")
 	    ? json_str(json_get(r, "error"), "kind") : "error",
 	    json_str(json_get(r, "error"), "message") ?
