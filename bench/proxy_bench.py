@@ -265,6 +265,20 @@ def mem(proc):
     return rss * 1024, hwm * 1024
 
 
+def cpu(proc):
+    """CPU seconds (user + system) used so far by the process and its
+    children (nginx workers); threads are part of their process."""
+    tick = os.sysconf("SC_CLK_TCK")
+    t = 0
+    for pid in pids_of(proc):
+        try:
+            f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        t += int(f[11]) + int(f[12])
+    return t / tick
+
+
 def read_answer(s):
     data = b""
     while b"\r\n\r\n" not in data:
@@ -397,6 +411,7 @@ def main():
         cfg = procs.start(cargs, open(w + "/cfgw.log", "w"))
         wait_port(nh, ngx)
         wait_port(ch, cfg)
+        procs_of = {"cfgw": cfg, "nginx": ngx}
         time.sleep(0.5)
         print("machine: %s; nginx %d workers, cfgw-proxy %s threads; "
               "backends: nginx (1 worker), grpc_backend (1 thread)" %
@@ -414,13 +429,17 @@ def main():
                 if i % 2:
                     order.reverse()
                 for name, port in order:
+                    c0 = cpu(procs_of[name])
                     rps, p99 = wrk(port, a.conns, a.duration,
                                    a.wrk_threads)
-                    r[name].append((rps, p99))
-                    print("  round %d %-5s %9.0f req/s  p99 %7.2f ms" %
-                          (i + 1, name, rps, p99))
+                    us = (cpu(procs_of[name]) - c0) * 1e6 / (
+                        rps * a.duration)
+                    r[name].append((rps, p99, us))
+                    print("  round %d %-5s %9.0f req/s  p99 %7.2f ms  "
+                          "%5.1f CPU us/req" % (i + 1, name, rps, p99, us))
             med = {k: (statistics.median(x[0] for x in v),
-                       statistics.median(x[1] for x in v))
+                       statistics.median(x[1] for x in v),
+                       statistics.median(x[2] for x in v))
                    for k, v in r.items()}
             res["http_rps"] = fmt_row("HTTP/1.1 requests/s (median)",
                                       "r/s", med["cfgw"][0],
@@ -428,6 +447,9 @@ def main():
             res["http_p99_ms"] = fmt_row("HTTP/1.1 p99 latency (median)",
                                          "ms", med["cfgw"][1],
                                          med["nginx"][1], "lower is better")
+            res["http_cpu_us"] = fmt_row("HTTP/1.1 proxy CPU per request",
+                                         "us", med["cfgw"][2],
+                                         med["nginx"][2], "lower is better")
 
         if "grpc" in only:
             payload = w + "/req.bin"
@@ -444,16 +466,23 @@ def main():
                 if i % 2:
                     order.reverse()
                 for name, port in order:
+                    c0 = cpu(procs_of[name])
                     rps, mean = h2load(port, a.duration, a.grpc_conns,
                                        a.grpc_streams, payload)
-                    r[name].append((rps, mean))
-                    print("  round %d %-5s %9.0f req/s  mean %7.2f ms" %
-                          (i + 1, name, rps, mean))
-            med = {k: statistics.median(x[0] for x in v)
+                    us = (cpu(procs_of[name]) - c0) * 1e6 / (
+                        rps * a.duration)
+                    r[name].append((rps, mean, us))
+                    print("  round %d %-5s %9.0f req/s  mean %7.2f ms  "
+                          "%5.1f CPU us/req" % (i + 1, name, rps, mean, us))
+            med = {k: (statistics.median(x[0] for x in v),
+                       statistics.median(x[2] for x in v))
                    for k, v in r.items()}
             res["grpc_rps"] = fmt_row("gRPC unary requests/s (median)",
-                                      "r/s", med["cfgw"], med["nginx"],
-                                      "higher is better")
+                                      "r/s", med["cfgw"][0],
+                                      med["nginx"][0], "higher is better")
+            res["grpc_cpu_us"] = fmt_row("gRPC proxy CPU per request",
+                                         "us", med["cfgw"][1],
+                                         med["nginx"][1], "lower is better")
 
         if "idle" in only:
             print("== %d idle keep-alive client connections (one request "

@@ -275,6 +275,7 @@ int		 px_threads_inflight(void);
 void		 px_metrics_sum(struct px_metrics *);
 uint32_t	 px_rand32(void);
 uint32_t	 px_rand_below(uint32_t);
+void		 px_nodelay(int);
 
 /* main.c */
 void		 px_backend_addr(const char *, int, char *, size_t, int *);

@@ -381,6 +381,7 @@ u_event(struct bufferevent *bev, short what, void *arg)
 	int		 ms;
 
 	if (what & BEV_EVENT_CONNECTED) {
+		px_nodelay(bufferevent_getfd(bev));
 		u->connected = 1;
 		u->state = U_HEAD;
 		evtimer_del(u->tmo);

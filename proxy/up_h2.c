@@ -519,6 +519,7 @@ c_event(struct bufferevent *bev, short what, void *arg)
 	struct h2up	*c = arg;
 
 	if (what & BEV_EVENT_CONNECTED) {
+		px_nodelay(bufferevent_getfd(bev));
 		c->connected = 1;
 		c_pump(c);
 		return;

@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* util: header lists, status reasons and small helpers for cfgw-proxy. */
 #include <sys/random.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <ctype.h>
 #include <stdio.h>
@@ -178,4 +182,15 @@ uint32_t
 px_rand_below(uint32_t n)
 {
 	return (uint32_t)(((uint64_t)px_rand32() * n) >> 32);
+}
+
+/* Small request/response writes must not wait for Nagle's ACK. */
+void
+px_nodelay(int fd)
+{
+	int	 one = 1;
+
+	if (fd != -1)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one));
 }
