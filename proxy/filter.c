@@ -310,7 +310,7 @@ mirror_start(struct xch *p)
 		return;
 	for (i = 0; i < p->rule->nmirrors; i++) {
 		mr = &p->rule->mirrors[i];
-		if (mr->ppm == 0 || arc4random_uniform(1000000) >= mr->ppm)
+		if (mr->ppm == 0 || px_rand_below(1000000) >= mr->ppm)
 			continue;
 		if ((m = mir_copy(p, mr)) == NULL)
 			continue;

@@ -14,7 +14,7 @@ import subprocess
 import pytest
 
 from proxy_table import backend, entry
-from test_proxy_lib import Backend, Proxy, http_get, raw
+from test_proxy_lib import Backend, Proxy, raw
 
 
 def hm(kind, set_=(), add=(), remove=()):
@@ -57,7 +57,6 @@ REWRITES = ["/xyz", "/xyz/", "", "/"]
 
 def build(pa, pb, pg):
     A = [backend("a", pa)]
-    AB = [backend("a", pa), backend("b", pb)]
     http = [
         entry("hm", "/hm", backends=A, filters=[
             hm("RequestHeaderModifier",
@@ -266,7 +265,8 @@ RED = [
     ("/r/host/x?a=1", "app.example.com", [("X-Forwarded-Proto", "https")],
      301, "https://example.org/r/host/x?a=1"),
     # scheme set, no port: the scheme's well-known port, left out
-    ("/r/https", "app.example.com", [], 302, "https://app.example.com/r/https"),
+    ("/r/https", "app.example.com", [], 302,
+     "https://app.example.com/r/https"),
     ("/r/https", "app.example.com:8080", [], 302,
      "https://app.example.com/r/https"),
     ("/r/h8443/y", "app.example.com", [], 302,
