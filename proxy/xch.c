@@ -16,6 +16,7 @@
 #include "proxy.h"
 
 static void	 xch_free(struct xch *);
+static void	 px_now(struct timeval *);
 static void	 xch_local(struct xch *, int);
 static int	 xch_redirect(struct xch *, const struct mreq *);
 static void	 xch_rewrite(struct xch *, const struct mreq *);
@@ -30,9 +31,23 @@ xch_new(void)
 		return NULL;
 	x->req_clen = -2;
 	x->scheme = "http";
-	event_base_gettimeofday_cached(px->base, &x->start);
+	px_now(&x->start);
 	px->inflight++;
 	return x;
+}
+
+/*
+ * Monotonic time for durations (vDSO, no system call; libevent's cached
+ * wall time drifts against gettimeofday and gave negative durations).
+ */
+static void
+px_now(struct timeval *tv)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	tv->tv_sec = ts.tv_sec;
+	tv->tv_usec = ts.tv_nsec / 1000;
 }
 
 const double px_buckets[PX_NBUCKETS] = {
@@ -47,7 +62,7 @@ xch_observe(const struct xch *x)
 	double		 s;
 	int		 i;
 
-	gettimeofday(&now, NULL);
+	px_now(&now);
 	timersub(&now, &x->start, &d);
 	s = d.tv_sec + d.tv_usec / 1e6;
 	for (i = 0; i < PX_NBUCKETS; i++)
