@@ -107,7 +107,7 @@ struct cf_tokcache {
 };
 
 struct cf_zone {
-	char		 key[340];	/* token id/account id/candidate */
+	char		 key[340];	/* token/account/candidate */
 	char		 id[64];
 	char		 name[254];
 	int		 found;
@@ -115,7 +115,7 @@ struct cf_zone {
 };
 
 struct cf_metric {
-	char		 label[96];	/* "GET /zones/:id/dns_records" */
+	char		 label[96];	/* "GET /zones/:id" */
 	long		 status;
 	uint64_t	 count;
 };
