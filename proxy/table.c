@@ -446,8 +446,7 @@ table_vmatches(struct tctx *t, yajl_val a, int lower, struct vmatch **out,
 
 /* Per-backendRef filters: header modifiers; anything else is a 500. */
 static int
-table_be_filters(struct tctx *t, yajl_val a, struct trule *r,
-    struct tbackend *b)
+table_be_filters(struct tctx *t, yajl_val a, struct tbackend *b)
 {
 	size_t		 i;
 	yajl_val	 f;
@@ -471,8 +470,11 @@ table_be_filters(struct tctx *t, yajl_val a, struct trule *r,
 			if (table_hmod(t, json_get(f,
 			    "responseHeaderModifier"), &b->respmod) == -1)
 				return -1;
-		} else
-			r->filter_error = 1;
+		} else if (b->invalid == NULL) {
+			/* Never skipped: this backend's share answers 500. */
+			if ((b->invalid = strdup("UnsupportedFilter")) == NULL)
+				return terr(t, "out of memory");
+		}
 	}
 	return 0;
 }
@@ -551,7 +553,7 @@ table_backends(struct tctx *t, yajl_val a, struct trule *r)
 			    r->route, proto);
 		if (b->name == NULL || b->host == NULL)
 			return terr(t, "out of memory");
-		if (table_be_filters(t, json_get(e, "filters"), r, b) == -1)
+		if (table_be_filters(t, json_get(e, "filters"), b) == -1)
 			return -1;
 		r->total_weight += b->weight;
 		snprintf(b->sid, sizeof(b->sid), "%016llx",

@@ -76,6 +76,9 @@ def build(pa, pb, pg):
         entry("bebad", "/bebad", backends=[backend("a", pa, filters=[
             {"type": "ExtensionRef", "unsupported": True,
              "extensionRef": {"group": "x", "kind": "Y", "name": "z"}}])]),
+        entry("behalf", "/behalf", backends=[
+            backend("a", pa, filters=[{"type": "NoSuchFilter"}]),
+            backend("b", pb)]),
         entry("unknown", "/unknown", backends=A, filters=[
             {"type": "ExternalAuth", "unsupported": True}]),
         entry("extref", "/extref", backends=A, filters=[
@@ -255,6 +258,16 @@ def test_backend_level_modifiers(env):
                                   "/bebad"])
 def test_unknown_filter_500(env, path):
     assert get(env, path)[0] == 500
+
+
+def test_unknown_backend_filter_fails_its_share_only(env):
+    got = {}
+    for _ in range(40):
+        st, _, body = get(env, "/behalf")
+        got[st] = got.get(st, 0) + 1
+        if st == 200:
+            assert echoed(body)["name"] == "b"
+    assert set(got) == {200, 500}, got
 
 
 # -- RequestRedirect --------------------------------------------------------
