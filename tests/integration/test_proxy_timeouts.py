@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from proxy_table import backend, closed_port, entry, table
+from proxy_table import Staller, backend, closed_port, entry, table
 from test_proxy_lib import Backend, Proxy, http_get, parse_responses, raw
 
 
@@ -26,6 +26,7 @@ def env(tmp_path_factory):
     A = [backend("a", a.port)]
     AB = [backend("a", a.port), backend("b", b.port)]
     down = closed_port()
+    st = Staller()
     px = None
     try:
         t = table([
@@ -41,6 +42,11 @@ def env(tmp_path_factory):
                 backend("down", down), backend("a", a.port)],
                 retry=retry([], 8, 1)),
             entry("rnone", "/rnone", backends=A),
+            # HTTPRouteRetryBackendTimeout: a backendRequest timeout (504)
+            # is retried when 504 is one of the codes
+            entry("rtmo", "/rtmo", backends=[
+                backend("stall", st.port), backend("a", a.port)],
+                retry=retry([504], 8, 1), timeouts=tmo(5000, 200)),
         ])
         px = Proxy(tmp_path_factory.mktemp("px"), t,
                    extra=["--upstream-timeout", "700"])
@@ -52,6 +58,7 @@ def env(tmp_path_factory):
             px.stop()
         a.stop()
         b.stop()
+        st.stop()
 
 
 def timed(env, path, **kw):
@@ -147,3 +154,10 @@ def test_no_retry_without_policy(env):
     t = tag("/rnone")
     st, _, _ = timed(env, t, headers=[("x-echo-fail-name", "a")])
     assert st == 503 and len(seen(env.pa, t)) == 1
+
+
+def test_retry_after_backend_timeout(env):
+    for _ in range(6):
+        st, dt, body = timed(env, "/rtmo")
+        assert st == 200 and json.loads(body)["name"] == "a"
+        assert dt < 3
