@@ -42,6 +42,7 @@ struct dconn {
 	int			 keepalive;
 	int			 minor;
 	int			 paused;
+	int			 wpending;	/* EV_WRITE on, for leftovers */
 };
 
 static void	 d_read(struct bufferevent *, void *);
@@ -57,6 +58,8 @@ static void	 d_error(struct dconn *, int);
 static int	 d_head(struct dconn *);
 static int	 d_body(struct dconn *);
 static void	 d_finish(struct dconn *);
+static void	 d_kick(struct dconn *);
+static void	 d_flush(struct dconn *);
 
 static void	 dh1_head(struct xch *, int, struct hdrs *, int64_t);
 static void	 dh1_data(struct xch *, struct evbuffer *);
@@ -94,7 +97,14 @@ down_h1_accept(struct bufferevent *bev, const char *ip, int tls,
 	d->tls = tls;
 	snprintf(d->ip, sizeof(d->ip), "%s", ip);
 	bufferevent_setcb(bev, d_read, d_write, d_event, d);
-	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	/* Plain sockets: answers are written directly (d_flush); libevent
+	 * writes only what the socket did not take, so a request costs no
+	 * epoll_ctl(2) for EPOLLOUT. */
+	bufferevent_enable(bev, EV_READ);
+	if (tls)
+		bufferevent_enable(bev, EV_WRITE);
+	else
+		bufferevent_disable(bev, EV_WRITE);
 	d_next(d);
 }
 
@@ -129,11 +139,44 @@ d_deferred(evutil_socket_t fd, short ev, void *arg)
 
 	(void)fd;
 	(void)ev;
+	d_flush(d);
+	/* Drained at once: an upstream paused for our queue may go on. */
+	if (d->x != NULL) {
+		/* d may be gone after this; nothing below applies anyway. */
+		if (!d->wpending && evbuffer_get_length(
+		    bufferevent_get_output(d->bev)) == 0)
+			xch_up_resume(d->x);
+		return;
+	}
 	if (d->state == D_CLOSING) {
 		if (evbuffer_get_length(bufferevent_get_output(d->bev)) == 0)
 			d_linger(d);
-	} else if (d->state == D_HEAD)
+	} else if (d->state == D_HEAD && evbuffer_get_length(
+	    bufferevent_get_input(d->bev)) > 0)
 		d_read(d->bev, d);
+}
+
+/* Output was added: write it once the current callback is done. */
+static void
+d_kick(struct dconn *d)
+{
+	event_active(d->defer, 0, 0);
+}
+
+/*
+ * Write what is queued straight to the socket; if the socket does not
+ * take it all, let the bufferevent write the rest (d_write turns EV_WRITE
+ * off again once it drained).
+ */
+static void
+d_flush(struct dconn *d)
+{
+	if (d->tls || d->wpending)
+		return;
+	if (px_bev_write(d->bev) > 0) {
+		d->wpending = 1;
+		bufferevent_enable(d->bev, EV_WRITE);
+	}
 }
 
 static void
@@ -181,8 +224,7 @@ d_close_after_write(struct dconn *d)
 	d->state = D_CLOSING;
 	bufferevent_disable(d->bev, EV_READ);
 	evtimer_del(d->tmo);
-	if (evbuffer_get_length(bufferevent_get_output(d->bev)) == 0)
-		event_active(d->defer, 0, 0);
+	d_kick(d);
 }
 
 static void
@@ -191,6 +233,10 @@ d_write(struct bufferevent *bev, void *arg)
 	struct dconn	*d = arg;
 
 	(void)bev;
+	if (!d->tls && d->wpending) {
+		d->wpending = 0;
+		bufferevent_disable(d->bev, EV_WRITE);
+	}
 	if (d->state == D_CLOSING) {
 		d_linger(d);
 		return;
@@ -514,44 +560,48 @@ static void
 dh1_head(struct xch *x, int status, struct hdrs *h, int64_t clen)
 {
 	struct dconn	*d = x->darg;
-	struct evbuffer	*out = bufferevent_get_output(d->bev);
+	struct hbuf	 hb;
 	size_t		 i;
 
+	hb_init(&hb, bufferevent_get_output(d->bev));
+	d_kick(d);
 	if (status < 200 && status != 101) {
-		if (d->minor == 1)	/* interim response, e.g. 100 */
-			evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n\r\n",
-			    status, http_reason(status));
+		if (d->minor == 1) {	/* interim response, e.g. 100 */
+			hb_status(&hb, status);
+			hb_add(&hb, "\r\n", 2);
+			hb_done(&hb);
+		}
 		return;
 	}
 	d->head_sent = 1;
-	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", status,
-	    http_reason(status));
+	hb_status(&hb, status);
 	for (i = 0; i < h->n; i++)
-		evbuffer_add_printf(out, "%s: %s\r\n", h->v[i].name,
-		    h->v[i].value);
+		hb_field(&hb, h->v[i].name, h->v[i].value);
 	if (status == 101) {
-		evbuffer_add_printf(out, "Connection: upgrade\r\n\r\n");
+		hb_str(&hb, "Connection: upgrade\r\n\r\n");
+		hb_done(&hb);
 		d->state = D_PIPE;
 		d->keepalive = 0;
 		bufferevent_enable(d->bev, EV_READ);
 		return;
 	}
-	if (clen >= 0)
-		evbuffer_add_printf(out, "Content-Length: %lld\r\n",
-		    (long long)clen);
-	else if (clen == -1 && !x->head_only) {
+	if (clen >= 0) {
+		hb_str(&hb, "Content-Length: ");
+		hb_num(&hb, clen);
+		hb_add(&hb, "\r\n", 2);
+	} else if (clen == -1 && !x->head_only) {
 		if (d->minor == 1) {
 			d->resp_chunked = 1;
-			evbuffer_add_printf(out,
-			    "Transfer-Encoding: chunked\r\n");
+			hb_str(&hb, "Transfer-Encoding: chunked\r\n");
 		} else
 			d->resp_close = 1;
 	}
 	if (!d->keepalive || d->resp_close || !d->req_done || px->draining)
-		evbuffer_add_printf(out, "Connection: close\r\n");
+		hb_str(&hb, "Connection: close\r\n");
 	else if (d->minor == 0)
-		evbuffer_add_printf(out, "Connection: keep-alive\r\n");
-	evbuffer_add(out, "\r\n", 2);
+		hb_str(&hb, "Connection: keep-alive\r\n");
+	hb_add(&hb, "\r\n", 2);
+	hb_done(&hb);
 }
 
 static void
@@ -567,6 +617,7 @@ dh1_data(struct xch *x, struct evbuffer *b)
 		evbuffer_drain(b, n);
 		return;
 	}
+	d_kick(d);
 	if (d->resp_chunked) {
 		evbuffer_add_printf(out, "%zx\r\n", n);
 		evbuffer_add_buffer(out, b);
@@ -583,6 +634,7 @@ dh1_end(struct xch *x, struct hdrs *trailers)
 	(void)trailers;
 	if (d->resp_chunked)
 		evbuffer_add(bufferevent_get_output(d->bev), "0\r\n\r\n", 5);
+	d_kick(d);
 	d->resp_done = 1;
 	if (d->state == D_PIPE) {
 		d->keepalive = 0;

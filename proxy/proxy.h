@@ -276,6 +276,21 @@ void		 px_metrics_sum(struct px_metrics *);
 uint32_t	 px_rand32(void);
 uint32_t	 px_rand_below(uint32_t);
 void		 px_nodelay(int);
+size_t		 px_bev_write(struct bufferevent *);
+
+/* util.c: building message heads without printf. */
+struct hbuf {
+	struct evbuffer	*out;
+	size_t		 n;
+	char		 b[2048];
+};
+void		 hb_init(struct hbuf *, struct evbuffer *);
+void		 hb_add(struct hbuf *, const char *, size_t);
+void		 hb_str(struct hbuf *, const char *);
+void		 hb_field(struct hbuf *, const char *, const char *);
+void		 hb_num(struct hbuf *, int64_t);
+void		 hb_status(struct hbuf *, int);
+void		 hb_done(struct hbuf *);
 
 /* main.c */
 void		 px_backend_addr(const char *, int, char *, size_t, int *);

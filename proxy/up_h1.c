@@ -243,8 +243,18 @@ u_attach(struct xch *x, int fresh)
 	u->got_bytes = u->paused = 0;
 	u->reusable = 1;
 	u->nreq++;
-	u_send_head(u, x);
-	bufferevent_enable(u->bev, EV_READ | EV_WRITE);
+	if (u->reused && x->req_clen == -2) {
+		/* A bodiless request on a connected socket: write it now;
+		 * EPOLLOUT is watched only for what the socket left over. */
+		bufferevent_disable(u->bev, EV_WRITE);
+		u_send_head(u, x);
+		if (px_bev_write(u->bev) > 0)
+			bufferevent_enable(u->bev, EV_WRITE);
+		bufferevent_enable(u->bev, EV_READ);
+	} else {
+		u_send_head(u, x);
+		bufferevent_enable(u->bev, EV_READ | EV_WRITE);
+	}
 	ms = u->state == U_CONNECTING ? px->cf.connect_timeout_ms :
 	    xch_backend_timeout(x);
 	if (ms > 0 && !x->upgrade) {
@@ -263,45 +273,56 @@ up_h1_start(struct xch *x)
 static void
 u_send_head(struct uconn *u, struct xch *x)
 {
-	struct evbuffer	*out = bufferevent_get_output(u->bev);
-	const char	*xff = NULL;
+	struct hbuf	 hb;
+	const char	*xff = NULL, *n;
 	size_t		 i;
 	int		 ncookie = 0;
 
-	evbuffer_add_printf(out, "%s %s HTTP/1.1\r\nHost: %s\r\n",
-	    x->method, x->path, x->authority);
+	hb_init(&hb, bufferevent_get_output(u->bev));
+	hb_str(&hb, x->method);
+	hb_add(&hb, " ", 1);
+	hb_str(&hb, x->path);
+	hb_str(&hb, " HTTP/1.1\r\n");
+	hb_field(&hb, "Host", x->authority);
 	for (i = 0; i < x->rqh.n; i++) {
-		if (strcmp(x->rqh.v[i].name, "x-forwarded-for") == 0) {
+		n = x->rqh.v[i].name;
+		if (strcmp(n, "x-forwarded-for") == 0) {
 			xff = x->rqh.v[i].value;
 			continue;
 		}
-		if (strcmp(x->rqh.v[i].name, "cookie") == 0)
+		if (strcmp(n, "cookie") == 0)
 			continue;
-		evbuffer_add_printf(out, "%s: %s\r\n", x->rqh.v[i].name,
-		    x->rqh.v[i].value);
+		hb_field(&hb, n, x->rqh.v[i].value);
 	}
 	/* HTTP/2 may split cookies into fields; HTTP/1.1 wants one. */
 	for (i = 0; i < x->rqh.n; i++)
-		if (strcmp(x->rqh.v[i].name, "cookie") == 0)
-			evbuffer_add_printf(out, "%s%s", ncookie++ ? "; " :
-			    "Cookie: ", x->rqh.v[i].value);
+		if (strcmp(x->rqh.v[i].name, "cookie") == 0) {
+			hb_str(&hb, ncookie++ ? "; " : "Cookie: ");
+			hb_str(&hb, x->rqh.v[i].value);
+		}
 	if (ncookie > 0)
-		evbuffer_add(out, "\r\n", 2);
-	evbuffer_add_printf(out, "X-Forwarded-For: %s%s%s\r\n"
-	    "X-Forwarded-Proto: %s\r\n", xff ? xff : "", xff ? ", " : "",
-	    x->client_ip, x->scheme);
-	if (x->upgrade)
-		evbuffer_add_printf(out, "Connection: upgrade\r\n"
-		    "Upgrade: websocket\r\n");
-	u->req_chunked = 0;
-	if (x->req_clen >= 0)
-		evbuffer_add_printf(out, "Content-Length: %lld\r\n",
-		    (long long)x->req_clen);
-	else if (x->req_clen == -1) {
-		u->req_chunked = 1;
-		evbuffer_add_printf(out, "Transfer-Encoding: chunked\r\n");
+		hb_add(&hb, "\r\n", 2);
+	hb_str(&hb, "X-Forwarded-For: ");
+	if (xff != NULL) {
+		hb_str(&hb, xff);
+		hb_add(&hb, ", ", 2);
 	}
-	evbuffer_add(out, "\r\n", 2);
+	hb_str(&hb, x->client_ip);
+	hb_add(&hb, "\r\n", 2);
+	hb_field(&hb, "X-Forwarded-Proto", x->scheme);
+	if (x->upgrade)
+		hb_str(&hb, "Connection: upgrade\r\nUpgrade: websocket\r\n");
+	u->req_chunked = 0;
+	if (x->req_clen >= 0) {
+		hb_str(&hb, "Content-Length: ");
+		hb_num(&hb, x->req_clen);
+		hb_add(&hb, "\r\n", 2);
+	} else if (x->req_clen == -1) {
+		u->req_chunked = 1;
+		hb_str(&hb, "Transfer-Encoding: chunked\r\n");
+	}
+	hb_add(&hb, "\r\n", 2);
+	hb_done(&hb);
 }
 
 /* The upstream failed before or during the response. */

@@ -194,3 +194,99 @@ px_nodelay(int fd)
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
 		    sizeof(one));
 }
+
+/*
+ * Message heads are put together in a stack buffer and added to the
+ * evbuffer in one piece (no printf, one chain), spilling when it fills.
+ */
+void
+hb_init(struct hbuf *h, struct evbuffer *out)
+{
+	h->out = out;
+	h->n = 0;
+}
+
+void
+hb_add(struct hbuf *h, const char *s, size_t n)
+{
+	if (h->n + n > sizeof(h->b)) {
+		evbuffer_add(h->out, h->b, h->n);
+		h->n = 0;
+		if (n > sizeof(h->b)) {
+			evbuffer_add(h->out, s, n);
+			return;
+		}
+	}
+	memcpy(h->b + h->n, s, n);
+	h->n += n;
+}
+
+void
+hb_str(struct hbuf *h, const char *s)
+{
+	hb_add(h, s, strlen(s));
+}
+
+/* "name: value\r\n" */
+void
+hb_field(struct hbuf *h, const char *n, const char *v)
+{
+	hb_str(h, n);
+	hb_add(h, ": ", 2);
+	hb_str(h, v);
+	hb_add(h, "\r\n", 2);
+}
+
+void
+hb_num(struct hbuf *h, int64_t v)
+{
+	char	 d[24];
+	size_t	 i = sizeof(d);
+	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+
+	do {
+		d[--i] = '0' + u % 10;
+		u /= 10;
+	} while (u > 0);
+	if (v < 0)
+		d[--i] = '-';
+	hb_add(h, d + i, sizeof(d) - i);
+}
+
+/* "HTTP/1.1 NNN Reason\r\n" */
+void
+hb_status(struct hbuf *h, int st)
+{
+	hb_add(h, "HTTP/1.1 ", 9);
+	hb_num(h, st);
+	hb_add(h, " ", 1);
+	hb_str(h, http_reason(st));
+	hb_add(h, "\r\n", 2);
+}
+
+void
+hb_done(struct hbuf *h)
+{
+	if (h->n > 0)
+		evbuffer_add(h->out, h->b, h->n);
+	h->n = 0;
+}
+
+/*
+ * Write a plain socket bufferevent's queued output now, bypassing the
+ * event loop (the bufferevent keeps its output frozen at the start; we
+ * thaw it for the write).  Returns the bytes left for the bufferevent.
+ */
+size_t
+px_bev_write(struct bufferevent *bev)
+{
+	struct evbuffer	*out = bufferevent_get_output(bev);
+	evutil_socket_t	 fd = bufferevent_getfd(bev);
+
+	if (fd != -1 && evbuffer_get_length(out) > 0) {
+		evbuffer_unfreeze(out, 1);
+		(void)evbuffer_write(out, fd);
+		evbuffer_freeze(out, 1);
+	}
+	return evbuffer_get_length(out);
+}
