@@ -27,7 +27,6 @@ Exit status 0 even when a goal is missed (a benchmark, not a test).
 """
 import argparse
 import collections
-import os
 import shutil
 import signal
 import sys

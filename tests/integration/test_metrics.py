@@ -4,7 +4,10 @@ its PONGs (lib/worker.h worker_metrics_set), cfgwd checks it line by line
 (lib/promtext.h) and appends it.  After the skeleton scenario the request
 counters must equal what cfsim's request log says it received."""
 import collections
+import json
+import os
 import re
+import time
 
 import pytest
 
@@ -131,3 +134,89 @@ def test_cloudflare_metrics_match_cfsim(world):
     # No secret on /metrics.
     assert w.token not in text
     assert "Bearer" not in text
+
+
+# --- what cfgwd does with bad worker metrics -------------------------------
+
+FAKE_WORKER = r'''#!/usr/bin/python3
+# A stand-in worker that speaks the control protocol on fd 3 and puts
+# METRICS[<its name>] in every PONG.
+import json, os, socket, struct, sys
+HDR = struct.Struct("!IHHHBBQI")
+PROC = {"watcher": 1, "reconciler": 2, "cfapi": 3, "dnsworker": 4,
+        "rotator": 5}
+METRICS = json.loads(%r)
+name = os.path.basename(sys.argv[0])
+s = socket.socket(fileno=3)
+
+
+def send(typ, obj, reqid=0):
+    body = json.dumps(obj).encode()
+    s.send(HDR.pack(0x43464757, 1, typ, 0, PROC[name], 0, reqid,
+                    len(body)) + body)
+
+
+send(1, {"proc": name, "pid": os.getpid(), "version": 1})
+while True:
+    data = s.recv(65536 + 24)
+    if not data:
+        sys.exit(0)
+    _, _, typ, _, _, _, reqid, n = HDR.unpack(data[:24])
+    if typ == 2:                                  # CONFIG
+        send(3, {})
+    elif typ == 4:                                # PING
+        seq = json.loads(data[24:24 + n])["seq"]
+        send(5, {"seq": seq, "ipc_in": 0, "ipc_out": 0, "ipc_rejected": 0,
+                 "metrics": METRICS[name]}, reqid)
+    elif typ == 6:                                # SHUTDOWN
+        sys.exit(0)
+'''
+
+
+def test_bad_worker_metrics_are_refused(tmp_path, kubesim, cfsim):
+    """A worker cannot forge cfgwd's families, inject raw lines or flood
+    /metrics: its text is dropped (one warning), the worker lives on, and
+    the other workers' metrics are still shown."""
+    texts = {
+        "watcher": "# TYPE cfgw_fake_watcher_total counter\n"
+                   "cfgw_fake_watcher_total{x=\"1\"} 7\n",
+        "reconciler": "cfgw_worker_up{worker=\"cfapi\"} 0\n",
+        "cfapi": "cfgw_fake_cfapi 1\n\nHTTP/1.0 200 OK\n",
+        "dnsworker": "cfgw_fake_big 1\n" * 2000,
+        "rotator": "cfgw_fake_rotator 3\n",
+    }
+    libexec = tmp_path / "libexec"
+    libexec.mkdir()
+    for name in texts:
+        p = libexec / name
+        p.write_text(FAKE_WORKER % json.dumps(texts))
+        os.chmod(p, 0o755)
+    gw = harness.Cfgwd(tmp_path, kubesim, cfsim,
+                       extra=["--libexec-dir", str(libexec)])
+    try:
+        gw.ready()
+
+        def shown():
+            t = metrics(gw)
+            return 'cfgw_fake_watcher_total{x="1"} 7' in t and \
+                "cfgw_fake_rotator 3" in t and t
+        text = wait_for(shown, 10, interval=0.3, what="worker metrics")
+        time.sleep(2.5)                   # several more heartbeats
+        text = metrics(gw)
+        parse(text)                       # every line well formed
+        assert "cfgw_fake_cfapi" not in text
+        assert "HTTP/1.0" not in text
+        assert "cfgw_fake_big" not in text
+        assert 'cfgw_worker_up{worker="cfapi"} 0' not in text
+        for name in texts:
+            assert f'cfgw_worker_up{{worker="{name}"}} 1' in text
+            assert f'cfgw_worker_restarts_total{{worker="{name}"}} 0' \
+                in text
+        log = gw.log()
+        for name in ("reconciler", "cfapi", "dnsworker"):
+            assert len(re.findall(rf"{name} pid \d+: metrics refused",
+                                  log)) == 1, log
+        assert not re.search(r"(watcher|rotator) pid \d+: metrics refused",
+                             log)
+    finally:
+        gw.stop()
