@@ -411,7 +411,7 @@ def test_token_never_leaks(env):
     assert TOKEN.encode() not in harness.binpath("cfapi").read_bytes()
 
 
-def test_undumpable(tmp_path):
+def test_undumpable(tmp_path, monkeypatch):
     """cfapi runs undumpable: /proc/<pid>/environ belongs to root although
     the process runs as an unprivileged uid, and that same uid cannot read
     it (it could if cfapi were dumpable, as the control process shows)."""
@@ -422,6 +422,13 @@ def test_undumpable(tmp_path):
     # pytest's tmp_path sits under a 0700 directory the uid cannot cross.
     work = Path(tempfile.mkdtemp(prefix="cfgw-h7-", dir="/tmp"))
     os.chmod(work, 0o755)
+    # The checkout may sit under a 0700 home (e.g. /root): run a copy of
+    # the binary from a directory the uid can reach.
+    lx = work / "libexec"
+    lx.mkdir()
+    shutil.copy2(harness.binpath("cfapi"), lx / "cfapi")
+    os.chmod(lx / "cfapi", 0o755)
+    monkeypatch.setenv("CFGW_LIBEXEC", str(lx))
     e = Env(work)
     try:
         for d in (e.sup.runtime, e.sup.logdir):
