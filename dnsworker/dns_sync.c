@@ -250,8 +250,9 @@ dns_zone_from_list(struct dns_ctx *x, const char *name, char *zid,
 			}
 		}
 	}
+	/* cfapi lists at most 100 pages of 50: a full list may be cut. */
 	if (best == NULL)
-		return 0;
+		return json_len(zones) >= DNS_ZONELIST_MAX ? -1 : 0;
 	snprintf(zid, 64, "%s", json_str(best, "id"));
 	snprintf(zname, 254, "%s", json_str(best, "name"));
 	return 1;

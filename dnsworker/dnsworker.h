@@ -21,6 +21,7 @@
 #define DNS_HOST_NEG_TTL_S	60.0
 #define DNS_ZONELIST_TTL_S	300.0
 #define DNS_MAX_ZONELISTS	32	/* credentials with a zone list */
+#define DNS_ZONELIST_MAX	5000	/* cfapi's zone.list cap */
 #define DNS_RPC_TIMEOUT_S	180.0
 
 struct dns_zonecache {
