@@ -115,10 +115,10 @@ http {
 }""" % (nginx_http_common(d), port))
 
 
-def proxy_conf(d, workers, hport, gport, bport, gbport):
+def proxy_conf(d, workers, hport, gport, bport, gbport, wconns):
     return nginx_conf(d, """worker_processes %(w)d;
-worker_rlimit_nofile 20000;
-events { worker_connections 20000; }
+worker_rlimit_nofile %(wc)d;
+events { worker_connections %(wc)d; }
 http {
 	%(common)s
 	upstream web {
@@ -157,7 +157,8 @@ http {
 		}
 	}
 }""" % {"w": workers, "common": nginx_http_common(d), "b": bport,
-        "gb": gbport, "h": hport, "g": gport, "host": HOST, "ghost": GHOST})
+        "gb": gbport, "h": hport, "g": gport, "host": HOST, "ghost": GHOST,
+        "wc": wconns})
 
 
 def routes(bport, gbport):
@@ -393,7 +394,8 @@ def main():
 
         nh, ng = free_port(), free_port()
         open(w + "/ng/nginx.conf", "w").write(
-            proxy_conf(w + "/ng", a.workers, nh, ng, bport, gbport))
+            proxy_conf(w + "/ng", a.workers, nh, ng, bport, gbport,
+                       a.idle + 1000))
         ngx = procs.start(["nginx", "-p", w + "/ng", "-c",
                            w + "/ng/nginx.conf"], open(w + "/ng.log", "w"))
 
@@ -497,9 +499,16 @@ def main():
                       (name, b / 2**20, a.idle, af / 2**20, pk / 2**20,
                        per))
             res["idle_per_conn"] = fmt_row(
-                "bytes per idle connection", "B",
+                "RSS growth per idle connection", "B",
                 res["idle_cfgw"]["per_conn"], res["idle_nginx"]["per_conn"],
                 "lower is better")
+            res["idle_total"] = fmt_row(
+                "RSS with %d idle connections" % a.idle, "MiB",
+                res["idle_cfgw"]["after"] / 2**20,
+                res["idle_nginx"]["after"] / 2**20, "lower is better")
+            print("  (nginx allocates its connection slots, worker_connections"
+                  " = %d per worker, at start: they are in its 'before')" %
+                  (a.idle + 1000))
     finally:
         procs.stop()
         if a.keep:

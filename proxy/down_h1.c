@@ -7,7 +7,10 @@
  * when both sides allow it.  A malformed request gets its 4xx and the
  * connection is closed; nothing after it is trusted.
  */
+#include <sys/mman.h>
 #include <sys/socket.h>
+
+#include <event2/event_struct.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,7 +46,67 @@ struct dconn {
 	int			 minor;
 	int			 paused;
 	int			 wpending;	/* EV_WRITE on, for leftovers */
+	int			 park_at;	/* tmo parks, not expires */
+	int			 fd;		/* while parked (bev NULL) */
+	struct event		 tmo_ev;
+	struct event		 defer_ev;
 };
+
+/*
+ * Connection structs (events included) come from per-thread slabs, apart
+ * from the heap where libevent keeps bufferevents: when a parked
+ * connection frees its bufferevent, whole heap pages come free and
+ * malloc_trim() can return them.  (ASan builds use calloc, so they still
+ * see every access.)
+ */
+#define D_SLAB_BYTES	(64 * 1024)
+
+static __thread void	*d_slab;
+
+static struct dconn *
+d_alloc(void)
+{
+#ifdef __SANITIZE_ADDRESS__
+	return calloc(1, sizeof(struct dconn));
+#else
+	char	*c;
+	size_t	 i, n = D_SLAB_BYTES / sizeof(struct dconn);
+	void	*p;
+
+	if (d_slab == NULL) {
+		if ((c = mmap(NULL, D_SLAB_BYTES, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)) == MAP_FAILED)
+			return NULL;
+		for (i = 0; i < n; i++)
+			*(void **)(c + i * sizeof(struct dconn)) = i + 1 < n ?
+			    c + (i + 1) * sizeof(struct dconn) : NULL;
+		d_slab = c;
+	}
+	p = d_slab;
+	d_slab = *(void **)p;
+	memset(p, 0, sizeof(struct dconn));
+	return p;
+#endif
+}
+
+static void
+d_dealloc(struct dconn *d)
+{
+#ifdef __SANITIZE_ADDRESS__
+	free(d);
+#else
+	*(void **)d = d_slab;
+	d_slab = d;
+#endif
+}
+
+/*
+ * A plain keep-alive connection idle this long is parked: its
+ * bufferevent (about 1 KB with its buffers and events) is freed and a
+ * bare read event waits on the socket; the next request brings a fresh
+ * bufferevent.  Idle connections then cost a few hundred bytes.
+ */
+#define D_PARK_MS	1000
 
 static void	 d_read(struct bufferevent *, void *);
 static void	 d_write(struct bufferevent *, void *);
@@ -60,6 +123,8 @@ static int	 d_body(struct dconn *);
 static void	 d_finish(struct dconn *);
 static void	 d_kick(struct dconn *);
 static void	 d_flush(struct dconn *);
+static void	 d_park(struct dconn *);
+static void	 d_unpark(evutil_socket_t, short, void *);
 
 static void	 dh1_head(struct xch *, int, struct hdrs *, int64_t);
 static void	 dh1_data(struct xch *, struct evbuffer *);
@@ -80,20 +145,17 @@ down_h1_accept(struct bufferevent *bev, const char *ip, int tls,
 
 	(void)unused;
 	(void)unusedlen;
-	if ((d = calloc(1, sizeof(*d))) == NULL ||
-	    (d->tmp = evbuffer_new()) == NULL ||
-	    (d->tmo = evtimer_new(px->base, d_timeout, d)) == NULL ||
-	    (d->defer = event_new(px->base, -1, 0, d_deferred, d)) == NULL) {
-		if (d != NULL && d->tmp != NULL)
-			evbuffer_free(d->tmp);
-		if (d != NULL && d->tmo != NULL)
-			event_free(d->tmo);
-		free(d);
+	if ((d = d_alloc()) == NULL) {
 		bufferevent_free(bev);
 		px_conn_release();
 		return;
 	}
+	d->tmo = &d->tmo_ev;
+	d->defer = &d->defer_ev;
+	evtimer_assign(d->tmo, px->base, d_timeout, d);
+	event_assign(d->defer, px->base, -1, 0, d_deferred, d);
 	d->bev = bev;
+	d->fd = -1;
 	d->tls = tls;
 	snprintf(d->ip, sizeof(d->ip), "%s", ip);
 	bufferevent_setcb(bev, d_read, d_write, d_event, d);
@@ -123,12 +185,57 @@ d_next(struct dconn *d)
 	d->req_done = d->head_sent = d->resp_done = 0;
 	d->resp_chunked = d->resp_close = 0;
 	d->x = NULL;
-	px_tv_ms(&tv, have ? px->cf.header_timeout_ms :
-	    px->cf.idle_timeout_ms);
+	if (d->tmp != NULL) {	/* idle connections stay small */
+		evbuffer_free(d->tmp);
+		d->tmp = NULL;
+	}
+	d->park_at = !have && !d->tls && px->cf.idle_timeout_ms > D_PARK_MS;
+	px_tv_ms(&tv, have ? px->cf.header_timeout_ms : d->park_at ?
+	    D_PARK_MS : px->cf.idle_timeout_ms);
 	evtimer_add(d->tmo, &tv);
 	bufferevent_enable(d->bev, EV_READ);
 	if (have)
 		event_active(d->defer, 0, 0);
+}
+
+static void
+d_park(struct dconn *d)
+{
+	struct timeval	 tv;
+
+	d->park_at = 0;
+	px_threads_parked();
+	d->fd = bufferevent_getfd(d->bev);
+	bufferevent_setfd(d->bev, -1);	/* so freeing it keeps the fd */
+	bufferevent_free(d->bev);
+	d->bev = NULL;
+	event_del(d->defer);
+	event_assign(d->defer, px->base, d->fd, EV_READ, d_unpark, d);
+	event_add(d->defer, NULL);
+	px_tv_ms(&tv, px->cf.idle_timeout_ms - D_PARK_MS);
+	evtimer_add(d->tmo, &tv);
+}
+
+/* The parked client sent something: back to a bufferevent. */
+static void
+d_unpark(evutil_socket_t fd, short ev, void *arg)
+{
+	struct dconn	*d = arg;
+
+	(void)ev;
+	event_assign(d->defer, px->base, -1, 0, d_deferred, d);
+	if ((d->bev = bufferevent_socket_new(px->base, fd,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		evutil_closesocket(fd);
+		d->fd = -1;
+		d_free(d);
+		return;
+	}
+	d->fd = -1;
+	bufferevent_setcb(d->bev, d_read, d_write, d_event, d);
+	bufferevent_enable(d->bev, EV_READ);
+	bufferevent_disable(d->bev, EV_WRITE);
+	d_next(d);
 }
 
 /* Work that must not run inside the caller's stack frame. */
@@ -187,11 +294,15 @@ d_free(struct dconn *d)
 		d->x = NULL;
 		xch_down_detach(x);
 	}
-	event_free(d->tmo);
-	event_free(d->defer);
-	evbuffer_free(d->tmp);
-	bufferevent_free(d->bev);
-	free(d);
+	event_del(d->tmo);
+	event_del(d->defer);
+	if (d->tmp != NULL)
+		evbuffer_free(d->tmp);
+	if (d->bev != NULL)
+		bufferevent_free(d->bev);
+	else if (d->fd != -1)
+		evutil_closesocket(d->fd);
+	d_dealloc(d);
 	px_conn_release();
 }
 
@@ -269,9 +380,17 @@ d_timeout(evutil_socket_t fd, short ev, void *arg)
 
 	(void)fd;
 	(void)ev;
+	if (d->bev == NULL) {		/* parked: the idle time is over */
+		d_free(d);
+		return;
+	}
 	if (d->state == D_HEAD && (d->scan.pos > 0 || evbuffer_get_length(
 	    bufferevent_get_input(d->bev)) > 0)) {
 		d_error(d, 408);
+		return;
+	}
+	if (d->state == D_HEAD && d->park_at) {
+		d_park(d);
 		return;
 	}
 	d_free(d);
@@ -492,6 +611,12 @@ d_body(struct dconn *d)
 			n = d->body == B_CLEN ? d->left : d->ch.remaining;
 			if (n > len)
 				n = len;
+			if (d->tmp == NULL &&
+			    (d->tmp = evbuffer_new()) == NULL) {
+				d->keepalive = 0;
+				d_close_after_write(d);
+				return -1;
+			}
 			evbuffer_remove_buffer(in, d->tmp, n);
 			if (d->body == B_CLEN)
 				d->left -= n;

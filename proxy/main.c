@@ -140,6 +140,7 @@ px_tick(evutil_socket_t fd, short ev, void *arg)
 	(void)arg;
 	if (px->cf.routes_file != NULL)
 		px_reload(0);
+	px_threads_trim();
 }
 
 static struct timeval	drain_start;

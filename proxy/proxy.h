@@ -273,6 +273,8 @@ void		 px_threads_table(struct table *);
 void		 px_threads_drain(void);
 int		 px_threads_inflight(void);
 void		 px_metrics_sum(struct px_metrics *);
+void		 px_threads_parked(void);
+void		 px_threads_trim(void);
 uint32_t	 px_rand32(void);
 uint32_t	 px_rand_below(uint32_t);
 void		 px_nodelay(int);

@@ -19,6 +19,7 @@
 
 #include <event2/dns.h>
 
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +57,7 @@ static struct pxw	 workers[PX_MAX_THREADS];
 static int		 nworkers = 1;
 static unsigned		 rr;
 static int		 total_conns;	/* atomic, for --max-connections */
+static int		 parked;	/* atomic: parks since the last trim */
 
 static void	 w_inbox(evutil_socket_t, short, void *);
 
@@ -253,6 +255,24 @@ px_threads_dispatch(int fd, int tls, const char *ip)
 	m.tls = tls;
 	snprintf(m.ip, sizeof(m.ip), "%s", ip);
 	w_post(w, &m);
+}
+
+/* A connection was parked (down_h1.c): its memory is free. */
+void
+px_threads_parked(void)
+{
+	__atomic_add_fetch(&parked, 1, __ATOMIC_RELAXED);
+}
+
+/*
+ * Every second (main thread): after parks, give the freed pages back to
+ * the system, so memory follows the busy connections, not the idle ones.
+ */
+void
+px_threads_trim(void)
+{
+	if (__atomic_exchange_n(&parked, 0, __ATOMIC_RELAXED) > 0)
+		(void)malloc_trim(0);
 }
 
 /* --max-connections over all threads. */
