@@ -37,16 +37,16 @@ def env(tmp_path_factory):
             entry("r2", "/r2", backends=A, retry=retry([503], 2, 300)),
             entry("rbudget", "/rbudget", backends=A,
                   retry=retry([503], 10, 200), timeouts=tmo(700, None)),
-            entry("rab", "/rab", backends=AB, retry=retry([503], 8, 1)),
+            entry("rab", "/rab", backends=AB, retry=retry([503], 30, 1)),
             entry("rconn", "/rconn", backends=[
                 backend("down", down), backend("a", a.port)],
-                retry=retry([], 8, 1)),
+                retry=retry([], 30, 1)),
             entry("rnone", "/rnone", backends=A),
             # HTTPRouteRetryBackendTimeout: a backendRequest timeout (504)
             # is retried when 504 is one of the codes
             entry("rtmo", "/rtmo", backends=[
                 backend("stall", st.port), backend("a", a.port)],
-                retry=retry([504], 8, 1), timeouts=tmo(5000, 200)),
+                retry=retry([504], 12, 1), timeouts=tmo(5000, 200)),
         ])
         px = Proxy(tmp_path_factory.mktemp("px"), t,
                    extra=["--upstream-timeout", "700"])
