@@ -39,8 +39,7 @@ def manifests(files, gateway):
                 refs = d["spec"].get("parentRefs") or []
                 if gateway == "gw" or not refs:
                     d["spec"]["parentRefs"] = [{"name": gateway}]
-                if d["kind"] == "HTTPRoute":
-                    d["metadata"]["name"] = Path(f).stem
+                d["metadata"]["name"] = Path(f).stem
             docs.append(d)
     return docs
 
@@ -171,6 +170,29 @@ SCENARIOS = {
     "mirror": (["http-request-mirroring/httproute-mirroring.yaml"], "gw", [
         ("GET", "mirror.example", "/m", [], "foo-v1"),
     ]),
+    # gRPC (method "GRPC": a POST with content-type application/grpc over
+    # HTTP/2; the h2c echo backends answer with what they received)
+    "grpc-routing": (["grpc-routing/gateway.yaml",
+                      "grpc-routing/foo-grpcroute.yaml",
+                      "grpc-routing/bar-grpcroute.yaml",
+                      "grpc-routing/reflection-grpcroute.yaml"],
+                     "example-gateway", [
+        ("GRPC", "foo.example.com", "/com.example/Login", [], "foo-svc"),
+        ("GRPC", "foo.example.com", "/com.example.User/Login", [],
+         "foo-svc"),
+        ("GRPC", "foo.example.com",
+         "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", [],
+         "foo-svc"),
+        ("GRPC", "foo.example.com", "/com.example/Logout", [],
+         {"status": 200, "resp": [("grpc-status", "12")]}),
+        ("GRPC", "bar.example.com", "/any.Svc/Call", [("env", "canary")],
+         "bar-svc-canary"),
+        ("GRPC", "bar.example.com", "/any.Svc/Call", [], "bar-svc"),
+    ]),
+    "grpc-filter": (["grpc-filter.yaml"], "gw", [
+        ("GRPC", "my.filter.com", "/pkg.Svc/Call", [("my-header", "bar")],
+         {"backend": "my-filter-svc1", "req": ("my-header", "bar,foo")}),
+    ]),
 }
 
 
@@ -230,8 +252,13 @@ def started(tmp_path_factory):
 
 
 def curl(px, proto, method, host, path, headers):
-    argv = ["curl", "-s", "-o", "-", "-D", "/dev/stderr", "-X", method,
-            "-H", "Host: " + host, "-w", "\n%{http_code}"]
+    argv = ["curl", "-s", "-o", "-", "-D", "/dev/stderr", "-H",
+            "Host: " + host, "-w", "\n%{http_code}"]
+    if method == "GRPC":
+        argv += ["-X", "POST", "-H", "Content-Type: application/grpc",
+                 "-H", "TE: trailers", "--data-binary", "@/dev/null"]
+    else:
+        argv += ["-X", method]
     for k, v in headers:
         argv += ["-H", "%s: %s" % (k, v)]
     if proto == "h2":
@@ -251,7 +278,8 @@ def curl(px, proto, method, host, path, headers):
 
 
 CASES = [(name, i, proto) for name, (_, _, checks) in SCENARIOS.items()
-         if checks for i in range(len(checks)) for proto in ("h1", "h2")]
+         if checks for i in range(len(checks)) for proto in ("h1", "h2")
+         if proto == "h2" or checks[i][0] != "GRPC"]
 
 
 @pytest.mark.parametrize("name,i,proto", CASES)
