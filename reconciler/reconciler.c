@@ -87,6 +87,7 @@ static struct sandbox_profile reconciler_profile = {
 };
 
 static struct rec	 reconciler_state;
+static long long	 reconciler_snap_objs;	/* SNAPSHOT_OBJ received */
 
 int
 main(int argc, char *argv[])
@@ -505,6 +506,7 @@ reconciler_handle_snapshot_obj(struct rec *r, const struct ipc_msg *m)
 
 	if (r->sync != REC_SYNC_WAIT || m->f.hdr.reqid != r->snap_reqid)
 		return;		/* an answer to an older request */
+	reconciler_snap_objs++;
 	v = reconciler_parse(m->f.payload, m->f.paylen, &obj);
 	reconciler_apply(r, r->staging, json_str(v, "kind"), "ADDED", obj,
 	    0);
@@ -528,7 +530,7 @@ reconciler_handle_snapshot_end(struct rec *r, const struct ipc_msg *m)
 {
 	yajl_val	 v, obj;
 	const char	*epoch;
-	long long	 seq = -1;
+	long long	 seq = -1, count = -1;
 	size_t		 i;
 
 	if (r->sync != REC_SYNC_WAIT || m->f.hdr.reqid != r->snap_reqid)
@@ -538,6 +540,15 @@ reconciler_handle_snapshot_end(struct rec *r, const struct ipc_msg *m)
 	if (epoch == NULL || json_int(v, "seq", &seq) == -1 ||
 	    strlen(epoch) >= sizeof(r->epoch))
 		fatalx("SNAPSHOT_END without epoch or seq");
+	/* A message lost on the way must not leave a hole in the store. */
+	if (json_int(v, "count", &count) == 0 &&
+	    count != reconciler_snap_objs) {
+		log_warnx("snapshot incomplete (%lld of %lld objects); asking "
+		    "again", reconciler_snap_objs, count);
+		yajl_tree_free(v);
+		reconciler_sync_request(r);
+		return;
+	}
 	strcpy(r->epoch, epoch);
 	r->seq = seq;
 	r->synced = 1;
@@ -594,6 +605,7 @@ reconciler_sync_request(struct rec *r)
 	r->sync = REC_SYNC_WAIT;
 	r->snap_reqid = ++r->next_reqid;
 	r->snap_started = queue_now();
+	reconciler_snap_objs = 0;
 	if (ipc_send(&r->w, r->snap, NULL, 0, MSG_SNAPSHOT_REQ, r->snap_reqid,
 	    "{}", 2) == -1)
 		log_warnx("cannot ask the watcher for a snapshot");

@@ -1,5 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* cache: the watcher's objects of one kind, by "namespace/name". */
+/*
+ * cache: the watcher's objects of one kind, by "namespace/name".  An
+ * object is kept as its compact JSON text (what is published anyway), in
+ * one allocation with its key and resourceVersion: a parsed tree costs
+ * about eight times as much memory.
+ */
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,8 +40,6 @@ wcache_free(struct wcache *c)
 	for (i = 0; i < c->nb; i++)
 		for (o = c->b[i]; o != NULL; o = next) {
 			next = o->next;
-			free(o->key);
-			yajl_tree_free(o->obj);
 			free(o);
 		}
 	free(c->b);
@@ -75,37 +78,48 @@ wcache_grow(struct wcache *c)
 	c->nb = n;
 }
 
-int
-wcache_put(struct wcache *c, const char *key, yajl_val obj)
+struct wobj *
+wobj_new(const char *key, const char *rv, const char *json, size_t len)
 {
 	struct wobj	*o;
-	size_t		 h;
+	size_t		 kl = strlen(key), rl = strlen(rv);
 
-	if ((o = wcache_get(c, key)) != NULL) {
-		yajl_tree_free(o->obj);
-		o->obj = obj;
-		return 0;
-	}
-	if ((o = calloc(1, sizeof(*o))) == NULL ||
-	    (o->key = strdup(key)) == NULL) {
-		free(o);
-		yajl_tree_free(obj);
-		return -1;
-	}
-	o->obj = obj;
-	h = wcache_hash(key) % c->nb;
+	if ((o = malloc(sizeof(*o) + kl + rl + len + 3)) == NULL)
+		return NULL;
+	o->next = NULL;
+	o->len = len;
+	memcpy(o->key, key, kl + 1);
+	o->rv = o->key + kl + 1;
+	memcpy(o->rv, rv, rl + 1);
+	o->json = o->rv + rl + 1;
+	memcpy(o->json, json, len);
+	o->json[len] = '\0';
+	return o;
+}
+
+void
+wcache_put(struct wcache *c, struct wobj *o)
+{
+	struct wobj	**pp;
+	size_t		  h = wcache_hash(o->key) % c->nb;
+
+	for (pp = &c->b[h]; *pp != NULL; pp = &(*pp)->next)
+		if (strcmp((*pp)->key, o->key) == 0) {
+			o->next = (*pp)->next;
+			free(*pp);
+			*pp = o;
+			return;
+		}
 	o->next = c->b[h];
 	c->b[h] = o;
 	if (++c->n > c->nb * 2)
 		wcache_grow(c);
-	return 0;
 }
 
-yajl_val
+struct wobj *
 wcache_take(struct wcache *c, const char *key)
 {
 	struct wobj	**pp, *o;
-	yajl_val	  v;
 
 	for (pp = &c->b[wcache_hash(key) % c->nb]; *pp != NULL;
 	    pp = &(*pp)->next) {
@@ -113,11 +127,9 @@ wcache_take(struct wcache *c, const char *key)
 			continue;
 		o = *pp;
 		*pp = o->next;
-		v = o->obj;
-		free(o->key);
-		free(o);
+		o->next = NULL;
 		c->n--;
-		return v;
+		return o;
 	}
 	return NULL;
 }
@@ -179,4 +191,27 @@ wjson_set_str(yajl_val obj, const char *key, const char *v)
 	vals[n] = s;
 	obj->u.object.len++;
 	return 0;
+}
+
+void
+wjson_del(yajl_val obj, const char *key)
+{
+	size_t	 i, n;
+
+	if (obj == NULL || !YAJL_IS_OBJECT(obj))
+		return;
+	n = obj->u.object.len;
+	for (i = 0; i < n; i++)
+		if (strcmp(obj->u.object.keys[i], key) == 0) {
+			free((char *)obj->u.object.keys[i]);
+			yajl_tree_free(obj->u.object.values[i]);
+			memmove(&obj->u.object.keys[i],
+			    &obj->u.object.keys[i + 1],
+			    (n - i - 1) * sizeof(*obj->u.object.keys));
+			memmove(&obj->u.object.values[i],
+			    &obj->u.object.values[i + 1],
+			    (n - i - 1) * sizeof(*obj->u.object.values));
+			obj->u.object.len--;
+			return;
+		}
 }

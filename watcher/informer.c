@@ -17,7 +17,7 @@
 #include "log.h"
 #include "watcher.h"
 
-#define INF_PAGE		500
+#define INF_PAGE		500	/* as client-go; a page is parsed whole */
 #define INF_OBJ_MAX		(4u * 1024 * 1024)
 #define INF_BACKOFF_MIN		0.5
 #define INF_BACKOFF_MAX		30.0
@@ -72,23 +72,6 @@ informer_free(struct informer *inf)
 	wcache_free(&inf->cache);
 }
 
-/* Objects must fit in one IPC frame with room to spare. */
-static int
-informer_too_big(yajl_val obj)
-{
-	struct jw	*w;
-	const char	*buf;
-	size_t		 len;
-	int		 big;
-
-	if ((w = jw_new()) == NULL)
-		return 1;
-	jw_val(w, obj);
-	big = jw_result(w, &buf, &len) == -1 || len > INF_OBJ_MAX;
-	jw_free(&w);
-	return big;
-}
-
 static void
 informer_key(const char *ns, const char *name, char *buf, size_t sz)
 {
@@ -99,49 +82,54 @@ informer_key(const char *ns, const char *name, char *buf, size_t sz)
 }
 
 /*
- * A copy of obj fit for the cache and the reconciler: managed fields and
- * last-applied annotation gone, kind and apiVersion those of the informer
- * (list items and metadata-only answers lack or differ in them).
+ * The cache entry for src: managed fields and last-applied annotation
+ * gone, kind and apiVersion those of the informer (list items and
+ * metadata-only answers lack or differ in them), as compact JSON.  src is
+ * changed in place (it is a list page's or a watch event's, about to be
+ * freed); metadata.selfLink goes too.  NULL: dropped, logged.
  */
-static yajl_val
-informer_prepare(struct informer *inf, yajl_val src, char *key, size_t sz)
+static struct wobj *
+informer_prepare(struct informer *inf, yajl_val src)
 {
-	const char	*name, *ns;
-	yajl_val	 obj;
-	char		 api[128];
+	struct wobj	*o = NULL;
+	struct jw	*w;
+	const char	*name, *ns, *rv, *buf;
+	char		 api[128], key[512];
+	size_t		 len;
 
 	name = kube_obj_name(src);
 	ns = kube_obj_namespace(src);
-	if (name == NULL || *name == '\0' || kube_obj_rv(src) == NULL ||
+	rv = kube_obj_rv(src);
+	if (name == NULL || *name == '\0' || rv == NULL ||
 	    (inf->res.namespaced && (ns == NULL || *ns == '\0'))) {
 		log_warnx("%s: dropping object %s%s%s: missing name, namespace "
 		    "or resourceVersion", inf->kind, ns ? ns : "",
 		    ns ? "/" : "", name ? name : "(unnamed)");
 		return NULL;
 	}
-	informer_key(inf->res.namespaced ? ns : NULL, name, key, sz);
-	if ((obj = kube_val_dup(src)) == NULL) {
-		log_warnx("%s %s: out of memory", inf->kind, key);
-		return NULL;
-	}
-	kube_obj_trim(obj);
-	if (informer_too_big(obj)) {
-		log_warnx("%s %s: object larger than %u bytes, dropped",
-		    inf->kind, key, INF_OBJ_MAX);
-		yajl_tree_free(obj);
-		return NULL;
-	}
+	informer_key(inf->res.namespaced ? ns : NULL, name, key, sizeof(key));
+	kube_obj_trim(src);
+	/* Deprecated, unused, and a tenth of a small object. */
+	wjson_del(json_get(src, "metadata"), "selfLink");
 	if (inf->res.group[0] != '\0')
 		snprintf(api, sizeof(api), "%s/%s", inf->res.group,
 		    inf->res.version);
 	else
 		snprintf(api, sizeof(api), "%s", inf->res.version);
-	if (wjson_set_str(obj, "kind", inf->kind) == -1 ||
-	    wjson_set_str(obj, "apiVersion", api) == -1) {
-		yajl_tree_free(obj);
+	if (wjson_set_str(src, "kind", inf->kind) == -1 ||
+	    wjson_set_str(src, "apiVersion", api) == -1 ||
+	    (w = jw_new()) == NULL) {
+		log_warnx("%s %s: out of memory", inf->kind, key);
 		return NULL;
 	}
-	return obj;
+	jw_val(w, src);
+	if (jw_result(w, &buf, &len) == -1 || len > INF_OBJ_MAX)
+		log_warnx("%s %s: object larger than %u bytes, dropped",
+		    inf->kind, key, INF_OBJ_MAX);
+	else if ((o = wobj_new(key, kube_obj_rv(src), buf, len)) == NULL)
+		log_warnx("%s %s: out of memory", inf->kind, key);
+	jw_free(&w);
+	return o;
 }
 
 static void
@@ -156,29 +144,24 @@ informer_set_rv(struct informer *inf, const char *rv)
 static void
 informer_apply(struct informer *inf, enum kube_event_type t, yajl_val src)
 {
-	struct wobj	*old;
-	yajl_val	 obj, gone;
-	const char	*orv;
-	char		 key[512];
+	struct wobj	*o, *old;
 
-	if ((obj = informer_prepare(inf, src, key, sizeof(key))) == NULL)
+	if ((o = informer_prepare(inf, src)) == NULL)
 		return;
-	informer_set_rv(inf, kube_obj_rv(obj));
+	informer_set_rv(inf, o->rv);
 	if (t == KUBE_EV_DELETED) {
-		if ((gone = wcache_take(&inf->cache, key)) != NULL)
-			yajl_tree_free(gone);
-		watcher_publish("DELETED", inf->kind, obj);
-		yajl_tree_free(obj);
+		free(wcache_take(&inf->cache, o->key));
+		watcher_publish("DELETED", inf->kind, o);
+		free(o);
 		return;
 	}
-	old = wcache_get(&inf->cache, key);
-	orv = old != NULL ? kube_obj_rv(old->obj) : NULL;
-	if (orv != NULL && strcmp(orv, kube_obj_rv(obj)) == 0) {
-		yajl_tree_free(obj);	/* seen already (resumed stream) */
+	old = wcache_get(&inf->cache, o->key);
+	if (old != NULL && strcmp(old->rv, o->rv) == 0) {
+		free(o);	/* seen already (resumed stream) */
 		return;
 	}
-	watcher_publish(old != NULL ? "MODIFIED" : "ADDED", inf->kind, obj);
-	wcache_put(&inf->cache, key, obj);
+	watcher_publish(old != NULL ? "MODIFIED" : "ADDED", inf->kind, o);
+	wcache_put(&inf->cache, o);
 }
 
 static void
@@ -230,17 +213,14 @@ informer_diff_new(void *arg, struct wobj *o)
 {
 	struct informer_diff	*d = arg;
 	struct wobj		*old;
-	const char		*a, *b;
 
 	old = wcache_get(d->other, o->key);
 	if (old == NULL) {
-		watcher_publish("ADDED", d->inf->kind, o->obj);
+		watcher_publish("ADDED", d->inf->kind, o);
 		return;
 	}
-	a = kube_obj_rv(old->obj);
-	b = kube_obj_rv(o->obj);
-	if (d->inf->resend || a == NULL || b == NULL || strcmp(a, b) != 0)
-		watcher_publish("MODIFIED", d->inf->kind, o->obj);
+	if (d->inf->resend || strcmp(old->rv, o->rv) != 0)
+		watcher_publish("MODIFIED", d->inf->kind, o);
 }
 
 static void
@@ -249,7 +229,7 @@ informer_diff_gone(void *arg, struct wobj *o)
 	struct informer_diff	*d = arg;
 
 	if (wcache_get(d->other, o->key) == NULL)
-		watcher_publish("DELETED", d->inf->kind, o->obj);
+		watcher_publish("DELETED", d->inf->kind, o);
 }
 
 /* Publish what changed between the cache and a fresh list; adopt it. */
@@ -271,9 +251,9 @@ static int
 informer_page(struct informer *inf, struct kube_resp *resp,
     struct wcache *fresh, char *rv, size_t rvsz, char **cont)
 {
-	yajl_val	 items, obj;
+	yajl_val	 items;
+	struct wobj	*o;
 	const char	*s;
-	char		 key[512];
 	size_t		 i;
 
 	items = json_get(resp->json, "items");
@@ -282,10 +262,8 @@ informer_page(struct informer *inf, struct kube_resp *resp,
 		return -1;
 	}
 	for (i = 0; i < json_len(items); i++) {
-		obj = informer_prepare(inf, json_at(items, i), key,
-		    sizeof(key));
-		if (obj != NULL)
-			wcache_put(fresh, key, obj);
+		if ((o = informer_prepare(inf, json_at(items, i))) != NULL)
+			wcache_put(fresh, o);
 	}
 	if (rv[0] == '\0' && (s = json_str(json_get(resp->json, "metadata"),
 	    "resourceVersion")) != NULL)
@@ -337,6 +315,7 @@ informer_list(struct kube *k, struct informer *inf)
 		}
 		rc = informer_page(inf, &resp, &fresh, rv, sizeof(rv), &cont);
 		kube_resp_free(&resp);
+		watcher_keepalive();
 	} while (rc == 0 && cont != NULL);
 	free(cont);
 	if (rc == 0) {
@@ -356,7 +335,7 @@ informer_forget_one(void *arg, struct wobj *o)
 {
 	struct informer	*inf = arg;
 
-	watcher_publish("DELETED", inf->kind, o->obj);
+	watcher_publish("DELETED", inf->kind, o);
 }
 
 static void
@@ -518,7 +497,7 @@ informer_resync(struct informer *inf, double now, int resend)
 
 struct informer_walk_arg {
 	struct informer	*inf;
-	void		(*fn)(void *, const char *, yajl_val);
+	void		(*fn)(void *, const char *, const struct wobj *);
 	void		*arg;
 };
 
@@ -527,12 +506,12 @@ informer_walk_one(void *arg, struct wobj *o)
 {
 	struct informer_walk_arg	*a = arg;
 
-	a->fn(a->arg, a->inf->kind, o->obj);
+	a->fn(a->arg, a->inf->kind, o);
 }
 
 void
 informer_walk(struct informer *inf,
-    void (*fn)(void *, const char *, yajl_val), void *arg)
+    void (*fn)(void *, const char *, const struct wobj *), void *arg)
 {
 	struct informer_walk_arg	 a;
 

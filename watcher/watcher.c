@@ -36,6 +36,7 @@
 #define WATCHER_SYNC_EVERY	5.0	/* s between SYNC heartbeats */
 #define WATCHER_SNAP_WAIT	20.0	/* s a snapshot waits for lists */
 #define WATCHER_RESYNC		600.0	/* s between full re-lists */
+#define WATCHER_SNAP_SEND_MS	5000	/* a blocked snapshot send */
 #define WATCHER_MAX_PENDING	16
 #define WATCHER_MAX_POLL	64
 #define WATCHER_MANAGED	"app.kubernetes.io/managed-by=" \
@@ -138,9 +139,18 @@ main(int argc, char *argv[])
 	ws.snap = ipc_bind(&ws.w, ZMQ_ROUTER, "watcher-snap", P_RECONCILER);
 	if (ws.pub == NULL || ws.snap == NULL)
 		fatalx("cannot bind the watcher sockets");
-	/* Snapshots and bursts of deltas must not be dropped at the HWM. */
-	zmq_setsockopt(ws.pub, ZMQ_SNDHWM, &(int){ 100000 }, sizeof(int));
-	zmq_setsockopt(ws.snap, ZMQ_SNDHWM, &(int){ 0 }, sizeof(int));
+	/*
+	 * A snapshot must not lose objects: a ROUTER drops silently at the
+	 * high-water mark (1000; an HWM set after the bind would not reach
+	 * the listener's pipes), so it is made to block instead, for at
+	 * most WATCHER_SNAP_SEND_MS a message; that also bounds the memory a
+	 * 10,000-object snapshot takes here.  PUB drops at the HWM too: the
+	 * reconciler sees the gap in seq and asks for a snapshot.
+	 */
+	if (zmq_setsockopt(ws.snap, ZMQ_ROUTER_MANDATORY, &(int){ 1 },
+	    sizeof(int)) == -1 || zmq_setsockopt(ws.snap, ZMQ_SNDTIMEO,
+	    &(int){ WATCHER_SNAP_SEND_MS }, sizeof(int)) == -1)
+		fatalx("watcher-snap options: %s", zmq_strerror(errno));
 	if (sandbox_seccomp(&watcher_profile) == -1)
 		fatalx("seccomp");
 	if (worker_ready(&ws.w) == -1)
@@ -254,23 +264,29 @@ watcher_run_informers(double now)
 	double	 next = now + 3600, t;
 	size_t	 i;
 
-	struct pollfd	 pfd;
-
 	for (i = 0; i < WATCHER_NINF && !ws.quit; i++) {
 		t = informer_step(ws.kube, &watcher_informers[i], now);
 		if (t < next)
 			next = t;
-		/*
-		 * Lists and discovery block; keep answering cfgwd's
-		 * heartbeats in between so a slow API server does not get
-		 * us killed.
-		 */
-		pfd.fd = worker_ctl_fd(&ws.w);
-		pfd.events = POLLIN;
-		if (poll(&pfd, 1, 0) == 1)
-			watcher_dispatch_supervisor();
+		watcher_keepalive();
 	}
 	return next;
+}
+
+/*
+ * Lists and discovery block; keep answering cfgwd's heartbeats in between
+ * (and between the pages of a long list) so that a slow API server or a
+ * big cluster does not get us killed.
+ */
+void
+watcher_keepalive(void)
+{
+	struct pollfd	 pfd;
+
+	pfd.fd = worker_ctl_fd(&ws.w);
+	pfd.events = POLLIN;
+	if (!ws.quit && poll(&pfd, 1, 0) == 1)
+		watcher_dispatch_supervisor();
 }
 
 static int
@@ -391,31 +407,45 @@ struct watcher_snap_arg {
 	int				 failed;
 };
 
+/*
+ * "<head><obj>}" in a malloc'd buffer: the cached JSON goes out as it is,
+ * without a parse and a re-encode.
+ */
+static char *
+watcher_wrap(const char *head, const struct wobj *o, size_t *len)
+{
+	size_t	 hl = strlen(head);
+	char	*buf;
+
+	*len = hl + (o != NULL ? o->len : 0) + 1;
+	if (*len > FRAME_PAYLOAD_MAX || (buf = malloc(*len)) == NULL)
+		return NULL;
+	memcpy(buf, head, hl);
+	if (o != NULL)
+		memcpy(buf + hl, o->json, o->len);
+	buf[*len - 1] = '}';
+	return buf;
+}
+
 static void
-watcher_snap_obj(void *arg, const char *kind, yajl_val obj)
+watcher_snap_obj(void *arg, const char *kind, const struct wobj *o)
 {
 	struct watcher_snap_arg	*a = arg;
-	struct jw		*w;
-	const char		*buf;
+	char			 head[128], *buf;
 	size_t			 len;
 
-	if (a->failed || (w = jw_new()) == NULL)
+	if (a->failed)
 		return;
-	jw_obj(w);
-	jw_kstr(w, "kind", kind);
-	jw_key(w, "obj");
-	jw_val(w, obj);
-	jw_obj_end(w);
-	if (jw_result(w, &buf, &len) == 0 &&
+	snprintf(head, sizeof(head), "{\"kind\":\"%s\",\"obj\":", kind);
+	if ((buf = watcher_wrap(head, o, &len)) != NULL &&
 	    ipc_send(&ws.w, ws.snap, a->p->ident, a->p->identlen,
 	    MSG_SNAPSHOT_OBJ, a->p->reqid, buf, len) == 0)
 		a->n++;
 	else {
 		a->failed = 1;
-		log_warnx("snapshot: cannot send %s %s", kind,
-		    kube_obj_name(obj));
+		log_warnx("snapshot: cannot send %s %s", kind, o->key);
 	}
-	jw_free(&w);
+	free(buf);
 }
 
 static void
@@ -439,6 +469,7 @@ watcher_send_snapshot(const struct watcher_pending *p)
 	jw_kstr(w, "epoch", ws.epoch);
 	jw_kint(w, "seq", (long long)ws.seq);
 	jw_kbool(w, "synced", synced);
+	jw_kint(w, "count", (long long)a.n);
 	jw_obj_end(w);
 	if (jw_result(w, &buf, &len) == 0 &&
 	    ipc_send(&ws.w, ws.snap, p->ident, p->identlen,
@@ -480,29 +511,18 @@ watcher_periodic_resync(double now)
 }
 
 void
-watcher_publish(const char *event, const char *kind, yajl_val obj)
+watcher_publish(const char *event, const char *kind, const struct wobj *o)
 {
-	struct jw	*w;
-	const char	*buf;
-	size_t		 len;
+	char	 head[256], *buf;
+	size_t	 len;
 
-	if ((w = jw_new()) == NULL)
-		fatalx("out of memory");
-	jw_obj(w);
-	jw_kstr(w, "epoch", ws.epoch);
-	jw_kint(w, "seq", (long long)ws.seq + 1);
-	jw_kstr(w, "event", event);
-	jw_kstr(w, "kind", kind);
-	if (obj != NULL) {
-		jw_key(w, "obj");
-		jw_val(w, obj);
-	}
-	jw_obj_end(w);
-	if (jw_result(w, &buf, &len) == -1 || len > FRAME_PAYLOAD_MAX) {
-		log_warnx("%s %s/%s: cannot encode, not published", kind,
-		    kube_obj_namespace(obj) ? kube_obj_namespace(obj) : "",
-		    kube_obj_name(obj) ? kube_obj_name(obj) : "?");
-		jw_free(&w);
+	snprintf(head, sizeof(head), "{\"epoch\":\"%s\",\"seq\":%llu,"
+	    "\"event\":\"%s\",\"kind\":\"%s\"%s", ws.epoch,
+	    (unsigned long long)ws.seq + 1, event, kind, o != NULL ?
+	    ",\"obj\":" : "");
+	if ((buf = watcher_wrap(head, o, &len)) == NULL) {
+		log_warnx("%s %s: cannot encode, not published", kind,
+		    o != NULL ? o->key : "?");
 		return;
 	}
 	/*
@@ -514,8 +534,8 @@ watcher_publish(const char *event, const char *kind, yajl_val obj)
 		log_warnx("publish seq %llu: %s", (unsigned long long)ws.seq,
 		    zmq_strerror(errno));
 	log_debug("DELTA %llu %s %s %s", (unsigned long long)ws.seq, event,
-	    kind, obj != NULL && kube_obj_name(obj) ? kube_obj_name(obj) : "");
-	jw_free(&w);
+	    kind, o != NULL ? o->key : "");
+	free(buf);
 }
 
 /* Heartbeat: carries the last seq published, consumes none. */

@@ -14,9 +14,11 @@
 /* ---- cache.c: objects of one kind by "namespace/name" ---------------- */
 
 struct wobj {
-	char		*key;
-	yajl_val	 obj;		/* trimmed, normalised */
 	struct wobj	*next;
+	char		*rv;		/* resourceVersion */
+	char		*json;		/* trimmed, normalised; NUL-ended */
+	size_t		 len;
+	char		 key[];		/* then rv, then json */
 };
 
 struct wcache {
@@ -25,13 +27,16 @@ struct wcache {
 	size_t		 n;
 };
 
+/* One allocation holding copies of all three; free() frees it. */
+struct wobj	*wobj_new(const char *key, const char *rv, const char *json,
+		    size_t len);
 int		 wcache_init(struct wcache *);
 void		 wcache_free(struct wcache *);
 struct wobj	*wcache_get(struct wcache *, const char *key);
-/* Takes ownership of obj; replaces (and frees) an older value. */
-int		 wcache_put(struct wcache *, const char *key, yajl_val obj);
-/* Unlinks and returns the object (caller frees with yajl_tree_free). */
-yajl_val	 wcache_take(struct wcache *, const char *key);
+/* Takes o; replaces (and frees) an entry with the same key. */
+void		 wcache_put(struct wcache *, struct wobj *o);
+/* Unlinks and returns the entry (the caller frees it). */
+struct wobj	*wcache_take(struct wcache *, const char *key);
 /* Visit every entry; the callback must not change the cache. */
 void		 wcache_walk(struct wcache *,
 		    void (*)(void *, struct wobj *), void *);
@@ -39,6 +44,8 @@ void		 wcache_swap(struct wcache *, struct wcache *);
 
 /* Set obj[key] to a string (replace or add); 0 or -1. */
 int		 wjson_set_str(yajl_val obj, const char *key, const char *v);
+/* Remove obj[key] if present. */
+void		 wjson_del(yajl_val obj, const char *key);
 
 /* ---- informer.c: list + watch one kind ------------------------------- */
 
@@ -72,8 +79,11 @@ struct informer {
 	uint64_t		 stream_events;
 };
 
+/* Answer cfgwd's heartbeat if one is waiting (watcher.c). */
+void	 watcher_keepalive(void);
 /* The watcher's publishing hook (watcher.c). */
-void	 watcher_publish(const char *event, const char *kind, yajl_val obj);
+void	 watcher_publish(const char *event, const char *kind,
+	    const struct wobj *);
 
 int	 informer_init(struct informer *);
 void	 informer_free(struct informer *);
@@ -85,6 +95,6 @@ void	 informer_reap(struct informer *, double now);
 void	 informer_resync(struct informer *, double now, int resend);
 /* Emit one SNAPSHOT_OBJ per object through the callback. */
 void	 informer_walk(struct informer *,
-	    void (*)(void *, const char *kind, yajl_val), void *);
+	    void (*)(void *, const char *kind, const struct wobj *), void *);
 
 #endif
