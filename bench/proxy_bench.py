@@ -17,7 +17,9 @@ Both proxies run at the same time in front of the same backends, all on
         nginx uses grpc_pass with upstream keepalive.
   idle  --idle client connections (default 10,000) each send one request,
         read the answer and stay open (idle keep-alive); the proxies' RSS
-        (all processes) is read before and after, peak RSS too.
+        (all processes) is read before and 2.5 s after (cfgw-proxy parks
+        connections idle for 1 s), peak RSS (VmHWM) too.  nginx gets
+        worker_connections = idle + 1000 per worker, allocated at start.
 
 Medians over --rounds rounds; every figure is printed with the ratio
 cfgw/nginx.  nginx runs --workers worker processes, cfgw-proxy the same
@@ -311,7 +313,7 @@ def idle(proc, port, n):
             for s in batch:
                 read_answer(s)
             socks += batch
-        time.sleep(1.0)
+        time.sleep(2.5)		# cfgw-proxy parks after 1 s idle
         for s in socks[:100]:	# still alive?
             s.sendall(req)
             read_answer(s)

@@ -61,7 +61,9 @@ struct dconn {
  */
 #define D_SLAB_BYTES	(64 * 1024)
 
+#ifndef __SANITIZE_ADDRESS__
 static __thread void	*d_slab;
+#endif
 
 static struct dconn *
 d_alloc(void)

@@ -501,7 +501,12 @@ c_read(struct bufferevent *bev, void *arg)
 		c->dead = 1;
 	c_pump(c);
 	if (!c->dead && c->nstreams == 0) {
-		px_tv_ms(&tv, px->cf.up_idle_ms);
+		/* A retired connection (stream or age bound reached) takes
+		 * no new streams: close it now, not after the idle time --
+		 * under load thousands of them (each with its nghttp2
+		 * session) would pile up. */
+		px_tv_ms(&tv, c->goaway || c->opened >= px->cf.up_max_requests ?
+		    0 : px->cf.up_idle_ms);
 		evtimer_add(c->tmo, &tv);
 	}
 }
