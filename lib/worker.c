@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "ctl.h"
 #include "ipc.h"
 #include "json.h"
@@ -100,6 +102,11 @@ worker_init(struct worker *w, enum proc_id self, int argc, char **argv)
 		log_warn("cannot open log file in %s", w->cfg.log_dir);
 	snprintf(w->user_agent, sizeof(w->user_agent), "cfgw/%s (%s)",
 	    CFGW_VERSION, w->name);
+	/* Before the sandbox: libsodium opens its randomness source now. */
+	if (sodium_init() == -1) {
+		log_warnx("sodium_init failed");
+		return -1;
+	}
 	sandbox_set_context((int)self, w->cfg.runtime_dir, w->cfg.log_dir,
 	    w->cfg.kubeconfig);
 	log_debug("configured: cluster %s, runtime dir %s",

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "gwjob.h"
 #include "json.h"
 #include "log.h"
@@ -160,7 +162,45 @@ gw_gate(struct gw_job *j, yajl_val dep, size_t n, int *hold)
 	return 1;
 }
 
-/* ServiceAccount, Role, RoleBinding, then one Deployment per replica. */
+/*
+ * The session key Secret, created once with 32 random bytes.  The watcher
+ * sees Secrets as metadata, which is all we need to know it exists.
+ */
+static int
+gw_session_secret(struct rec *r, struct gw_job *j, struct owned_gw *og)
+{
+	unsigned char	 key[OWNED_SESSION_BYTES];
+	char		 b64[sodium_base64_ENCODED_LEN(OWNED_SESSION_BYTES,
+			    sodium_base64_VARIANT_ORIGINAL)];
+	char		 name[OWNED_NAME_MAX + 1], err[512], *b;
+	size_t		 len;
+	int		 rc;
+
+	if (owned_name(name, sizeof(name), j->name,
+	    OWNED_SESSION_SUFFIX) == -1)
+		return 0;
+	if (store_get(r->store, "Secret", j->ns, name) != NULL)
+		return 0;
+	randombytes_buf(key, sizeof(key));
+	sodium_bin2base64(b64, sizeof(b64), key, sizeof(key),
+	    sodium_base64_VARIANT_ORIGINAL);
+	sodium_memzero(key, sizeof(key));
+	b = owned_session_secret(og, b64, &len);
+	sodium_memzero(b64, sizeof(b64));
+	if (b == NULL)
+		return 0;
+	rc = kio_create(r, "Secret", j->ns, b, len, err, sizeof(err));
+	sodium_memzero(b, len);
+	free(b);
+	if (rc == -1) {
+		gw_fail(r, j, GW_RETRY, NULL, "%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* ServiceAccount, Role, RoleBinding, the session key, then one Deployment
+ * per replica. */
 int
 gw_apply_workload(struct rec *r, struct gw_job *j, yajl_val gw,
     yajl_val cgp)
@@ -181,6 +221,8 @@ gw_apply_workload(struct rec *r, struct gw_job *j, yajl_val gw,
 		return -1;
 	b = owned_rolebinding(&og, &len);
 	if (gw_apply(r, j, "RoleBinding", name, b, len) == -1)
+		return -1;
+	if (gw_session_secret(r, j, &og) == -1)
 		return -1;
 	n = rollout_replica_count(cgp);
 	j->held = 0;

@@ -197,6 +197,32 @@ owned_configmap(const struct owned_gw *g, const char *table,
 	return owned_finish(w, len);
 }
 
+/*
+ * The key that authenticates the proxy's session-persistence values.  It
+ * is created once and never rewritten (rotating it would end every
+ * session), so it is created, not applied.
+ */
+char *
+owned_session_secret(const struct owned_gw *g, const char *key_b64,
+    size_t *len)
+{
+	struct jw	*w;
+	char		 name[OWNED_NAME_MAX + 1];
+
+	if (owned_name(name, sizeof(name), g->name,
+	    OWNED_SESSION_SUFFIX) == -1 ||
+	    (w = owned_begin("v1", "Secret")) == NULL)
+		return NULL;
+	owned_write_meta(w, g, name, "session", 1);
+	jw_kstr(w, "type", "Opaque");
+	jw_key(w, "data");
+	jw_obj(w);
+	jw_kstr(w, OWNED_SESSION_KEY, key_b64);
+	jw_obj_end(w);
+	jw_obj_end(w);
+	return owned_finish(w, len);
+}
+
 char *
 owned_serviceaccount(const struct owned_gw *g, size_t *len)
 {
@@ -426,6 +452,16 @@ owned_write_proxy(struct jw *w, const struct owned_gw *g,
 	jw_str(w, ref);
 	jw_str(w, "--admin-addr");
 	jw_str(w, admin);
+	jw_str(w, "--session-key-file");
+	jw_str(w, OWNED_SESSION_DIR "/" OWNED_SESSION_KEY);
+	jw_arr_end(w);
+	jw_key(w, "volumeMounts");
+	jw_arr(w);
+	jw_obj(w);
+	jw_kstr(w, "name", "session-key");
+	jw_kstr(w, "mountPath", OWNED_SESSION_DIR);
+	jw_kbool(w, "readOnly", 1);
+	jw_obj_end(w);
 	jw_arr_end(w);
 	jw_key(w, "ports");
 	jw_arr(w);
@@ -482,6 +518,26 @@ owned_write_placement(struct jw *w, const struct owned_deploy *d)
 }
 
 static void
+owned_write_session_volume(struct jw *w, const struct owned_gw *g)
+{
+	char	 secret[OWNED_NAME_MAX + 1];
+
+	(void)owned_name(secret, sizeof(secret), g->name,
+	    OWNED_SESSION_SUFFIX);
+	jw_key(w, "volumes");
+	jw_arr(w);
+	jw_obj(w);
+	jw_kstr(w, "name", "session-key");
+	jw_key(w, "secret");
+	jw_obj(w);
+	jw_kstr(w, "secretName", secret);
+	jw_kint(w, "defaultMode", 0440);
+	jw_obj_end(w);
+	jw_obj_end(w);
+	jw_arr_end(w);
+}
+
+static void
 owned_write_pod(struct jw *w, const struct owned_gw *g,
     const struct owned_deploy *d)
 {
@@ -520,6 +576,7 @@ owned_write_pod(struct jw *w, const struct owned_gw *g,
 	owned_write_cloudflared(w, g, d);
 	owned_write_proxy(w, g, d);
 	jw_arr_end(w);
+	owned_write_session_volume(w, g);
 	jw_obj_end(w);
 	jw_obj_end(w);
 }

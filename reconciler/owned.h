@@ -30,6 +30,11 @@
 #define OWNED_PROXY_HTTPS_PORT	8443
 #define OWNED_PROXY_ADMIN_PORT	9090
 #define OWNED_NAME_MAX		253
+/* The proxy's session-persistence key: Secret gateway-<gw>-session. */
+#define OWNED_SESSION_SUFFIX	"session"
+#define OWNED_SESSION_KEY	"key"
+#define OWNED_SESSION_BYTES	32
+#define OWNED_SESSION_DIR	"/etc/cfgw/session"
 
 /* The Gateway the objects belong to. */
 struct owned_gw {
@@ -75,5 +80,7 @@ char	*owned_deployment(const struct owned_gw *, const struct owned_deploy *,
 	    size_t *len);
 /* CloudflareGatewayStatus without status (created once; status patched). */
 char	*owned_cgs(const struct owned_gw *, size_t *len);
+char	*owned_session_secret(const struct owned_gw *, const char *key_b64,
+	    size_t *len);
 
 #endif

@@ -165,11 +165,26 @@ def test_walking_skeleton(world):
         pod["metadata"]["annotations"]
     assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
 
+    # The proxy's session-persistence key: created once, 32 random bytes,
+    # mounted read-only into the proxy.
+    sk = w.kube.get("Secret", "gateway-my-gateway-session")
+    assert sk and len(__import__("base64").b64decode(sk["data"]["key"])) == 32
+    assert any(x["uid"] == uid for x in sk["metadata"]["ownerReferences"])
+    proxy = pod["spec"]["containers"][1]
+    assert "--session-key-file" in proxy["args"]
+    assert proxy["volumeMounts"][0]["readOnly"] is True
+    vols = {v["name"]: v for v in pod["spec"]["volumes"]}
+    assert vols["session-key"]["secret"]["secretName"] == \
+        "gateway-my-gateway-session"
+
     # Removing the hostname deletes the CNAME, and only that.
     w.kube.patch("HTTPRoute", "my-route",
                  {"spec": {"hostnames": ["api.example.com"]}})
     wait_for(lambda: sorted(w.cnames()) == ["api.example.com"], 20,
              what="CNAME to follow the hostname")
+    # Reconciling again never rewrites the session key.
+    assert w.kube.get("Secret", "gateway-my-gateway-session")["data"] == \
+        sk["data"]
 
     # Deleting the Gateway: CNAMEs, connections and tunnel go, then the
     # finalizer is released.

@@ -275,6 +275,42 @@ START_TEST(test_deployment)
 }
 END_TEST
 
+START_TEST(test_session_secret)
+{
+	struct owned_gw		 g = test_gw();
+	struct owned_deploy	 d = test_deploy();
+	yajl_val		 v, pod, vol, args;
+	size_t			 i;
+	int			 found = 0;
+
+	v = parse_take(owned_session_secret(&g, "a2V5", NULL));
+	ck_assert_str_eq(json_str(v, "kind"), "Secret");
+	ck_assert_str_eq(path_str(v, "metadata", "name", NULL),
+	    "gateway-my-gateway-session");
+	ck_assert_str_eq(path_str(v, "data", "key", NULL), "a2V5");
+	check_owner_labels(v, "session");
+	json_free(&v);
+
+	/* The proxy container mounts it and is told where it is. */
+	v = parse_take(owned_deployment(&g, &d, NULL));
+	pod = json_path(v, "spec", "template", "spec", NULL);
+	vol = json_at(json_get(pod, "volumes"), 0);
+	ck_assert_str_eq(json_str(vol, "name"), "session-key");
+	ck_assert_str_eq(path_str(vol, "secret", "secretName", NULL),
+	    "gateway-my-gateway-session");
+	args = json_get(json_at(json_get(pod, "containers"), 1), "args");
+	for (i = 0; i + 1 < json_len(args); i++)
+		if (strcmp(json_str(json_at(args, i), NULL),
+		    "--session-key-file") == 0) {
+			ck_assert_str_eq(json_str(json_at(args, i + 1), NULL),
+			    "/etc/cfgw/session/key");
+			found = 1;
+		}
+	ck_assert(found);
+	json_free(&v);
+}
+END_TEST
+
 START_TEST(test_deployment_placement)
 {
 	struct owned_gw		 g = test_gw();
@@ -663,6 +699,7 @@ reconcile_suite(void)
 	tcase_add_test(tc, test_rbac);
 	tcase_add_test(tc, test_deployment);
 	tcase_add_test(tc, test_deployment_placement);
+	tcase_add_test(tc, test_session_secret);
 	tcase_add_test(tc, test_names_and_cgs);
 	tcase_add_test(tc, test_builders_deterministic);
 	suite_add_tcase(s, tc);
