@@ -504,13 +504,32 @@ def main():
                 "RSS growth per idle connection", "B",
                 res["idle_cfgw"]["per_conn"], res["idle_nginx"]["per_conn"],
                 "lower is better")
+            # nginx's connection slots: the same nginx with 1024 slots
+            os.makedirs(w + "/ns/t")
+            sp, sg = free_port(), free_port()
+            open(w + "/ns/nginx.conf", "w").write(
+                proxy_conf(w + "/ns", a.workers, sp, sg, bport, gbport,
+                           1024))
+            small = procs.start(["nginx", "-p", w + "/ns", "-c",
+                                 w + "/ns/nginx.conf"],
+                                open(w + "/ns.log", "w"))
+            wait_port(sp, small)
+            time.sleep(0.5)
+            sb, _ = mem(small)
+            small.terminate()
+            per = (res["idle_nginx"]["after"] - sb) / a.idle
+            res["idle_nginx"]["before_1024_slots"] = sb
+            res["idle_per_conn_with_slots"] = fmt_row(
+                "same, nginx from 1024 slots", "B",
+                res["idle_cfgw"]["per_conn"], per, "lower is better")
             res["idle_total"] = fmt_row(
                 "RSS with %d idle connections" % a.idle, "MiB",
                 res["idle_cfgw"]["after"] / 2**20,
                 res["idle_nginx"]["after"] / 2**20, "lower is better")
             print("  (nginx allocates its connection slots, worker_connections"
-                  " = %d per worker, at start: they are in its 'before')" %
-                  (a.idle + 1000))
+                  " = %d per worker, at start: they are in its 'before'; "
+                  "the second row starts from an nginx with 1024 slots, "
+                  "%.1f MiB)" % (a.idle + 1000, sb / 2**20))
     finally:
         procs.stop()
         if a.keep:
