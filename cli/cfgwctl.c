@@ -14,9 +14,17 @@
 static const struct cli_cmd cmds[] = {
 	{ "plan", cmd_plan, "compile manifests offline: route table, "
 	    "tunnel ingress, DNS, status" },
+	{ "reconcile", cmd_reconcile, "reconcile a Gateway now and wait "
+	    "for it (cluster)" },
+	{ "resume", cmd_resume, "resume a suspended Gateway (cluster)" },
+	{ "rotate", cmd_rotate, "rotate a Gateway's tunnel token "
+	    "(cluster)" },
 	{ "status", cmd_status, "show a Gateway's status, tunnel and routes "
 	    "(cluster)" },
+	{ "suspend", cmd_suspend, "stop reconciling a Gateway (cluster)" },
 	{ "version", cmd_version, "print the version" },
+	{ "watch", cmd_watch, "follow a token rotation under way "
+	    "(cluster)" },
 	{ NULL, NULL, NULL }
 };
 

@@ -17,8 +17,13 @@ struct cli_cmd {
 };
 
 int	 cmd_plan(int, char *[]);
+int	 cmd_reconcile(int, char *[]);	/* reconcile.c */
+int	 cmd_resume(int, char *[]);	/* suspend.c */
+int	 cmd_rotate(int, char *[]);	/* rotate.c */
 int	 cmd_status(int, char *[]);
+int	 cmd_suspend(int, char *[]);	/* suspend.c */
 int	 cmd_version(int, char *[]);
+int	 cmd_watch(int, char *[]);	/* watch.c */
 
 /* kubecli.c: flags shared by the commands that talk to a cluster. */
 struct kube;
