@@ -16,6 +16,10 @@
 #include "route.h"
 
 #define ST_ANN_RECONCILE "cloudflare-gateway-controller.io/reconcile"
+#define ST_ANN_REQUESTED \
+	"cloudflare-gateway-controller.io/reconcileRequestedAt"
+#define ST_ANN_ROTATE \
+	"gateways.cloudflare-gateway-controller.io/rotateTokenRequestedAt"
 
 struct st_opts {
 	struct cli_kube_flags	 kf;
@@ -176,6 +180,33 @@ st_print_cgs(yajl_val cgs)
 	printf("%s\n", json_len(inv) == 0 ? " (none)" : "");
 }
 
+/*
+ * The requests of `cfgwctl reconcile` / `resume` and `rotate gateway
+ * token` (Gateway annotations) and whether the controller has handled
+ * them (CGS status).
+ */
+static void
+st_print_requests(yajl_val gw, yajl_val cgs)
+{
+	const char	*req, *done;
+	yajl_val	 st = json_get(cgs, "status");
+
+	if ((req = json_str(json_path(gw, "metadata", "annotations", NULL),
+	    ST_ANN_REQUESTED)) != NULL) {
+		done = json_str(st, "lastHandledReconcileAt");
+		printf("  reconcile requested %s: %s\n", req, done != NULL &&
+		    strcmp(done, req) == 0 ? "handled" : "pending");
+	}
+	if ((req = json_str(json_path(gw, "metadata", "annotations", NULL),
+	    ST_ANN_ROTATE)) != NULL) {
+		done = json_str(json_path(st, "tunnel", "token", "rotation",
+		    NULL), "lastHandledRotateAt");
+		printf("  token rotation requested %s: %s\n", req,
+		    done != NULL && strcmp(done, req) == 0 ? "handled" :
+		    "pending");
+	}
+}
+
 /* The status.parents entry of a route written by us for this Gateway. */
 static int
 st_parent_ours(yajl_val p, const char *route_ns, const char *ns,
@@ -318,6 +349,7 @@ st_run(struct st_opts *o)
 		else {
 			st_print_gateway(gw, ns);
 			st_print_cgs(cgs);
+			st_print_requests(gw, cgs);
 			rc = st_routes(k, "HTTPRoute", ns, o->name, NULL) ==
 			    0 && st_routes(k, "GRPCRoute", ns, o->name,
 			    NULL) == 0 ? 0 : 1;

@@ -508,6 +508,8 @@ def test_e2e_reconcile_wait(live):
     assert cgs_status(w)["lastHandledReconcileAt"] == want
     assert f"handled reconcileRequestedAt {want}" in p.stdout
     assert "Gateway/my-gateway Ready=True" in p.stdout
+    p = cfgwctl(w.kc, "status", "gateway", "my-gateway")
+    assert f"reconcile requested {want}: handled" in p.stdout
 
 
 def test_e2e_rotate_wait(live):
@@ -526,6 +528,9 @@ def test_e2e_rotate_wait(live):
         "TUNNEL_TOKEN"] != tok0
     assert f"Deployment/{dep}" in p.stdout and "rolled-out" in p.stdout
     assert "Token rotation completed" in p.stdout
+    p = cfgwctl(w.kc, "status", "gateway", "my-gateway")
+    assert "token rotation requested " in p.stdout
+    assert ": handled" in p.stdout and f"token hash {h1[:12]}" in p.stdout
     # Nothing is left under way.
     p = cfgwctl(w.kc, "watch", "gateway", "token", "my-gateway")
     assert p.returncode == 0 and "No ongoing token rotation" in p.stdout
