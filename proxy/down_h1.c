@@ -12,6 +12,7 @@
 
 #include <event2/event_struct.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,8 @@ struct dconn {
 	int			 fd;		/* while parked (bev NULL) */
 	struct event		 tmo_ev;
 	struct event		 defer_ev;
+	struct event		 rd_ev;		/* plain sockets: our reads */
+	int			 reading;	/* rd_ev added */
 };
 
 /*
@@ -126,7 +129,9 @@ static void	 d_finish(struct dconn *);
 static void	 d_kick(struct dconn *);
 static void	 d_flush(struct dconn *);
 static void	 d_park(struct dconn *);
-static void	 d_unpark(evutil_socket_t, short, void *);
+static int	 d_unpark(struct dconn *);
+static void	 d_recv(evutil_socket_t, short, void *);
+static void	 d_rd(struct dconn *, int);
 
 static void	 dh1_head(struct xch *, int, struct hdrs *, int64_t);
 static void	 dh1_data(struct xch *, struct evbuffer *);
@@ -164,12 +169,68 @@ down_h1_accept(struct bufferevent *bev, const char *ip, int tls,
 	/* Plain sockets: answers are written directly (d_flush); libevent
 	 * writes only what the socket did not take, so a request costs no
 	 * epoll_ctl(2) for EPOLLOUT. */
-	bufferevent_enable(bev, EV_READ);
 	if (tls)
-		bufferevent_enable(bev, EV_WRITE);
-	else
-		bufferevent_disable(bev, EV_WRITE);
+		bufferevent_enable(bev, EV_READ | EV_WRITE);
+	else {
+		/* ... and read by d_recv: recv(2) without libevent's
+		 * FIONREAD ioctl before every read. */
+		bufferevent_disable(bev, EV_READ | EV_WRITE);
+		event_assign(&d->rd_ev, px->base, bufferevent_getfd(bev),
+		    EV_READ | EV_PERSIST, d_recv, d);
+	}
 	d_next(d);
+}
+
+/* Read from the client on (1) or off (0). */
+static void
+d_rd(struct dconn *d, int on)
+{
+	if (d->tls) {
+		if (on)
+			bufferevent_enable(d->bev, EV_READ);
+		else
+			bufferevent_disable(d->bev, EV_READ);
+		return;
+	}
+	if (on == d->reading)
+		return;
+	d->reading = on;
+	if (on)
+		event_add(&d->rd_ev, NULL);
+	else
+		event_del(&d->rd_ev);
+}
+
+/* Plain sockets: the client's bytes, into the bufferevent's input. */
+static void
+d_recv(evutil_socket_t fd, short ev, void *arg)
+{
+	struct dconn		*d = arg;
+	struct evbuffer		*in;
+	struct evbuffer_iovec	 v;
+	ssize_t			 n;
+
+	(void)ev;
+	if (d->bev == NULL && d_unpark(d) == -1)
+		return;
+	in = bufferevent_get_input(d->bev);
+	evbuffer_unfreeze(in, 0);
+	if (evbuffer_reserve_space(in, 4096, &v, 1) < 1) {
+		evbuffer_freeze(in, 0);
+		d_free(d);
+		return;
+	}
+	if ((n = recv(fd, v.iov_base, v.iov_len, 0)) > 0) {
+		v.iov_len = n;
+		evbuffer_commit_space(in, &v, 1);
+	}
+	evbuffer_freeze(in, 0);
+	if (n > 0)
+		d_read(d->bev, d);
+	else if (n == 0)
+		d_event(d->bev, BEV_EVENT_EOF | BEV_EVENT_READING, d);
+	else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+		d_event(d->bev, BEV_EVENT_ERROR | BEV_EVENT_READING, d);
 }
 
 /* Ready for the next request head. */
@@ -195,7 +256,7 @@ d_next(struct dconn *d)
 	px_tv_ms(&tv, have ? px->cf.header_timeout_ms : d->park_at ?
 	    D_PARK_MS : px->cf.idle_timeout_ms);
 	evtimer_add(d->tmo, &tv);
-	bufferevent_enable(d->bev, EV_READ);
+	d_rd(d, 1);
 	if (have)
 		event_active(d->defer, 0, 0);
 }
@@ -210,34 +271,25 @@ d_park(struct dconn *d)
 	d->fd = bufferevent_getfd(d->bev);
 	bufferevent_setfd(d->bev, -1);	/* so freeing it keeps the fd */
 	bufferevent_free(d->bev);
-	d->bev = NULL;
-	event_del(d->defer);
-	event_assign(d->defer, px->base, d->fd, EV_READ, d_unpark, d);
-	event_add(d->defer, NULL);
+	d->bev = NULL;			/* d_recv still watches the fd */
 	px_tv_ms(&tv, px->cf.idle_timeout_ms - D_PARK_MS);
 	evtimer_add(d->tmo, &tv);
 }
 
-/* The parked client sent something: back to a bufferevent. */
-static void
-d_unpark(evutil_socket_t fd, short ev, void *arg)
+/* The parked client sent something: back to a bufferevent.  -1: freed. */
+static int
+d_unpark(struct dconn *d)
 {
-	struct dconn	*d = arg;
-
-	(void)ev;
-	event_assign(d->defer, px->base, -1, 0, d_deferred, d);
-	if ((d->bev = bufferevent_socket_new(px->base, fd,
+	if ((d->bev = bufferevent_socket_new(px->base, d->fd,
 	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
-		evutil_closesocket(fd);
-		d->fd = -1;
-		d_free(d);
-		return;
+		d_free(d);		/* closes d->fd */
+		return -1;
 	}
 	d->fd = -1;
 	bufferevent_setcb(d->bev, d_read, d_write, d_event, d);
-	bufferevent_enable(d->bev, EV_READ);
-	bufferevent_disable(d->bev, EV_WRITE);
+	bufferevent_disable(d->bev, EV_READ | EV_WRITE);
 	d_next(d);
+	return 0;
 }
 
 /* Work that must not run inside the caller's stack frame. */
@@ -298,6 +350,8 @@ d_free(struct dconn *d)
 	}
 	event_del(d->tmo);
 	event_del(d->defer);
+	if (!d->tls)
+		event_del(&d->rd_ev);
 	if (d->tmp != NULL)
 		evbuffer_free(d->tmp);
 	if (d->bev != NULL)
@@ -328,14 +382,14 @@ d_linger(struct dconn *d)
 	evbuffer_drain(bufferevent_get_input(d->bev),
 	    evbuffer_get_length(bufferevent_get_input(d->bev)));
 	evtimer_add(d->tmo, &tv);
-	bufferevent_enable(d->bev, EV_READ);
+	d_rd(d, 1);
 }
 
 static void
 d_close_after_write(struct dconn *d)
 {
 	d->state = D_CLOSING;
-	bufferevent_disable(d->bev, EV_READ);
+	d_rd(d, 0);
 	evtimer_del(d->tmo);
 	d_kick(d);
 }
@@ -358,7 +412,7 @@ d_write(struct bufferevent *bev, void *arg)
 		xch_up_resume(d->x);
 	if (d->x != NULL && d->state == D_PIPE && d->paused) {
 		d->paused = 0;
-		bufferevent_enable(d->bev, EV_READ);
+		d_rd(d, 1);
 	}
 }
 
@@ -435,14 +489,14 @@ d_read(struct bufferevent *bev, void *arg)
 			xch_send(d->x, in);
 			if (xch_up_pending(d->x) > PX_HIGH_WATER) {
 				d->paused = 1;
-				bufferevent_disable(bev, EV_READ);
+				d_rd(d, 0);
 			}
 		} else
 			evbuffer_drain(in, evbuffer_get_length(in));
 		break;
 	case D_WAIT:
 		/* Pipelined bytes wait until the response is done. */
-		bufferevent_disable(bev, EV_READ);
+		d_rd(d, 0);
 		break;
 	case D_CLOSING:
 	case D_LINGER:
@@ -661,7 +715,7 @@ d_body(struct dconn *d)
 		}
 		if (d->x != NULL && xch_up_pending(d->x) > PX_HIGH_WATER) {
 			d->paused = 1;
-			bufferevent_disable(d->bev, EV_READ);
+			d_rd(d, 0);
 			break;
 		}
 	}
@@ -709,7 +763,7 @@ dh1_head(struct xch *x, int status, struct hdrs *h, int64_t clen)
 		hb_done(&hb);
 		d->state = D_PIPE;
 		d->keepalive = 0;
-		bufferevent_enable(d->bev, EV_READ);
+		d_rd(d, 1);
 		return;
 	}
 	if (clen >= 0) {
@@ -806,7 +860,7 @@ dh1_resume(struct xch *x)
 
 	if (d->paused) {
 		d->paused = 0;
-		bufferevent_enable(d->bev, EV_READ);
+		d_rd(d, 1);
 		if (d->state == D_BODY)
 			(void)d_body(d);
 	}
