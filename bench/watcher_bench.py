@@ -125,6 +125,15 @@ def status_mb(pid, field):
     return float("nan")
 
 
+def cpu_s(pid):
+    """User + system CPU seconds of a live process."""
+    try:
+        f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
 def hwm_mb(pid):
     return status_mb(pid, "VmHWM")
 
@@ -182,8 +191,7 @@ def one_run(workdir, kube, cf, n):
             got = pat.findall(gw.log("reconciler"))
             sys.exit(f"bench: the reconciler never held {n} routes "
                      f"(last count {got[-1:] or 'none'})")
-        rss_at = {k: hwm_mb(pids.get(k, 0)) for k in ("watcher",
-                                                       "reconciler")}
+        cpu = {k: cpu_s(pids.get(k, 0)) for k in ("watcher", "reconciler")}
         for _ in range(100):    # settle: deltas after the snapshot
             anon.sample(pids)
             time.sleep(0.02)
@@ -196,6 +204,7 @@ def one_run(workdir, kube, cf, n):
         }
         phases = {k: (v - t_start if v else float("nan"))
                   for k, v in phases.items()}
+        phases["cpu"] = cpu
     finally:
         gw.stop()
     return elapsed, anon.peak, rss, phases
@@ -231,7 +240,9 @@ def main():
             print(f"run {i + 1}: {el:.2f} s to the reconciler holding all "
                   f"(watcher ready {ph['watcher ready']:.2f} s, snapshot "
                   f"sent {ph['snapshot sent']:.2f} s, store logged "
-                  f"{ph['reconciler holds all']:.2f} s); VmHWM watcher "
+                  f"{ph['reconciler holds all']:.2f} s; CPU watcher "
+                  f"{ph['cpu']['watcher']:.2f} s, reconciler "
+                  f"{ph['cpu']['reconciler']:.2f} s); VmHWM watcher "
                   f"{rss['watcher']:.1f} MB, reconciler "
                   f"{rss['reconciler']:.1f} MB (private, sampled: "
                   f"{anon.get('watcher', 0):.1f} MB, "
