@@ -20,6 +20,7 @@
 struct rw_state {
 	int	 handled;
 	char	 ready[256];	/* last "status reason" printed */
+	char	 seen[512];	/* Ready as last read, for a timeout */
 };
 
 static void
@@ -65,6 +66,11 @@ rw_step(struct gwctl *g, const char *want, struct rw_state *st,
 		    "reconcileRequestedAt %s\n", g->name, want);
 	}
 	json_free(&cgs);
+	if (gw != NULL) {
+		ready = gwctl_cond(gw, "Ready", &reason, &msg);
+		snprintf(st->seen, sizeof(st->seen), "Ready=%s %s%s%s", ready,
+		    reason ? reason : "-", msg ? ": " : "", msg ? msg : "");
+	}
 	if (st->handled && gw != NULL && gwctl_cond_current(gw, "Ready")) {
 		ready = gwctl_cond(gw, "Ready", &reason, &msg);
 		snprintf(line, sizeof(line), "%s %s", ready, reason ? reason :
@@ -112,6 +118,9 @@ gwctl_wait_reconciled(struct gwctl *g, const char *want)
 			    "to become Ready" : "waiting for the controller to "
 			    "handle the request (is it running, and the "
 			    "GatewayClass accepted?)");
+			if (st.seen[0] != '\0')
+				fprintf(stderr, "cfgwctl %s: Gateway %s/%s: "
+				    "%s\n", g->cmd, g->ns, g->name, st.seen);
 			return GWCTL_FAIL;
 		}
 		gwctl_sleep_ms(RECONCILE_POLL_MS);

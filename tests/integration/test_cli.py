@@ -9,7 +9,6 @@ Two halves:
   kubesim --simulate-deployments and cfsim), as in test_skeleton.py.
 """
 import datetime
-import json
 import subprocess
 import threading
 import time
@@ -332,6 +331,9 @@ def test_reconcile_wait(gws, kc):
     t0 = time.monotonic()
     p = cfgwctl(kc, "reconcile", "gateway", "gw", "--timeout", "2s")
     assert p.returncode == 1 and "timed out after 2s" in p.stderr
+    # ...saying what the Gateway looked like.
+    assert "Gateway default/gw: Ready=False ReconciliationFailed: done" in \
+        p.stderr
     assert time.monotonic() - t0 < 10
 
 
@@ -537,9 +539,50 @@ def test_e2e_rotate_wait(live):
     assert len(w.tunnels()) == 1
 
 
-def test_e2e_rotate_two_replicas(world, tmp_path):
-    """Two tunnel Deployments: the controller rolls them one at a time."""
-    w = world
+class SlowDeployments(threading.Thread):
+    """The Deployment controller, slowly: a rollout takes `secs`, so the
+    order of the controller's Deployment updates shows."""
+
+    def __init__(self, kube, secs=1.5):
+        super().__init__(daemon=True)
+        self.kube, self.secs = kube, secs
+        self.stop = threading.Event()
+        self.seen = {}
+
+    def run(self):
+        while not self.stop.wait(0.2):
+            for d in self.kube.list("Deployment", "default"):
+                name, gen = d["metadata"]["name"], \
+                    d["metadata"]["generation"]
+                if (d.get("status") or {}).get("observedGeneration") == gen:
+                    continue
+                t = self.seen.setdefault((name, gen), time.monotonic())
+                if time.monotonic() - t >= self.secs:
+                    self.kube.patch("Deployment", name, {"status": {
+                        "observedGeneration": gen, "replicas": 1,
+                        "updatedReplicas": 1, "readyReplicas": 1,
+                        "availableReplicas": 1}}, ns="default",
+                        sub="status")
+
+
+def test_e2e_rotate_two_replicas(tmp_path, cfsim):
+    """Two tunnel Deployments: the controller rolls them one at a time
+    and cfgwctl follows it in that order."""
+    kube = harness.start_kubesim(tmp_path)
+    dc = SlowDeployments(kube)
+    dc.start()
+    w = World(tmp_path, kube, cfsim)
+    try:
+        two_replicas(w, tmp_path)
+    finally:
+        if w.gw is not None:
+            w.gw.stop()
+        dc.stop.set()
+        dc.join()
+        kube.stop()
+
+
+def two_replicas(w, tmp_path):
     objs = load_examples(w.token)
     for o in objs:
         if o["kind"] == "Gateway":
@@ -554,23 +597,45 @@ def test_e2e_rotate_two_replicas(world, tmp_path):
     w.kube.apply_all(objs)
     w.start()
     wait_for(lambda: converged(w), 40, what="skeleton to converge")
-    wait_for(lambda: len([i for i in cgs_status(w).get("inventory", [])
-                          if i["kind"] == "Deployment"]) == 2, 20,
-             what="two Deployments in the inventory")
     kc = harness.write_kubeconfig(tmp_path / "kc-cli", w.kube.url)
+    p = cfgwctl(kc, "reconcile", "gateway", "my-gateway", "--timeout", "60s")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert len([i for i in cgs_status(w).get("inventory", [])
+                if i["kind"] == "Deployment"]) == 2
     p = cfgwctl(kc, "rotate", "gateway", "token", "my-gateway", "--watch",
                 "--timeout", "90s")
     assert p.returncode == 0, p.stdout + p.stderr
     lines = [x.split()[2] + " " + x.split()[3] for x in
              p.stdout.splitlines() if "Deployment/" in x]
-    assert sorted(lines) == sorted([
+    assert lines == [
         "Deployment/gateway-my-gateway-a token-updated",
         "Deployment/gateway-my-gateway-a rolled-out",
         "Deployment/gateway-my-gateway-b token-updated",
-        "Deployment/gateway-my-gateway-b rolled-out"]), p.stdout
+        "Deployment/gateway-my-gateway-b rolled-out"], p.stdout
     assert "OUT OF ORDER" not in p.stdout
+    assert p.stdout.count("token-rotated") == 1
     h1 = cgs_status(w)["tunnel"]["token"]["hash"]
     for r in ("a", "b"):
         d = w.kube.get("Deployment", f"gateway-my-gateway-{r}")
         assert d["spec"]["template"]["metadata"]["annotations"][A_HASH] == h1
-    assert json.dumps(p.stdout).count("token-rotated") == 1
+
+
+@pytest.mark.xfail(strict=True, reason="reconciler: a failed run (gw_fail) "
+                   "does not copy reconcileRequestedAt to the CGS "
+                   "lastHandledReconcileAt, as the reference does, so the "
+                   "wait cannot see the failure and times out")
+def test_e2e_reconcile_wait_reports_failure(live):
+    w = live
+    w.kube.patch("Gateway", "my-gateway", {"spec": {"infrastructure": {
+        "parametersRef": {"group": "cloudflare-gateway-controller.io",
+                          "kind": "CloudflareGatewayParameters",
+                          "name": "missing"}}}})
+
+    def failed():
+        c = condition(w.kube.get("Gateway", "my-gateway"), "Ready")
+        return c and c["status"] == "False"
+    wait_for(failed, 20, what="Ready=False")
+    p = cfgwctl(w.kc, "reconcile", "gateway", "my-gateway", "--timeout",
+                "15s")
+    assert p.returncode == 1
+    assert "is not ready: ReconciliationFailed" in p.stderr, p.stderr
