@@ -30,7 +30,7 @@ gwctl_bool(const char *s)
 }
 
 static int
-gwctl_flag(struct gwctl *g, int ch, int flags)
+gwctl_flag(struct gwctl *g, int ch, int flags, char *argv[])
 {
 	long long	 ms;
 
@@ -43,15 +43,22 @@ gwctl_flag(struct gwctl *g, int ch, int flags)
 		g->wait = 0;
 		break;
 	case 'w':
-		if (!(flags & (GWCTL_F_WAIT | GWCTL_F_WATCH)) ||
-		    (g->wait = gwctl_bool(optarg)) == -1) {
+		if (!(flags & (GWCTL_F_WAIT | GWCTL_F_WATCH))) {
+			cli_usage_error(g->cmd, "no --wait here");
+			return GWCTL_USAGE;
+		}
+		if ((g->wait = gwctl_bool(optarg)) == -1) {
 			cli_usage_error(g->cmd, "--wait takes true or false");
 			return GWCTL_USAGE;
 		}
 		break;
 	case 't':
 		ms = route_duration_ms(optarg);
-		if (!(flags & GWCTL_F_TIMEOUT) || ms <= 0) {
+		if (!(flags & GWCTL_F_TIMEOUT)) {
+			cli_usage_error(g->cmd, "no --timeout here");
+			return GWCTL_USAGE;
+		}
+		if (ms <= 0) {
 			cli_usage_error(g->cmd, "--timeout: not a duration: %s "
 			    "(e.g. 90s, 5m, 1h30m)", optarg);
 			return GWCTL_USAGE;
@@ -59,6 +66,12 @@ gwctl_flag(struct gwctl *g, int ch, int flags)
 		g->timeout_ms = ms;
 		break;
 	default:
+		if (optopt != 0 && optopt != 'w' && optopt != 't')
+			cli_usage_error(g->cmd, "unknown option or missing "
+			    "value: -%c", optopt);
+		else
+			cli_usage_error(g->cmd, "unknown option or missing "
+			    "value: %s", argv[optind - 1]);
 		return GWCTL_USAGE;
 	}
 	return -1;
@@ -82,7 +95,7 @@ gwctl_args(struct gwctl *g, int argc, char *argv[], int flags,
 	int	 ch, rc, npos;
 
 	optind = 1;
-	opterr = 1;
+	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "n:vh", opts, NULL)) != -1) {
 		if (ch == 'h') {
 			usage(stdout);
@@ -90,7 +103,7 @@ gwctl_args(struct gwctl *g, int argc, char *argv[], int flags,
 		}
 		if (ch == 'W' && !(flags & (GWCTL_F_WAIT | GWCTL_F_WATCH)))
 			ch = '?';
-		if ((rc = gwctl_flag(g, ch, flags)) != -1) {
+		if ((rc = gwctl_flag(g, ch, flags, argv)) != -1) {
 			usage(stderr);
 			return rc;
 		}
