@@ -87,7 +87,7 @@ static struct sandbox_profile reconciler_profile = {
 };
 
 static struct rec	 reconciler_state;
-static long long	 reconciler_snap_objs;	/* SNAPSHOT_OBJ received */
+static long long	 reconciler_snap_objs;	/* SNAPSHOT_OBJs received */
 
 int
 main(int argc, char *argv[])

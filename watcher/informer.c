@@ -17,7 +17,7 @@
 #include "log.h"
 #include "watcher.h"
 
-#define INF_PAGE		500	/* as client-go; a page is parsed whole */
+#define INF_PAGE		500	/* as client-go; parsed whole */
 #define INF_OBJ_MAX		(4u * 1024 * 1024)
 #define INF_BACKOFF_MIN		0.5
 #define INF_BACKOFF_MAX		30.0

@@ -16,7 +16,7 @@
 struct wobj {
 	struct wobj	*next;
 	char		*rv;		/* resourceVersion */
-	char		*json;		/* trimmed, normalised; NUL-ended */
+	char		*json;		/* trimmed, normalised, NUL-ended */
 	size_t		 len;
 	char		 key[];		/* then rv, then json */
 };

@@ -20,9 +20,9 @@ obj(const char *ns, const char *name, int rv)
 	char	 buf[256];
 
 	if (ns != NULL)
-		snprintf(buf, sizeof(buf), "{\"metadata\":{\"namespace\":\"%s\","
-		    "\"name\":\"%s\",\"resourceVersion\":\"%d\"}}", ns, name,
-		    rv);
+		snprintf(buf, sizeof(buf), "{\"metadata\":{"
+		    "\"namespace\":\"%s\",\"name\":\"%s\","
+		    "\"resourceVersion\":\"%d\"}}", ns, name, rv);
 	else
 		snprintf(buf, sizeof(buf), "{\"metadata\":{\"name\":\"%s\","
 		    "\"resourceVersion\":\"%d\"}}", name, rv);
