@@ -112,6 +112,10 @@ px_threads_start(int n)
 
 	if (n > PX_MAX_THREADS)
 		n = PX_MAX_THREADS;
+	/* Buffers come and go with every request: do not give the heap's
+	 * top back to the system each time (brk/madvise per request); idle
+	 * memory goes back through px_threads_trim() instead. */
+	(void)mallopt(M_TRIM_THRESHOLD, 16 << 20);
 	if (w_setup(&workers[0], px) == -1)
 		return -1;
 	for (i = 1; i < n; i++) {

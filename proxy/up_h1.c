@@ -13,8 +13,12 @@
  * at random among those for the same backend so concurrent traffic spreads
  * over every connection (and so every pod) the pool holds.
  */
-#include <event2/dns.h>
+#include <sys/socket.h>
 
+#include <event2/dns.h>
+#include <event2/event_struct.h>
+
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +55,9 @@ struct uconn {
 	struct timeval		 born;
 	struct pbucket		*pb;		/* U_IDLE: its pool bucket */
 	size_t			 pidx;		/* and index there */
+	struct event		 rd_ev;		/* once connected: our reads */
+	int			 own_rd;	/* rd_ev set up */
+	int			 reading;	/* read wanted */
 };
 
 /*
@@ -205,9 +212,61 @@ u_new(const struct tbackend *be)
 	return u;
 }
 
+/* Read from the backend on (1) or off (0). */
+static void
+u_rd(struct uconn *u, int on)
+{
+	if (!u->own_rd) {
+		u->reading = on;
+		if (on)
+			bufferevent_enable(u->bev, EV_READ);
+		else
+			bufferevent_disable(u->bev, EV_READ);
+		return;
+	}
+	if (on == u->reading)
+		return;
+	u->reading = on;
+	if (on)
+		event_add(&u->rd_ev, NULL);
+	else
+		event_del(&u->rd_ev);
+}
+
+/* Connected: read with recv(2) ourselves (no FIONREAD ioctl per read). */
+static void
+u_recv(evutil_socket_t fd, short ev, void *arg)
+{
+	struct uconn		*u = arg;
+	struct evbuffer		*in = bufferevent_get_input(u->bev);
+	struct evbuffer_iovec	 v;
+	ssize_t			 n;
+
+	(void)ev;
+	evbuffer_unfreeze(in, 0);
+	if (evbuffer_reserve_space(in, 4096, &v, 1) < 1) {
+		evbuffer_freeze(in, 0);
+		u_event(u->bev, BEV_EVENT_ERROR | BEV_EVENT_READING, u);
+		return;
+	}
+	if ((n = recv(fd, v.iov_base, v.iov_len, 0)) > 0) {
+		v.iov_len = n;
+		evbuffer_commit_space(in, &v, 1);
+	}
+	evbuffer_freeze(in, 0);
+	if (n > 0)
+		u_read(u->bev, u);
+	else if (n == 0)
+		u_event(u->bev, BEV_EVENT_EOF | BEV_EVENT_READING, u);
+	else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+		u_event(u->bev, BEV_EVENT_ERROR | BEV_EVENT_READING, u);
+}
+
 static void
 u_free(struct uconn *u)
 {
+	if (u->own_rd)
+		event_del(&u->rd_ev);
 	if (u->state == U_IDLE && u->pb != NULL)
 		pool_remove(u);
 	if (u->bev != NULL)
@@ -250,10 +309,11 @@ u_attach(struct xch *x, int fresh)
 		u_send_head(u, x);
 		if (px_bev_write(u->bev) > 0)
 			bufferevent_enable(u->bev, EV_WRITE);
-		bufferevent_enable(u->bev, EV_READ);
+		u_rd(u, 1);
 	} else {
 		u_send_head(u, x);
-		bufferevent_enable(u->bev, EV_READ | EV_WRITE);
+		bufferevent_enable(u->bev, EV_WRITE);
+		u_rd(u, 1);
 	}
 	ms = u->state == U_CONNECTING ? px->cf.connect_timeout_ms :
 	    xch_backend_timeout(x);
@@ -371,7 +431,7 @@ u_done(struct uconn *u)
 		u->reused = 0;
 		px_tv_ms(&tv, px->cf.up_idle_ms);
 		evtimer_add(u->tmo, &tv);
-		bufferevent_enable(u->bev, EV_READ);
+		u_rd(u, 1);
 	} else
 		u_free(u);
 	if (x != NULL) {
@@ -403,6 +463,14 @@ u_event(struct bufferevent *bev, short what, void *arg)
 
 	if (what & BEV_EVENT_CONNECTED) {
 		px_nodelay(bufferevent_getfd(bev));
+		bufferevent_disable(bev, EV_READ);
+		event_assign(&u->rd_ev, px->base, bufferevent_getfd(bev),
+		    EV_READ | EV_PERSIST, u_recv, u);
+		u->own_rd = 1;
+		if (u->reading) {
+			u->reading = 0;
+			u_rd(u, 1);
+		}
 		u->connected = 1;
 		u->state = U_HEAD;
 		evtimer_del(u->tmo);
@@ -467,7 +535,7 @@ u_read(struct bufferevent *bev, void *arg)
 			u->x->dops->data(u->x, in);
 			if (u->x->dops->pending(u->x) > PX_HIGH_WATER) {
 				u->paused = 1;
-				bufferevent_disable(bev, EV_READ);
+				u_rd(u, 0);
 			}
 		} else {
 			u_body(u);
@@ -614,7 +682,7 @@ u_body(struct uconn *u)
 		}
 		if (u->x->dops->pending(u->x) > PX_HIGH_WATER) {
 			u->paused = 1;
-			bufferevent_disable(u->bev, EV_READ);
+			u_rd(u, 0);
 			return;
 		}
 	}
@@ -664,7 +732,7 @@ uh1_resume(struct xch *x)
 
 	if (u->paused) {
 		u->paused = 0;
-		bufferevent_enable(u->bev, EV_READ);
+		u_rd(u, 1);
 		u_read(u->bev, u);
 	}
 }
