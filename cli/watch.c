@@ -23,7 +23,7 @@
 
 #define WATCH_TIMEOUT_MS	(30LL * 60 * 1000)
 #define RF_POLL_MS		1000
-#define RF_MAX_DEPS		64
+#define RF_MAX_DEPS		128	/* CGP tunnel.replicas maxItems */
 #define RF_HASH_MAX		128
 
 struct rf_dep {
@@ -221,10 +221,6 @@ rf_look_deps(struct rf *f)
 		    &dep[i])) == 0 && !f->deps[i].gone)
 			rf_say(f, src, "not found");
 		f->deps[i].gone = found == 0;
-		h = rf_template_hash(dep[i]);
-		if (h != NULL && f->cur[0] == '\0' && strcmp(h, f->old) != 0 &&
-		    strlen(h) < RF_HASH_MAX)
-			rf_new_hash(f, h, src);	/* before the CGS */
 	}
 	for (pass = 0; pass < 3; pass++)
 		for (i = 0; i < f->ndeps; i++) {
