@@ -36,7 +36,8 @@
 #define WATCHER_SYNC_EVERY	5.0	/* s between SYNC heartbeats */
 #define WATCHER_SNAP_WAIT	20.0	/* s a snapshot waits for lists */
 #define WATCHER_RESYNC		600.0	/* s between full re-lists */
-#define WATCHER_SNAP_SEND_MS	5000	/* a blocked snapshot send */
+#define WATCHER_SNAP_SEND_MS	1000	/* a blocked snapshot send */
+#define WATCHER_SNAP_TRIES	10	/* ... tried this often */
 #define WATCHER_MAX_PENDING	16
 #define WATCHER_MAX_POLL	64
 #define WATCHER_MANAGED	"app.kubernetes.io/managed-by=" \
@@ -143,8 +144,9 @@ main(int argc, char *argv[])
 	 * A snapshot must not lose objects: a ROUTER drops silently at the
 	 * high-water mark (1000; an HWM set after the bind would not reach
 	 * the listener's pipes), so it is made to block instead, for at
-	 * most WATCHER_SNAP_SEND_MS a message; that also bounds the memory a
-	 * 10,000-object snapshot takes here.  PUB drops at the HWM too: the
+	 * most WATCHER_SNAP_SEND_MS at a time (heartbeats are answered in
+	 * between); that also bounds the memory a 10,000-object snapshot
+	 * takes here.  PUB drops at the HWM too: the
 	 * reconciler sees the gap in seq and asks for a snapshot.
 	 */
 	if (zmq_setsockopt(ws.snap, ZMQ_ROUTER_MANDATORY, &(int){ 1 },
@@ -433,13 +435,21 @@ watcher_snap_obj(void *arg, const char *kind, const struct wobj *o)
 	struct watcher_snap_arg	*a = arg;
 	char			 head[128], *buf;
 	size_t			 len;
+	int			 rc = -1, tries;
 
 	if (a->failed)
 		return;
 	snprintf(head, sizeof(head), "{\"kind\":\"%s\",\"obj\":", kind);
-	if ((buf = watcher_wrap(head, o, &len)) != NULL &&
-	    ipc_send(&ws.w, ws.snap, a->p->ident, a->p->identlen,
-	    MSG_SNAPSHOT_OBJ, a->p->reqid, buf, len) == 0)
+	if ((buf = watcher_wrap(head, o, &len)) != NULL)
+		for (tries = 0; tries < WATCHER_SNAP_TRIES; tries++) {
+			if ((rc = ipc_send(&ws.w, ws.snap, a->p->ident,
+			    a->p->identlen, MSG_SNAPSHOT_OBJ, a->p->reqid, buf,
+			    len)) == 0)
+				break;
+			/* A slow reader: stay alive for cfgwd meanwhile. */
+			watcher_keepalive();
+		}
+	if (rc == 0)
 		a->n++;
 	else {
 		a->failed = 1;
