@@ -164,8 +164,10 @@ gw_fail(struct rec *r, struct gw_job *j, int terminal,
 		status_cond_set(&o.c, "Ready", "Unknown",
 		    "ProgressingWithRetry", "%s", msg ? msg : "");
 	if ((gw = store_get(r->store, "Gateway", j->ns, j->name)) != NULL &&
-	    j->step < GW_FIN_LIST)
+	    j->step < GW_FIN_LIST) {
 		gwstatus_gateway(r, j, gw, &o);
+		gwstatus_cgs_handled(r, j, gw);
+	}
 	status_conds_free(&o.c);
 	free(msg);
 	/* Deletion never waits a whole period: the user is waiting. */

@@ -66,7 +66,9 @@ struct gw_job {
 	int			 dns_failed;	/* ... with a DNS error */
 	int			 held;		/* Deployments held back */
 	char			 last_rotated_at[40];
-	char			 handled_rotate[64];
+	char			 handled_rotate[64];	/* sent to the rotator */
+	char			 rotated_for[64];	/* rotated since */
+	char			 rotate_done[64];	/* and rolled out */
 	int			 rot_enabled;
 	char			 rot_cron[128];
 	char			 rot_tz[64];
@@ -132,6 +134,7 @@ void	gwstatus_routes(struct rec *, struct gw_job *, yajl_val dnsres);
 /* Remove our entries for this Gateway from every route (finalizing). */
 int	gwstatus_routes_forget(struct rec *, struct gw_job *);
 /* Create the CGS if missing and patch its status if it changed. */
+void	gwstatus_cgs_handled(struct rec *, struct gw_job *, yajl_val gw);
 void	gwstatus_cgs(struct rec *, struct gw_job *, yajl_val gw,
 	    yajl_val cgp, const struct gw_outcome *);
 /* Ready from the tunnel Deployments in the store; 1 if all rolled out. */

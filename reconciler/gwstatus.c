@@ -18,6 +18,7 @@
 #include "route.h"
 #include "status.h"
 #include "store.h"
+#include "timefmt.h"
 
 static int	gws_route_write(struct rec *, struct gw_job *,
 		    const char *kind, yajl_val obj,
@@ -547,6 +548,14 @@ gwstatus_ready(struct rec *r, struct gw_job *j, yajl_val cgp,
 		status_cond_set(c, "Ready", "True", "ReconciliationSucceeded",
 		    "Gateway is ready");
 	n = late == NULL && wait == NULL;
+	/*
+	 * An on-demand rotation is handled once the new token has rolled
+	 * out everywhere: only then is lastHandledRotateAt recorded.
+	 */
+	if (n && j->handled_rotate[0] != '\0' &&
+	    strcmp(j->rotated_for, j->handled_rotate) == 0)
+		snprintf(j->rotate_done, sizeof(j->rotate_done), "%s",
+		    j->handled_rotate);
 	free(late);
 	free(wait);
 	return (int)n;
@@ -576,6 +585,9 @@ gws_write_inventory(struct jw *w, struct gw_job *j, yajl_val cgp)
 			gws_inv(w, "apps/v1", "Deployment", name);
 	(void)owned_name(name, sizeof(name), j->name, NULL);
 	gws_inv(w, "v1", "Secret", name);
+	(void)owned_name(name, sizeof(name), j->name, OWNED_SESSION_SUFFIX);
+	gws_inv(w, "v1", "Secret", name);
+	(void)owned_name(name, sizeof(name), j->name, NULL);
 	gws_inv(w, "v1", "ConfigMap", name);
 	gws_inv(w, "v1", "ServiceAccount", name);
 	gws_inv(w, "rbac.authorization.k8s.io/v1", "Role", name);
@@ -597,9 +609,12 @@ gws_cgs_rotation(struct gw_job *j, yajl_val old, const char *now)
 		    s != NULL ? s : now);	/* seed: no rotation now */
 	}
 	if (j->handled_rotate[0] == '\0' &&
-	    (s = json_str(rot, "lastHandledRotateAt")) != NULL)
+	    (s = json_str(rot, "lastHandledRotateAt")) != NULL) {
 		snprintf(j->handled_rotate, sizeof(j->handled_rotate), "%s",
 		    s);
+		snprintf(j->rotate_done, sizeof(j->rotate_done), "%s", s);
+		snprintf(j->rotated_for, sizeof(j->rotated_for), "%s", s);
+	}
 }
 
 static void
@@ -615,11 +630,46 @@ gws_write_cgs_tunnel(struct jw *w, struct gw_job *j)
 	jw_key(w, "rotation");
 	jw_obj(w);
 	jw_kstr(w, "lastRotatedAt", j->last_rotated_at);
-	if (j->handled_rotate[0] != '\0')
-		jw_kstr(w, "lastHandledRotateAt", j->handled_rotate);
+	if (j->rotate_done[0] != '\0')
+		jw_kstr(w, "lastHandledRotateAt", j->rotate_done);
 	jw_obj_end(w);
 	jw_obj_end(w);
 	jw_obj_end(w);
+}
+
+/*
+ * A failed run still reports that it handled an on-demand reconcile, so
+ * `cfgwctl reconcile --wait` can show the failure instead of timing out.
+ */
+void
+gwstatus_cgs_handled(struct rec *r, struct gw_job *j, yajl_val gw)
+{
+	struct jw	*w;
+	yajl_val	 cgs;
+	const char	*req;
+	char		 err[512];
+	int		 nf;
+
+	req = json_str(json_path(gw, "metadata", "annotations", NULL),
+	    REC_ANN_REQUESTED);
+	if (req == NULL)
+		return;
+	cgs = kio_get(r, "CloudflareGatewayStatus", j->ns, j->name, &nf, err,
+	    sizeof(err));
+	if (cgs == NULL)
+		return;
+	if ((w = jw_new()) != NULL) {
+		jw_obj(w);
+		jw_key(w, "status");
+		jw_obj(w);
+		jw_kstr(w, "lastHandledReconcileAt", req);
+		jw_obj_end(w);
+		jw_obj_end(w);
+		(void)gws_patch_if_changed(r, "CloudflareGatewayStatus", j->ns,
+		    j->name, json_get(cgs, "status"), w);
+		jw_free(&w);
+	}
+	json_free(&cgs);
 }
 
 void

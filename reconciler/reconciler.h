@@ -30,6 +30,7 @@
 #define REC_ANN_BUNDLE		"gateway.networking.k8s.io/bundle-version"
 
 #define REC_EVERY_DEFAULT_MS	(10LL * 60 * 1000)
+#define REC_ROTATE_RETRY_MS	(60LL * 1000)	/* after a failed rotation */
 #define REC_CF_TIMEOUT_MS	(90 * 1000)	/* cfapi retries inside */
 #define REC_DNS_TIMEOUT_MS	(300 * 1000)	/* many zones, many names */
 #define REC_SNAPSHOT_TIMEOUT_MS	(30 * 1000)

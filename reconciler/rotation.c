@@ -18,6 +18,7 @@
 #include "proto.h"
 #include "reconciler.h"
 #include "store.h"
+#include "timefmt.h"
 
 static void
 rot_write_one(struct jw *w, struct rec *r, struct gw_job *j, yajl_val gw)
@@ -118,10 +119,14 @@ gateway_rotation_request(struct rec *r, struct gw_job *j, yajl_val gw)
 	if (want == NULL || strcmp(want, j->handled_rotate) == 0 ||
 	    strlen(want) >= sizeof(j->handled_rotate))
 		return;
+	/*
+	 * Rotated since it was asked?  Compared as times: the reference's
+	 * CLI writes local offsets, and "...:43Z" sorts after "...:43.4Z".
+	 */
 	if (j->last_rotated_at[0] != '\0' &&
-	    strcmp(j->last_rotated_at, want) >= 0) {
-		/* Rotated since it was asked (same RFC 3339 UTC form). */
+	    time_cmp_rfc3339(j->last_rotated_at, want) >= 0) {
 		strcpy(j->handled_rotate, want);
+		strcpy(j->rotated_for, want);
 		return;
 	}
 	gateway_rotation_flush(r);	/* the rotator must know the tunnel */
@@ -156,12 +161,24 @@ gateway_rotated(struct rec *r, yajl_val msg)
 	*name++ = '\0';
 	if ((err = json_str(msg, "error")) != NULL) {
 		log_warnx("Gateway %s: token rotation failed: %s", g, err);
+		/* An on-demand request is asked again on a later run. */
+		if ((j = gw_job_find(buf, name)) != NULL)
+			j->handled_rotate[0] = '\0';
+		if ((gw = store_get(r->store, "Gateway", buf, name)) != NULL)
+			events_emit(r, gw, "gateway.networking.k8s.io/v1",
+			    "Gateway", "Warning", "TokenRotationFailed",
+			    "Tunnel token rotation failed: %s", err);
+		rec_enqueue_gateway(r, buf, name, REC_ROTATE_RETRY_MS);
 		return;
 	}
-	if ((j = gw_job_find(buf, name)) != NULL &&
-	    (at = json_str(msg, "rotated_at")) != NULL)
-		snprintf(j->last_rotated_at, sizeof(j->last_rotated_at), "%s",
-		    at);
+	if ((j = gw_job_find(buf, name)) != NULL) {
+		if ((at = json_str(msg, "rotated_at")) != NULL)
+			snprintf(j->last_rotated_at,
+			    sizeof(j->last_rotated_at), "%s", at);
+		/* Any rotation after the request satisfies it. */
+		snprintf(j->rotated_for, sizeof(j->rotated_for), "%s",
+		    j->handled_rotate);
+	}
 	log_info("Gateway %s: token rotated", g);
 	if ((gw = store_get(r->store, "Gateway", buf, name)) != NULL)
 		events_emit(r, gw, "gateway.networking.k8s.io/v1", "Gateway",

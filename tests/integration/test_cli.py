@@ -620,11 +620,9 @@ def two_replicas(w, tmp_path):
         assert d["spec"]["template"]["metadata"]["annotations"][A_HASH] == h1
 
 
-@pytest.mark.xfail(strict=True, reason="reconciler: a failed run (gw_fail) "
-                   "does not copy reconcileRequestedAt to the CGS "
-                   "lastHandledReconcileAt, as the reference does, so the "
-                   "wait cannot see the failure and times out")
 def test_e2e_reconcile_wait_reports_failure(live):
+    """A failed run still reports the request as handled (gw_fail copies
+    reconcileRequestedAt to the CGS), so the wait shows the failure."""
     w = live
     w.kube.patch("Gateway", "my-gateway", {"spec": {"infrastructure": {
         "parametersRef": {"group": "cloudflare-gateway-controller.io",

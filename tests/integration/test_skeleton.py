@@ -354,3 +354,30 @@ def test_invalid_json_from_kubernetes(world):
     gw = w.start()
     wait_for(lambda: converged(w), 40, what="convergence after bad JSON")
     assert gw.proc.proc.poll() is None
+
+
+def test_rotation_request_in_the_same_second(world):
+    """A request stamped later in the same second as the last rotation
+    (lastRotatedAt has whole seconds) still rotates: timestamps are
+    compared as times, not strings."""
+    w = world
+    w.apply_examples()
+    w.start()
+    wait_for(lambda: converged(w), 30, what="skeleton")
+
+    def cgs_rotation():
+        c = w.kube.get("CloudflareGatewayStatus", "my-gateway")
+        return (((c or {}).get("status") or {}).get("tunnel") or {}).get(
+            "token", {})
+    last = wait_for(lambda: cgs_rotation().get("rotation", {}).get(
+        "lastRotatedAt"), 20, what="lastRotatedAt")
+    assert last.endswith("Z") and "." not in last
+    h0 = cgs_rotation()["hash"]
+    want = last[:-1] + ".5Z"
+    w.kube.patch("Gateway", "my-gateway", {"metadata": {"annotations": {
+        "gateways.cloudflare-gateway-controller.io/rotateTokenRequestedAt":
+        want}}})
+    wait_for(lambda: cgs_rotation().get("hash") not in (None, h0), 20,
+             what="rotation for a same-second request")
+    wait_for(lambda: cgs_rotation().get("rotation", {}).get(
+        "lastHandledRotateAt") == want, 20, what="lastHandledRotateAt")
