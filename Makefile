@@ -122,7 +122,7 @@ unit: $(UNIT_BINS)
 	done; test $$fail -eq 0
 
 integration: $(BINS) $(BUILD)/tests/testworker
-	CFGW_VARIANT=$(VARIANT) CFGW_OUT=$(OUT) $(PYTHON) -m pytest -q -p no:cacheprovider \
+	CFGW_VARIANT=$(VARIANT) CFGW_OUT=$(OUT) $(PYTHON) -m pytest -q -rs -p no:cacheprovider \
 		tests/sim tests/integration
 
 # ---- fuzzing (clang + libFuzzer) -----------------------------------------
