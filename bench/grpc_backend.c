@@ -66,7 +66,8 @@ b_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len,
 	memcpy(buf, reply + st->off, n);
 	st->off += n;
 	if (st->off == REPLY_LEN) {
-		*flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
+		*flags |= NGHTTP2_DATA_FLAG_EOF |
+		    NGHTTP2_DATA_FLAG_NO_END_STREAM;
 		nghttp2_submit_trailer(s, id, tr, 1);
 	}
 	return n;
