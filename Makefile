@@ -148,4 +148,7 @@ lint:
 clean:
 	rm -rf build bin libexec
 
+# Keep the unit tests' objects between runs.
+.SECONDARY:
+
 -include $(shell find build -name '*.d' 2>/dev/null)

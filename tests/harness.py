@@ -101,7 +101,25 @@ class Proc:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(5)
         self.log.close()
+        self.check_sanitizers()
         return self.proc.returncode
+
+    SANITIZER_MARKS = (b"ERROR: AddressSanitizer", b"ERROR: LeakSanitizer",
+                       b"runtime error:")
+
+    def check_sanitizers(self):
+        """A sanitizer report anywhere in the output fails the test, even
+        when the process that made it was restarted and all went on."""
+        try:
+            out = self.logpath.read_bytes()
+        except OSError:
+            return
+        for m in self.SANITIZER_MARKS:
+            i = out.find(m)
+            if i != -1:
+                raise AssertionError(
+                    f"{self.argv[0]}: sanitizer report in {self.logpath}: "
+                    + out[max(0, i - 200):i + 1500].decode(errors="replace"))
 
 
 class HTTP:
