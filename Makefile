@@ -121,9 +121,15 @@ unit: $(UNIT_BINS)
 		echo "== $$t"; CK_FORK=yes $$t || fail=1; \
 	done; test $$fail -eq 0
 
+# The simulators' own tests run no C code: once, in the release variant.
+ifeq ($(VARIANT),release)
+PYTEST_DIRS := tests/sim tests/integration
+else
+PYTEST_DIRS := tests/integration
+endif
 integration: $(BINS) $(BUILD)/tests/testworker
-	CFGW_VARIANT=$(VARIANT) CFGW_OUT=$(OUT) $(PYTHON) -m pytest -q -rs -p no:cacheprovider \
-		tests/sim tests/integration
+	CFGW_VARIANT=$(VARIANT) CFGW_OUT=$(OUT) $(PYTHON) -m pytest -q -rs \
+		-p no:cacheprovider $(PYTEST_DIRS)
 
 # ---- fuzzing (clang + libFuzzer) -----------------------------------------
 fuzz:
