@@ -448,20 +448,210 @@ gateway_resume(struct rec *r, const char *ns, const char *name, int step,
 	}
 }
 
-/* Every object of a kind, as an array for the compiler (malloc'd). */
+/*
+ * The compiler's input.  Routes, Services and ReferenceGrants are kept as
+ * text in the store; only the routes whose spec.parentRefs name this
+ * Gateway are parsed (the compiler ignores the others), and only the
+ * Services and ReferenceGrants of the namespaces those routes live in or
+ * reference.  The trees are owned here and freed after the compile.
+ */
+struct gw_in {
+	yajl_val	*v;
+	size_t		 n, cap;
+};
+
+struct gw_nsset {
+	char		**v;
+	size_t		 n, cap;
+};
+
+static int
+gw_in_add(struct gw_in *a, yajl_val t)
+{
+	yajl_val	*nv;
+	size_t		 cap;
+
+	if (a->n + 1 >= a->cap) {
+		cap = a->cap ? a->cap * 2 : 16;
+		if ((nv = reallocarray(a->v, cap, sizeof(*nv))) == NULL) {
+			yajl_tree_free(t);
+			return -1;
+		}
+		a->v = nv;
+		a->cap = cap;
+	}
+	a->v[a->n++] = t;
+	a->v[a->n] = NULL;
+	return 0;
+}
+
+static void
+gw_in_free(struct gw_in *a)
+{
+	size_t	 i;
+
+	for (i = 0; i < a->n; i++)
+		yajl_tree_free(a->v[i]);
+	free(a->v);
+	memset(a, 0, sizeof(*a));
+}
+
+static int
+gw_nsset_has(const struct gw_nsset *set, const char *ns)
+{
+	size_t	 i;
+
+	for (i = 0; i < set->n; i++)
+		if (strcmp(set->v[i], ns) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+gw_nsset_add(struct gw_nsset *set, const char *ns)
+{
+	char	**nv;
+
+	if (ns == NULL || gw_nsset_has(set, ns))
+		return 0;
+	if (set->n == set->cap) {
+		nv = reallocarray(set->v, set->cap ? set->cap * 2 : 16,
+		    sizeof(*nv));
+		if (nv == NULL)
+			return -1;
+		set->v = nv;
+		set->cap = set->cap ? set->cap * 2 : 16;
+	}
+	if ((set->v[set->n] = strdup(ns)) == NULL)
+		return -1;
+	set->n++;
+	return 0;
+}
+
+static void
+gw_nsset_free(struct gw_nsset *set)
+{
+	size_t	 i;
+
+	for (i = 0; i < set->n; i++)
+		free(set->v[i]);
+	free(set->v);
+	memset(set, 0, sizeof(*set));
+}
+
+/* Every "namespace" string under v (backendRefs, mirrors, ...). */
+static int
+gw_nsset_walk(struct gw_nsset *set, yajl_val v)
+{
+	size_t	 i;
+
+	if (YAJL_IS_ARRAY(v)) {
+		for (i = 0; i < v->u.array.len; i++)
+			if (gw_nsset_walk(set, v->u.array.values[i]) == -1)
+				return -1;
+	} else if (YAJL_IS_OBJECT(v)) {
+		for (i = 0; i < v->u.object.len; i++) {
+			if (strcmp(v->u.object.keys[i], "namespace") == 0 &&
+			    YAJL_IS_STRING(v->u.object.values[i]) &&
+			    gw_nsset_add(set, YAJL_GET_STRING(
+			    v->u.object.values[i])) == -1)
+				return -1;
+			if (gw_nsset_walk(set, v->u.object.values[i]) == -1)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* 1 if one of the route's spec.parentRefs names the Gateway ns/name. */
+static int
+gw_route_names(yajl_val rt, const char *ns, const char *name)
+{
+	yajl_val	 refs = json_path(rt, "spec", "parentRefs", NULL), p;
+	const char	*rns, *pns, *kind, *pname;
+	size_t		 i;
+
+	if ((rns = json_str(json_get(rt, "metadata"), "namespace")) == NULL)
+		rns = "default";	/* as route_compile */
+	for (i = 0; i < json_len(refs); i++) {
+		p = json_at(refs, i);
+		kind = json_str(p, "kind");
+		pname = json_str(p, "name");
+		pns = json_str(p, "namespace");
+		if (pns == NULL)
+			pns = rns;
+		if ((kind == NULL || strcmp(kind, "Gateway") == 0) &&
+		    pname != NULL && strcmp(pname, name) == 0 &&
+		    strcmp(pns, ns) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* The routes of a kind attached to the Gateway, and their namespaces. */
+static int
+gw_in_routes(struct rec *r, const char *kind, const char *ns,
+    const char *name, struct gw_in *a, struct gw_nsset *set)
+{
+	yajl_val	 rt;
+	const char	*rns;
+	size_t		 i;
+
+	for (i = 0; i < store_count(r->store, kind); i++) {
+		if ((rt = store_load(r->store, kind, i)) == NULL)
+			continue;
+		if (!gw_route_names(rt, ns, name)) {
+			yajl_tree_free(rt);
+			continue;
+		}
+		if ((rns = json_str(json_get(rt, "metadata"), "namespace")) ==
+		    NULL)
+			rns = "default";
+		if (gw_nsset_add(set, rns) == -1 || gw_nsset_walk(set,
+		    json_path(rt, "spec", "rules", NULL)) == -1) {
+			yajl_tree_free(rt);
+			return -1;
+		}
+		if (gw_in_add(a, rt) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* The objects of a kind in the namespaces of set. */
+static int
+gw_in_scoped(struct rec *r, const char *kind, const struct gw_nsset *set,
+    struct gw_in *a)
+{
+	const char	*ons, *oname;
+	yajl_val	 o;
+	size_t		 i;
+
+	for (i = 0; i < store_count(r->store, kind); i++) {
+		if (store_key_at(r->store, kind, i, &ons, &oname) == -1 ||
+		    !gw_nsset_has(set, ons))
+			continue;
+		if ((o = store_load(r->store, kind, i)) != NULL &&
+		    gw_in_add(a, o) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* Every Namespace (kept parsed: borrowed); malloc'd array. */
 static yajl_val *
-gw_all(struct rec *r, const char *kind, size_t *n)
+gw_namespaces(struct rec *r, size_t *n)
 {
 	yajl_val	*v;
 	size_t		 i;
 
-	*n = store_count(r->store, kind);
+	*n = store_count(r->store, "Namespace");
 	if ((v = calloc(*n + 1, sizeof(*v))) == NULL) {
 		*n = 0;
 		return NULL;
 	}
 	for (i = 0; i < *n; i++)
-		v[i] = store_at(r->store, kind, i);
+		v[i] = store_at(r->store, "Namespace", i);
 	return v;
 }
 
@@ -469,26 +659,53 @@ static struct route_result *
 gw_compile(struct rec *r, yajl_val gw, char *err, size_t errsz)
 {
 	struct route_input	 in;
-	struct route_result	*rr;
+	struct route_result	*rr = NULL;
+	struct gw_in		 http, grpc, svc, rg;
+	struct gw_nsset		 set;
+	const char		*ns, *name;
 
 	memset(&in, 0, sizeof(in));
+	memset(&http, 0, sizeof(http));
+	memset(&grpc, 0, sizeof(grpc));
+	memset(&svc, 0, sizeof(svc));
+	memset(&rg, 0, sizeof(rg));
+	memset(&set, 0, sizeof(set));
+	if ((ns = json_str(json_get(gw, "metadata"), "namespace")) == NULL)
+		ns = "default";
+	if ((name = json_str(json_get(gw, "metadata"), "name")) == NULL)
+		name = "";
+	if (gw_nsset_add(&set, ns) == -1 ||
+	    gw_in_routes(r, "HTTPRoute", ns, name, &http, &set) == -1 ||
+	    gw_in_routes(r, "GRPCRoute", ns, name, &grpc, &set) == -1 ||
+	    gw_in_scoped(r, "Service", &set, &svc) == -1 ||
+	    gw_in_scoped(r, "ReferenceGrant", &set, &rg) == -1) {
+		snprintf(err, errsz, "cannot gather the compiler's input "
+		    "(out of memory)");
+		goto done;
+	}
 	in.gateway = gw;
 	in.gatewayclass = store_get(r->store, "GatewayClass", NULL,
 	    json_str(json_get(gw, "spec"), "gatewayClassName"));
-	in.httproutes = gw_all(r, "HTTPRoute", &in.n_http);
-	in.grpcroutes = gw_all(r, "GRPCRoute", &in.n_grpc);
-	in.services = gw_all(r, "Service", &in.n_svc);
-	in.refgrants = gw_all(r, "ReferenceGrant", &in.n_rg);
-	in.namespaces = gw_all(r, "Namespace", &in.n_ns);
+	in.httproutes = http.v;
+	in.n_http = http.n;
+	in.grpcroutes = grpc.v;
+	in.n_grpc = grpc.n;
+	in.services = svc.v;
+	in.n_svc = svc.n;
+	in.refgrants = rg.v;
+	in.n_rg = rg.n;
+	in.namespaces = gw_namespaces(r, &in.n_ns);
 	in.cluster_domain = r->w.cfg.cluster_domain[0] ?
 	    r->w.cfg.cluster_domain : NULL;
 	in.controller_name = REC_CONTROLLER;
 	rr = route_compile(&in, err, errsz);
-	free(in.httproutes);
-	free(in.grpcroutes);
-	free(in.services);
-	free(in.refgrants);
 	free(in.namespaces);
+done:
+	gw_in_free(&http);
+	gw_in_free(&grpc);
+	gw_in_free(&svc);
+	gw_in_free(&rg);
+	gw_nsset_free(&set);
 	return rr;
 }
 

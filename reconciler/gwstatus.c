@@ -438,9 +438,11 @@ gws_route(struct rec *r, struct gw_job *j, const char *kind,
 	char		 err[512];
 	int		 nf;
 
-	if ((obj = store_get(r->store, kind, ns, name)) == NULL)
+	if ((obj = store_fetch(r->store, kind, ns, name)) == NULL)
 		return 0;	/* gone meanwhile */
-	if (gws_route_write(r, j, kind, obj, rs, dnsres) == 0)
+	nf = gws_route_write(r, j, kind, obj, rs, dnsres);
+	yajl_tree_free(obj);
+	if (nf == 0)
 		return 0;
 	if ((fresh = kio_get(r, kind, ns, name, &nf, err,
 	    sizeof(err))) == NULL)
@@ -476,16 +478,16 @@ gws_forget(struct rec *r, struct gw_job *j, const struct route_result *rr)
 
 	for (k = 0; k < 2; k++) {
 		for (i = 0; i < store_count(r->store, kinds[k]); i++) {
-			obj = store_at(r->store, kinds[k], i);
-			ns = json_str(json_get(obj, "metadata"), "namespace");
-			name = json_str(json_get(obj, "metadata"), "name");
-			parents = json_path(obj, "status", "parents", NULL);
-			if (ns == NULL || name == NULL ||
-			    gws_listed(rr, kinds[k], ns, name))
+			if (store_key_at(r->store, kinds[k], i, &ns,
+			    &name) == -1 || gws_listed(rr, kinds[k], ns, name))
 				continue;
+			if ((obj = store_load(r->store, kinds[k], i)) == NULL)
+				continue;
+			parents = json_path(obj, "status", "parents", NULL);
 			for (p = 0, ours = 0; p < json_len(parents); p++)
 				ours |= gws_parent_is_ours(json_at(parents, p),
 				    ns, j);
+			yajl_tree_free(obj);
 			if (ours && gws_route(r, j, kinds[k], ns, name, NULL,
 			    NULL) == -1)
 				rc = -1;

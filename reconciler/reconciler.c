@@ -12,6 +12,7 @@
  * metadata.
  */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,7 +32,15 @@
 #include "worker.h"
 
 #define REC_BATCH		16	/* keys per loop turn */
-#define REC_BUFFER_MAX		100000	/* deltas held during a snapshot */
+/*
+ * Deltas held while a snapshot is pending.  Only those with a seq above
+ * the snapshot's will be applied, and they arrive last, so beyond this
+ * many the oldest are dropped (the watcher's first list of 10,000 routes
+ * publishes ~8 MB of deltas, all older than the snapshot).  If one that
+ * was dropped had a seq above the snapshot's, the snapshot is asked for
+ * again.
+ */
+#define REC_BUFFER_MAX		1024
 
 struct rec_pending {
 	uint64_t	 reqid;
@@ -88,6 +97,8 @@ static struct sandbox_profile reconciler_profile = {
 
 static struct rec	 reconciler_state;
 static long long	 reconciler_snap_objs;	/* SNAPSHOT_OBJs received */
+static long long	 reconciler_dropped_seq = -1; /* highest seq of a
+						   buffered delta dropped */
 
 int
 main(int argc, char *argv[])
@@ -190,6 +201,8 @@ reconciler_loop(struct rec *r)
 	int		 i;
 
 	while (!r->stop) {
+		/* Borrowed trees of text kinds live for one turn. */
+		store_release(r->store);
 		memset(it, 0, sizeof(it));
 		it[0].socket = r->sub;
 		it[1].socket = r->snap;
@@ -426,6 +439,8 @@ reconciler_apply(struct rec *r, struct store *s, const char *kind,
 	}
 	if (old != NULL)
 		yajl_tree_free(old);
+	/* obj, if of a text kind, was borrowed until here. */
+	store_release(s);
 }
 
 /* One DELTA, live or replayed after a snapshot. */
@@ -469,6 +484,25 @@ done:
 		yajl_tree_free(obj);
 }
 
+/* Forget the oldest buffered delta, remembering its seq. */
+static void
+reconciler_drop_oldest(struct rec *r)
+{
+	yajl_val	 v;
+	long long	 seq = LLONG_MAX;
+
+	v = json_parse(r->buffered[0], strlen(r->buffered[0]), NULL, 0);
+	if (v != NULL && json_int(v, "seq", &seq) == -1)
+		seq = LLONG_MAX;	/* unknown: assume it mattered */
+	yajl_tree_free(v);
+	if (seq > reconciler_dropped_seq)
+		reconciler_dropped_seq = seq;
+	free(r->buffered[0]);
+	memmove(&r->buffered[0], &r->buffered[1], (r->nbuffered - 1) *
+	    sizeof(*r->buffered));
+	r->nbuffered--;
+}
+
 static void
 reconciler_handle_delta(struct rec *r, const char *buf, size_t len)
 {
@@ -476,10 +510,8 @@ reconciler_handle_delta(struct rec *r, const char *buf, size_t len)
 	char		**nb;
 
 	if (r->sync == REC_SYNC_WAIT) {
-		if (r->nbuffered >= REC_BUFFER_MAX) {
-			reconciler_sync_request(r);
-			return;
-		}
+		if (r->nbuffered >= REC_BUFFER_MAX)
+			reconciler_drop_oldest(r);
 		nb = reallocarray(r->buffered, r->nbuffered + 1, sizeof(*nb));
 		if (nb == NULL || (nb[r->nbuffered] = strndup(buf, len)) ==
 		    NULL) {
@@ -523,6 +555,7 @@ reconciler_drop_buffered(struct rec *r)
 	free(r->buffered);
 	r->buffered = NULL;
 	r->nbuffered = 0;
+	reconciler_dropped_seq = -1;
 }
 
 static void
@@ -545,6 +578,13 @@ reconciler_handle_snapshot_end(struct rec *r, const struct ipc_msg *m)
 	    count != reconciler_snap_objs) {
 		log_warnx("snapshot incomplete (%lld of %lld objects); asking "
 		    "again", reconciler_snap_objs, count);
+		yajl_tree_free(v);
+		reconciler_sync_request(r);
+		return;
+	}
+	if (reconciler_dropped_seq > seq) {
+		log_warnx("deltas after the snapshot (seq %lld) were dropped; "
+		    "asking again", seq);
 		yajl_tree_free(v);
 		reconciler_sync_request(r);
 		return;

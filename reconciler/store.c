@@ -7,6 +7,12 @@
  * snapshot of 10,000 routes is applied in linear time.  Index slots hold
  * the array position + 1 (0 = empty); a delete shifts the array down, so
  * the positions above it are renumbered in the index.
+ *
+ * Each object is one allocation: its namespace, name and resourceVersion
+ * (for the index and the digest) and, for the kinds kept as text, its
+ * compact JSON; the other kinds keep their parsed tree beside it.  A route
+ * takes ~0.7 KB as text against ~4.6 KB as a yajl tree.  Trees parsed for
+ * borrowers go to a bin emptied by store_release.
  */
 #include <sys/types.h>
 
@@ -32,8 +38,28 @@ static const char *store_kinds[] = {
 };
 #define STORE_NKINDS	(sizeof(store_kinds) / sizeof(*store_kinds))
 
-struct store_list {
+/* Kinds kept parsed: few objects, read on most runs. */
+static const char *store_tree_kinds[] = {
+	"GatewayClass", "Gateway", "Namespace", "Secret",
+	"CloudflareGatewayParameters", "Deployment",
+};
+
+struct store_obj {
+	yajl_val	 tree;		/* NULL for text kinds */
+	const char	*ns;		/* NULL if cluster-scoped */
+	const char	*name;
+	const char	*rv;
+	size_t		 len;		/* of text */
+	char		 buf[];		/* ns\0 name\0 rv\0 text\0 */
+};
+
+struct store_bin {
 	yajl_val	*v;
+	size_t		 n, cap;
+};
+
+struct store_list {
+	struct store_obj **v;
 	uint32_t	*hv;		/* hash of each v[i] */
 	size_t		 n, cap;
 	uint32_t	*tab;		/* position + 1; 0 = empty */
@@ -42,6 +68,8 @@ struct store_list {
 
 struct store {
 	struct store_list	 k[STORE_NKINDS];
+	unsigned char		 text[STORE_NKINDS];
+	struct store_bin	*bin;	/* mutable behind const lookups */
 	unsigned long long	 changes;
 };
 
@@ -64,10 +92,133 @@ store_kind_known(const char *kind)
 	return store_kind_index(kind) != -1;
 }
 
+int
+store_kind_text(const char *kind)
+{
+	size_t	 i;
+
+	if (store_kind_index(kind) == -1)
+		return 0;
+	for (i = 0; i < sizeof(store_tree_kinds) / sizeof(*store_tree_kinds);
+	    i++)
+		if (strcmp(kind, store_tree_kinds[i]) == 0)
+			return 0;
+	return 1;
+}
+
 struct store *
 store_new(void)
 {
-	return calloc(1, sizeof(struct store));
+	struct store	*s;
+	size_t		 i;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	if ((s->bin = calloc(1, sizeof(*s->bin))) == NULL) {
+		free(s);
+		return NULL;
+	}
+	for (i = 0; i < STORE_NKINDS; i++)
+		s->text[i] = (unsigned char)store_kind_text(store_kinds[i]);
+	return s;
+}
+
+static void
+store_obj_free(struct store_obj *o)
+{
+	if (o == NULL)
+		return;
+	if (o->tree != NULL)
+		yajl_tree_free(o->tree);
+	free(o);
+}
+
+/* Keep t until store_release; on failure t is freed and NULL returned. */
+static yajl_val
+store_bin_add(const struct store *s, yajl_val t)
+{
+	struct store_bin	*b = s->bin;
+	yajl_val		*nv;
+	size_t			 cap;
+
+	if (t == NULL)
+		return NULL;
+	if (b->n == b->cap) {
+		cap = b->cap ? b->cap * 2 : 16;
+		if ((nv = reallocarray(b->v, cap, sizeof(*nv))) == NULL) {
+			log_warnx("store: out of memory");
+			yajl_tree_free(t);
+			return NULL;
+		}
+		b->v = nv;
+		b->cap = cap;
+	}
+	b->v[b->n++] = t;
+	return t;
+}
+
+void
+store_release(struct store *s)
+{
+	size_t	 i;
+
+	for (i = 0; i < s->bin->n; i++)
+		yajl_tree_free(s->bin->v[i]);
+	s->bin->n = 0;
+	if (s->bin->cap > 64) {
+		free(s->bin->v);
+		s->bin->v = NULL;
+		s->bin->cap = 0;
+	}
+}
+
+/* A new tree of o, parsed from its text (or a copy of its tree). */
+static yajl_val
+store_obj_parse(const struct store_obj *o)
+{
+	struct jw	*w = NULL;
+	const char	*text = o->rv + strlen(o->rv) + 1;
+	size_t		 len = o->len;
+	char		 err[128];
+	yajl_val	 v = NULL;
+
+	if (o->tree != NULL) {
+		if ((w = jw_new()) == NULL)
+			return NULL;
+		jw_val(w, o->tree);
+		if (jw_result(w, &text, &len) == -1)
+			goto done;
+	}
+	if ((v = json_parse(text, len, err, sizeof(err))) == NULL)
+		log_warnx("store: cannot parse %s: %s", o->name, err);
+done:
+	jw_free(&w);
+	return v;
+}
+
+/* The tree of o to hand out and forget (o is about to be freed). */
+static yajl_val
+store_obj_take(struct store_obj *o)
+{
+	yajl_val	 t;
+
+	if (o == NULL)
+		return NULL;
+	if ((t = o->tree) != NULL)
+		o->tree = NULL;
+	else
+		t = store_obj_parse(o);
+	store_obj_free(o);
+	return t;
+}
+
+/* A borrowed tree of o. */
+static yajl_val
+store_obj_borrow(const struct store *s, const struct store_obj *o)
+{
+	if (o->tree != NULL)
+		return o->tree;
+	return store_bin_add(s, store_obj_parse(o));
 }
 
 void
@@ -77,7 +228,7 @@ store_clear(struct store *s)
 
 	for (i = 0; i < STORE_NKINDS; i++) {
 		for (j = 0; j < s->k[i].n; j++)
-			yajl_tree_free(s->k[i].v[j]);
+			store_obj_free(s->k[i].v[j]);
 		s->k[i].n = 0;
 		if (s->k[i].tab != NULL)
 			memset(s->k[i].tab, 0,
@@ -94,6 +245,9 @@ store_free(struct store **ps)
 	if (*ps == NULL)
 		return;
 	store_clear(*ps);
+	store_release(*ps);
+	free((*ps)->bin->v);
+	free((*ps)->bin);
 	for (i = 0; i < STORE_NKINDS; i++) {
 		free((*ps)->k[i].v);
 		free((*ps)->k[i].hv);
@@ -119,18 +273,10 @@ store_hash(const char *ns, const char *name)
 }
 
 static int
-store_same(yajl_val o, const char *ns, const char *name)
+store_same(const struct store_obj *o, const char *ns, const char *name)
 {
-	const char	*ons, *oname;
-
-	ons = json_str(json_get(o, "metadata"), "namespace");
-	oname = json_str(json_get(o, "metadata"), "name");
-	if (ns == NULL)
-		ns = "";
-	if (ons == NULL)
-		ons = "";
-	return oname != NULL && strcmp(oname, name) == 0 &&
-	    strcmp(ons, ns) == 0;
+	return strcmp(o->name, name) == 0 &&
+	    strcmp(o->ns != NULL ? o->ns : "", ns != NULL ? ns : "") == 0;
 }
 
 /* The index slot holding (ns, name), or the empty slot ending its run. */
@@ -186,9 +332,9 @@ store_regrow(struct store_list *l, size_t want)
 }
 
 static int
-store_append(struct store_list *l, yajl_val obj, uint32_t h)
+store_append(struct store_list *l, struct store_obj *obj, uint32_t h)
 {
-	yajl_val	*nv;
+	struct store_obj **nv;
 	uint32_t	*nh;
 	size_t		 cap, j;
 
@@ -213,12 +359,52 @@ store_append(struct store_list *l, yajl_val obj, uint32_t h)
 	return 0;
 }
 
+/*
+ * The stored form of obj: keys and, for a text kind, its compact JSON; the
+ * tree is kept for the other kinds.  NULL when out of memory.
+ */
+static struct store_obj *
+store_obj_new(int text, yajl_val obj, const char *ns, const char *name)
+{
+	struct store_obj	*o;
+	struct jw		*w = NULL;
+	const char		*rv, *js = "";
+	size_t			 jl = 0, lns, lname, lrv;
+
+	rv = json_str(json_get(obj, "metadata"), "resourceVersion");
+	if (rv == NULL)
+		rv = "";
+	if (text) {
+		if ((w = jw_new()) == NULL)
+			return NULL;
+		jw_val(w, obj);
+		if (jw_result(w, &js, &jl) == -1) {
+			jw_free(&w);
+			return NULL;
+		}
+	}
+	lns = ns != NULL ? strlen(ns) + 1 : 0;
+	lname = strlen(name) + 1;
+	lrv = strlen(rv) + 1;
+	if ((o = malloc(sizeof(*o) + lns + lname + lrv + jl + 1)) != NULL) {
+		o->tree = text ? NULL : obj;
+		o->ns = ns != NULL ? memcpy(o->buf, ns, lns) : NULL;
+		o->name = memcpy(o->buf + lns, name, lname);
+		o->rv = memcpy(o->buf + lns + lname, rv, lrv);
+		memcpy(o->buf + lns + lname + lrv, js, jl);
+		o->buf[lns + lname + lrv + jl] = '\0';
+		o->len = jl;
+	}
+	jw_free(&w);
+	return o;
+}
+
 yajl_val
 store_put(struct store *s, const char *kind, yajl_val obj, int *err)
 {
 	struct store_list	*l;
+	struct store_obj	*o, *old;
 	const char		*ns, *name;
-	yajl_val		 old;
 	ssize_t			 i;
 	int			 k;
 
@@ -234,14 +420,28 @@ store_put(struct store *s, const char *kind, yajl_val obj, int *err)
 	if (ns != NULL && *ns == '\0')
 		ns = NULL;
 	l = &s->k[k];
-	s->changes++;
-	if ((i = store_find(l, ns, name)) != -1) {
-		old = l->v[i];
-		l->v[i] = obj;
-		return old;
-	}
-	if (store_append(l, obj, store_hash(ns, name)) == -1) {
+	if ((o = store_obj_new(s->text[k], obj, ns, name)) == NULL) {
+		log_warnx("store: cannot keep %s %s%s%s (out of memory or "
+		    "bad text)", kind, ns != NULL ? ns : "", ns != NULL ? "/" :
+		    "", name);
 		yajl_tree_free(obj);
+		*err = -1;
+		return NULL;
+	}
+	/* A text kind keeps obj borrowed for the caller. */
+	if (s->text[k] && store_bin_add(s, obj) == NULL) {
+		store_obj_free(o);
+		*err = -1;
+		return NULL;
+	}
+	s->changes++;
+	if ((i = store_find(l, o->ns, o->name)) != -1) {
+		old = l->v[i];
+		l->v[i] = o;
+		return store_obj_take(old);
+	}
+	if (store_append(l, o, store_hash(o->ns, o->name)) == -1) {
+		store_obj_free(o);
 		*err = -1;
 	}
 	return NULL;
@@ -271,7 +471,7 @@ store_del(struct store *s, const char *kind, const char *ns,
     const char *name)
 {
 	struct store_list	*l;
-	yajl_val		 old;
+	struct store_obj	*old;
 	size_t			 i, j;
 	uint32_t		 h;
 	int			 k;
@@ -298,7 +498,7 @@ store_del(struct store *s, const char *kind, const char *ns,
 			if (l->tab[j] > i + 1)
 				l->tab[j]--;
 	s->changes++;
-	return old;
+	return store_obj_take(old);
 }
 
 yajl_val
@@ -312,7 +512,7 @@ store_get(const struct store *s, const char *kind, const char *ns,
 		return NULL;
 	if ((i = store_find(&s->k[k], ns, name)) == -1)
 		return NULL;
-	return s->k[k].v[i];
+	return store_obj_borrow(s, s->k[k].v[i]);
 }
 
 size_t
@@ -332,7 +532,46 @@ store_at(const struct store *s, const char *kind, size_t i)
 
 	if ((k = store_kind_index(kind)) == -1 || i >= s->k[k].n)
 		return NULL;
-	return s->k[k].v[i];
+	return store_obj_borrow(s, s->k[k].v[i]);
+}
+
+yajl_val
+store_fetch(const struct store *s, const char *kind, const char *ns,
+    const char *name)
+{
+	ssize_t	 i;
+	int	 k;
+
+	if ((k = store_kind_index(kind)) == -1 || name == NULL)
+		return NULL;
+	if ((i = store_find(&s->k[k], ns, name)) == -1)
+		return NULL;
+	return store_obj_parse(s->k[k].v[i]);
+}
+
+yajl_val
+store_load(const struct store *s, const char *kind, size_t i)
+{
+	const struct store_obj	*o;
+	int			 k;
+
+	if ((k = store_kind_index(kind)) == -1 || i >= s->k[k].n)
+		return NULL;
+	o = s->k[k].v[i];
+	return store_obj_parse(o);
+}
+
+int
+store_key_at(const struct store *s, const char *kind, size_t i,
+    const char **ns, const char **name)
+{
+	int	 k;
+
+	if ((k = store_kind_index(kind)) == -1 || i >= s->k[k].n)
+		return -1;
+	*ns = s->k[k].v[i]->ns != NULL ? s->k[k].v[i]->ns : "";
+	*name = s->k[k].v[i]->name;
+	return 0;
 }
 
 size_t
@@ -359,18 +598,12 @@ store_cmp_line(const void *a, const void *b)
 
 /* "Kind ns/name rv" (cluster-scoped: "Kind name rv"); NULL if no memory. */
 static char *
-store_line(const char *kind, yajl_val o)
+store_line(const char *kind, const struct store_obj *o)
 {
-	yajl_val	 md = json_get(o, "metadata");
-	const char	*ns, *name, *rv;
-	char		*line;
+	char	*line;
 
-	ns = json_str(md, "namespace");
-	name = json_str(md, "name");
-	rv = json_str(md, "resourceVersion");
-	if (asprintf(&line, "%s %s%s%s %s", kind, ns != NULL ? ns : "",
-	    ns != NULL && *ns != '\0' ? "/" : "", name != NULL ? name : "",
-	    rv != NULL ? rv : "") == -1)
+	if (asprintf(&line, "%s %s%s%s %s", kind, o->ns != NULL ? o->ns : "",
+	    o->ns != NULL ? "/" : "", o->name, o->rv) == -1)
 		return NULL;
 	return line;
 }

@@ -91,6 +91,7 @@ START_TEST(test_store_index_model)
 			ck_assert_str_eq(json_str(json_get(store_at(s,
 			    "HTTPRoute", i), "metadata"), "name"), name);
 		}
+		store_release(s);
 	}
 	store_free(&s);
 }
@@ -138,6 +139,70 @@ START_TEST(test_store_digest)
 }
 END_TEST
 
+/* Text kinds: borrowed parses until store_release, owned loads. */
+START_TEST(test_store_text)
+{
+	struct store	*s = store_new();
+	const char	*ns, *name;
+	yajl_val	 a, b, o, put;
+	int		 err;
+
+	ck_assert(store_kind_text("HTTPRoute"));
+	ck_assert(store_kind_text("Service"));
+	ck_assert(!store_kind_text("Gateway"));
+	ck_assert(!store_kind_text("Nonsense"));
+	put = obj("ns", "r1", 3);
+	ck_assert_ptr_null(store_put(s, "HTTPRoute", put, &err));
+	ck_assert_int_eq(err, 0);
+	/* obj stays readable until the release. */
+	ck_assert_int_eq(rv_of(put), 3);
+	a = store_get(s, "HTTPRoute", "ns", "r1");
+	b = store_get(s, "HTTPRoute", "ns", "r1");
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_ne(a, b);		/* parsed on each access */
+	ck_assert_int_eq(rv_of(a), 3);
+	ck_assert_int_eq(rv_of(store_at(s, "HTTPRoute", 0)), 3);
+	store_release(s);
+	/* Owned copies, by key and by position. */
+	o = store_fetch(s, "HTTPRoute", "ns", "r1");
+	ck_assert_int_eq(rv_of(o), 3);
+	yajl_tree_free(o);
+	ck_assert_ptr_null(store_fetch(s, "HTTPRoute", "ns", "r2"));
+	o = store_load(s, "HTTPRoute", 0);
+	ck_assert_str_eq(json_str(json_get(o, "metadata"), "namespace"),
+	    "ns");
+	yajl_tree_free(o);
+	ck_assert_ptr_null(store_load(s, "HTTPRoute", 1));
+	ck_assert_int_eq(store_key_at(s, "HTTPRoute", 0, &ns, &name), 0);
+	ck_assert_str_eq(ns, "ns");
+	ck_assert_str_eq(name, "r1");
+	ck_assert_int_eq(store_key_at(s, "HTTPRoute", 1, &ns, &name), -1);
+	/* A tree kind loads as a copy; its borrowed tree stays the same. */
+	store_put(s, "Namespace", obj(NULL, "ns", 2), &err);
+	ck_assert_ptr_eq(store_get(s, "Namespace", NULL, "ns"),
+	    store_at(s, "Namespace", 0));
+	o = store_load(s, "Namespace", 0);
+	ck_assert_ptr_ne(o, store_at(s, "Namespace", 0));
+	ck_assert_int_eq(rv_of(o), 2);
+	yajl_tree_free(o);
+	ck_assert_int_eq(store_key_at(s, "Namespace", 0, &ns, &name), 0);
+	ck_assert_str_eq(ns, "");
+	/* Replace and delete hand back owned trees of the old text. */
+	o = store_put(s, "HTTPRoute", obj("ns", "r1", 4), &err);
+	ck_assert_int_eq(rv_of(o), 3);
+	yajl_tree_free(o);
+	o = store_del(s, "HTTPRoute", "ns", "r1");
+	ck_assert_int_eq(rv_of(o), 4);
+	yajl_tree_free(o);
+	ck_assert_uint_eq(store_count(s, "HTTPRoute"), 0);
+	/* Refused: no name; nothing leaks (LSan under VARIANT=asan). */
+	ck_assert_ptr_null(store_put(s, "HTTPRoute",
+	    yajl_tree_parse("{\"metadata\":{}}", NULL, 0), &err));
+	ck_assert_int_eq(err, -1);
+	store_free(&s);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -148,6 +213,7 @@ main(void)
 
 	tcase_add_test(tc, test_store_index_model);
 	tcase_add_test(tc, test_store_digest);
+	tcase_add_test(tc, test_store_text);
 	suite_add_tcase(su, tc);
 	sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);
