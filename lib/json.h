@@ -52,7 +52,4 @@ int		 jw_result(struct jw *, const char **buf, size_t *len);
 /* Malloc'd NUL-terminated copy of the text; NULL on error. */
 char		*jw_take(struct jw *, size_t *len);
 
-/* 1 if the bytes are valid UTF-8 with no NUL. */
-int		 json_utf8_valid(const char *, size_t);
-
 #endif

@@ -50,18 +50,6 @@ log_set_name(const char *name)
 	snprintf(log_state.name, sizeof(log_state.name), "%s", name);
 }
 
-const char *
-log_name(void)
-{
-	return log_state.name;
-}
-
-int
-log_fd(void)
-{
-	return log_state.fd;
-}
-
 void
 log_reopen(void)
 {

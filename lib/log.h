@@ -21,8 +21,6 @@ int	 log_init(const char *name, const char *dir, enum log_format fmt,
 void	 log_set_name(const char *name);
 void	 log_reopen(void);
 int	 log_format_parse(const char *s, enum log_format *fmt);
-const char *log_name(void);
-int	 log_fd(void);
 
 void	 log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	 log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -26,12 +26,7 @@ rot_write_one(struct jw *w, struct rec *r, struct gw_job *j, yajl_val gw)
 	struct owned_gw	 og;
 	char		 s[OWNED_NAME_MAX + 1];
 
-	memset(&og, 0, sizeof(og));
-	og.ns = j->ns;
-	og.name = j->name;
-	og.uid = j->uid;
-	og.infra_labels = json_path(gw, "spec", "infrastructure", "labels",
-	    NULL);
+	gw_owned_init(&og, j, gw);
 	(void)r;
 	jw_obj(w);
 	jw_key(w, "gateway");
