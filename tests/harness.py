@@ -384,6 +384,22 @@ def secret(name, ns, data):
                      for k, v in data.items()}}
 
 
+def example_objects(token, account):
+    """examples/*.yaml as objects, the credentials Secret carrying token and
+    account (the simulator's, not the example's placeholders)."""
+    import yaml
+    objs = []
+    for f in sorted((REPO / "examples").glob("*.yaml")):
+        objs += [d for d in yaml.safe_load_all(f.read_text()) if d]
+    for o in objs:
+        if o["kind"] == "Secret":
+            o.pop("stringData", None)
+            o.update(secret(o["metadata"]["name"], o["metadata"]["namespace"],
+                            {"CLOUDFLARE_API_TOKEN": token,
+                             "CLOUDFLARE_ACCOUNT_ID": account}))
+    return objs
+
+
 def condition(obj, ctype):
     for c in (obj or {}).get("status", {}).get("conditions", []) or []:
         if c.get("type") == ctype:

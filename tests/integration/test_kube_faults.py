@@ -24,7 +24,6 @@ import signal
 import time
 
 import pytest
-import yaml
 
 import harness
 from harness import condition, wait_for
@@ -120,16 +119,7 @@ def assert_view_equal(w, what, timeout=VIEW_TIMEOUT):
 # ---- the world ----------------------------------------------------------
 
 def examples(token):
-    objs = []
-    for f in sorted((harness.REPO / "examples").glob("*.yaml")):
-        objs += [d for d in yaml.safe_load_all(f.read_text()) if d]
-    for o in objs:
-        if o["kind"] == "Secret":
-            o.pop("stringData", None)
-            o.update(harness.secret("cloudflare-creds", "default", {
-                "CLOUDFLARE_API_TOKEN": token,
-                "CLOUDFLARE_ACCOUNT_ID": ACCOUNT}))
-    return objs
+    return harness.example_objects(token, ACCOUNT)
 
 
 class World:
