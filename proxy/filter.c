@@ -3,9 +3,11 @@
  * filter: the Gateway API filters applied around an exchange --
  * Request/ResponseHeaderModifier, CORS (preflight answered here, simple
  * requests get the Access-Control-* response headers) and RequestMirror
- * (a copy of the request, body included, is sent to the mirror backend;
- * its answer is discarded and it never slows or fails the real request:
- * a mirror that falls behind is dropped).
+ * (a copy of the request as it is where the mirror is listed, body
+ * included, is sent to the mirror backend once the request goes to its
+ * own backend; the mirror's answer is discarded and it never slows or
+ * fails the real request: a mirror that falls behind is dropped).  xch.c
+ * runs them in the order listed on the rule.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +31,49 @@ hmod_apply(struct hdrs *h, const struct hmod *m)
 	for (i = 0; i < m->nadd; i++)
 		(void)hdrs_add(h, m->add_name[i], strlen(m->add_name[i]),
 		    m->add_value[i], strlen(m->add_value[i]));
+}
+
+/* Host is not among the request fields: the upstream writes authority. */
+static void
+set_authority(struct xch *x, const char *v)
+{
+	char	*p;
+
+	if ((p = strdup(v)) == NULL)
+		return;
+	free(x->authority);
+	x->authority = p;
+}
+
+/*
+ * RequestHeaderModifier on the request: as hmod_apply, except that
+ * "host" (set or add: a request has one Host) changes the authority sent
+ * to the backend.  Host cannot be removed.
+ */
+void
+hmod_request(struct xch *x, const struct hmod *m)
+{
+	size_t	 i;
+
+	for (i = 0; i < m->nremove; i++)
+		hdrs_del(&x->rqh, m->remove[i]);
+	for (i = 0; i < m->nset; i++) {
+		if (strcmp(m->set_name[i], "host") == 0) {
+			set_authority(x, m->set_value[i]);
+			continue;
+		}
+		hdrs_del(&x->rqh, m->set_name[i]);
+		(void)hdrs_add(&x->rqh, m->set_name[i], strlen(m->set_name[i]),
+		    m->set_value[i], strlen(m->set_value[i]));
+	}
+	for (i = 0; i < m->nadd; i++) {
+		if (strcmp(m->add_name[i], "host") == 0) {
+			set_authority(x, m->add_value[i]);
+			continue;
+		}
+		(void)hdrs_add(&x->rqh, m->add_name[i], strlen(m->add_name[i]),
+		    m->add_value[i], strlen(m->add_value[i]));
+	}
 }
 
 /* CORS ---------------------------------------------------------------- */
@@ -134,44 +179,29 @@ cors_common(const struct cors *c, struct hdrs *h, const char *origin)
 }
 
 /*
- * A preflight (OPTIONS with Origin and Access-Control-Request-Method) is
- * answered here: 200 with the Access-Control-* fields for an allowed
- * origin, 200 without them otherwise.  Other requests from an allowed
- * origin get the response fields (cors_response).  1: answered.
+ * At the filter's place in the request phase.  A preflight (OPTIONS with
+ * Origin and Access-Control-Request-Method) is answered here with 200;
+ * other requests from an allowed origin go on.  The Access-Control-*
+ * fields of either are added at the filter's place in the response phase
+ * (cors_response), so a ResponseHeaderModifier listed after CORS sees
+ * them and one listed before does not.  1: answered.
  */
 int
 cors_preflight(struct xch *x)
 {
 	const struct cors	*c = &x->rule->cors;
 	const char		*origin = hdrs_get(&x->rqh, "origin");
-	const char		*rm, *rh, *v;
 	struct hdrs		 h = { 0 };
-	char			 age[16];
-	int			 ok;
 
 	if (origin == NULL)
 		return 0;
-	ok = cors_allowed(c, origin);
-	rm = hdrs_get(&x->rqh, "access-control-request-method");
-	if (strcmp(x->method, "OPTIONS") != 0 || rm == NULL) {
-		if (ok)
-			x->cors_origin = strdup(origin);
+	free(x->cors_origin);
+	x->cors_origin = cors_allowed(c, origin) ? strdup(origin) : NULL;
+	if (strcmp(x->method, "OPTIONS") != 0 ||
+	    hdrs_get(&x->rqh, "access-control-request-method") == NULL)
 		return 0;
-	}
-	if (ok) {
-		rh = hdrs_get(&x->rqh, "access-control-request-headers");
-		cors_common(c, &h, origin);
-		/* "*": echo the request (never "*" with credentials). */
-		v = c->any_method || c->methods == NULL ? rm : c->methods;
-		hdrs_add(&h, "access-control-allow-methods", 28, v,
-		    strlen(v));
-		v = c->any_header ? rh : c->headers;
-		if (v != NULL)
-			hdrs_add(&h, "access-control-allow-headers", 28, v,
-			    strlen(v));
-		snprintf(age, sizeof(age), "%d", c->max_age);
-		hdrs_add(&h, "access-control-max-age", 22, age, strlen(age));
-	}
+	x->cors_pf = 1;
+	mirror_drop(x);
 	x->up_gone = 1;
 	x->redirect = 1;
 	xch_resp_head(x, 200, &h, 0);
@@ -180,12 +210,38 @@ cors_preflight(struct xch *x)
 	return 1;
 }
 
+/* The preflight answer's fields, for an allowed origin. */
+static void
+cors_preflight_fields(struct xch *x, const struct cors *c, struct hdrs *h)
+{
+	const char	*rm, *rh, *v;
+	char		 age[16];
+
+	rm = hdrs_get(&x->rqh, "access-control-request-method");
+	rh = hdrs_get(&x->rqh, "access-control-request-headers");
+	/* "*": echo the request (never "*" with credentials). */
+	v = c->any_method || c->methods == NULL ? rm : c->methods;
+	if (v != NULL)
+		hdrs_add(h, "access-control-allow-methods", 28, v, strlen(v));
+	v = c->any_header ? rh : c->headers;
+	if (v != NULL)
+		hdrs_add(h, "access-control-allow-headers", 28, v, strlen(v));
+	snprintf(age, sizeof(age), "%d", c->max_age);
+	hdrs_add(h, "access-control-max-age", 22, age, strlen(age));
+}
+
 void
 cors_response(struct xch *x, struct hdrs *h)
 {
 	const struct cors	*c = &x->rule->cors;
 
+	if (x->cors_origin == NULL)
+		return;
 	cors_common(c, h, x->cors_origin);
+	if (x->cors_pf) {
+		cors_preflight_fields(x, c, h);
+		return;
+	}
 	if (c->expose != NULL) {
 		hdrs_del(h, "access-control-expose-headers");
 		hdrs_add(h, "access-control-expose-headers", 29, c->expose,
@@ -298,29 +354,52 @@ mir_copy(struct xch *p, const struct mirror *mr)
 	return m;
 }
 
+/*
+ * At the mirror's place among the filters: decide (percent/fraction) and
+ * copy the request as it is now.  The copy is sent by mirror_start.
+ */
+void
+mirror_take(struct xch *p, const struct mirror *mr)
+{
+	struct xch	*m;
+
+	if (p->upgrade || p->nmirrors >= MAX_MIRRORS || mr->ppm == 0 ||
+	    px_rand_below(1000000) >= mr->ppm)
+		return;
+	if ((m = mir_copy(p, mr)) != NULL)
+		p->mirrors[p->nmirrors++] = m;
+}
+
+/* The request goes to its backend: send the copies taken. */
 void
 mirror_start(struct xch *p)
 {
-	const struct mirror	*mr;
-	struct xch		*m;
-	size_t			 i;
-	int			 rc;
+	struct xch	*m;
+	size_t		 i;
+	int		 rc;
 
-	if (p->upgrade)
-		return;
-	for (i = 0; i < p->rule->nmirrors; i++) {
-		mr = &p->rule->mirrors[i];
-		if (mr->ppm == 0 || px_rand_below(1000000) >= mr->ppm)
+	for (i = 0; i < p->nmirrors; i++) {
+		if ((m = p->mirrors[i]) == NULL)
 			continue;
-		if ((m = mir_copy(p, mr)) == NULL)
-			continue;
-		p->mirrors[p->nmirrors++] = m;
-		rc = mr->be.proto == BE_H2C ? up_h2_start(m) : up_h1_start(m);
+		rc = m->be->proto == BE_H2C ? up_h2_start(m) : up_h1_start(m);
 		if (rc == -1) {
 			m->up_gone = 1;
 			mir_done(m);
 		}
 	}
+}
+
+/* The request is answered by the proxy: copies not sent are dropped. */
+void
+mirror_drop(struct xch *p)
+{
+	struct xch	*m;
+	size_t		 i;
+
+	for (i = 0; i < p->nmirrors; i++)
+		if ((m = p->mirrors[i]) != NULL)
+			mir_done(m);
+	p->nmirrors = 0;
 }
 
 void

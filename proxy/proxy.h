@@ -120,11 +120,12 @@ struct xch {
 	struct event		*rtmo;		/* retry backoff */
 	int			 is_mirror;
 	char			*cors_origin;	/* allowed Origin, to echo */
+	int			 cors_pf;	/* answered as a CORS preflight */
 	char			 session[96];	/* new session token to set */
 	struct mx		*mx;		/* in-flight on this series */
 	struct xch		*mirrors[MAX_MIRRORS];
 	size_t			 nmirrors;
-	struct event		*tmo;		/* response header deadline */
+	struct event		*tmo;		/* request timeout */
 };
 
 /* xch.c */
@@ -145,9 +146,12 @@ void		 xch_up_resume(struct xch *);
 
 /* filter.c: header modifiers, CORS, request mirroring. */
 void		 hmod_apply(struct hdrs *, const struct hmod *);
+void		 hmod_request(struct xch *, const struct hmod *);
 int		 cors_preflight(struct xch *);
 void		 cors_response(struct xch *, struct hdrs *);
+void		 mirror_take(struct xch *, const struct mirror *);
 void		 mirror_start(struct xch *);
+void		 mirror_drop(struct xch *);
 void		 mirror_send(struct xch *, struct evbuffer *);
 void		 mirror_end(struct xch *);
 void		 mirror_release(struct xch *);

@@ -107,6 +107,27 @@ struct mirror {
 	uint32_t	 ppm;		/* share mirrored, parts per million */
 };
 
+/*
+ * The rule's filters in the order listed on the rule (each kind at most
+ * once, RequestMirror up to MAX_MIRRORS times): the proxy runs the
+ * request-phase kinds in this order, then the response-phase kinds.
+ */
+enum fkind {
+	F_REQMOD = 1,		/* request */
+	F_REWRITE,		/* request */
+	F_MIRROR,		/* request; arg: index in mirrors[] */
+	F_REDIRECT,		/* request: answers */
+	F_CORS,			/* request (preflight) and response */
+	F_RESPMOD,		/* response */
+};
+
+#define MAX_FSTEPS	(5 + MAX_MIRRORS)
+
+struct fstep {
+	uint8_t		 kind;		/* enum fkind */
+	uint8_t		 arg;
+};
+
 struct trule {
 	char		*route;		/* kind/namespace/name#rule */
 	/* HTTP */
@@ -150,6 +171,8 @@ struct trule {
 	int		 has_session;
 	struct mirror	 mirrors[MAX_MIRRORS];
 	size_t		 nmirrors;
+	struct fstep	 steps[MAX_FSTEPS];	/* listed order */
+	size_t		 nsteps;
 	struct mx	*mx;		/* series for answers without backend */
 };
 

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * table_filter: the Gateway API filters of a route table entry.  Filters
- * the proxy implements are compiled; an unknown, repeated or "unsupported"
- * filter marks the entry so its requests get 500 -- a filter is never
- * silently skipped.
+ * the proxy implements are compiled and their listed order is kept
+ * (trule.steps); an unknown, repeated or "unsupported" filter, or
+ * RequestRedirect with URLRewrite, marks the entry so its requests get
+ * 500 -- a filter is never silently skipped.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -240,12 +241,66 @@ table_pathmod_rule(struct tctx *t, yajl_val p, struct trule *r, char **path,
 	return 0;
 }
 
+/* Remember where a filter was listed (each kind once, mirrors apart). */
+static void
+step_add(struct trule *r, int kind, size_t arg)
+{
+	if (r->nsteps >= MAX_FSTEPS) {
+		r->filter_error = 1;
+		return;
+	}
+	r->steps[r->nsteps].kind = kind;
+	r->steps[r->nsteps++].arg = arg;
+}
+
+static int
+table_redirect(struct tctx *t, yajl_val c, struct trule *r)
+{
+	long long	 n;
+	const char	*scheme = json_str(c, "scheme");
+
+	r->redirect.status = 302;
+	if (json_int(c, "statusCode", &n) == 0)
+		r->redirect.status = n;
+	if (json_int(c, "port", &n) == 0 && n > 0 && n < 65536)
+		r->redirect.port = n;
+	if (!token_ok(scheme) || !token_ok(json_str(c, "hostname")))
+		return terr(t, "%s: bad redirect", r->route);
+	/* A value the spec does not know: 500, never a guess. */
+	if (!redirect_status_ok(r->redirect.status) || (scheme != NULL &&
+	    strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0))
+		r->filter_error = 1;
+	r->redirect.scheme = tstrdup(scheme);
+	r->redirect.hostname = tstrdup(json_str(c, "hostname"));
+	if (json_get(c, "path") != NULL && !YAJL_IS_NULL(json_get(c, "path")))
+		return table_pathmod_rule(t, json_get(c, "path"), r,
+		    &r->redirect.path, &r->redirect.path_prefix);
+	return 0;
+}
+
+static int
+table_rewrite(struct tctx *t, yajl_val c, struct trule *r)
+{
+	if (!token_ok(json_str(c, "hostname")))
+		return terr(t, "%s: bad rewrite hostname", r->route);
+	r->rewrite.hostname = tstrdup(json_str(c, "hostname"));
+	if (json_get(c, "path") != NULL && !YAJL_IS_NULL(json_get(c,
+	    "path"))) {
+		r->rewrite.has_path = 1;
+		return table_pathmod_rule(t, json_get(c, "path"), r,
+		    &r->rewrite.path, &r->rewrite.path_prefix);
+	}
+	return 0;
+}
+
+/*
+ * One filter of the rule, at the next position of r->steps.  Unknown,
+ * "unsupported" and repeated filters mark the rule (500).
+ */
 static int
 table_filter(struct tctx *t, yajl_val f, struct trule *r)
 {
 	const char	*type = json_str(f, "type");
-	yajl_val	 c;
-	long long	 n;
 	int		 unsup = 0;
 
 	if (type == NULL)
@@ -256,59 +311,35 @@ table_filter(struct tctx *t, yajl_val f, struct trule *r)
 	}
 	if (strcmp(type, "RequestHeaderModifier") == 0 && !r->has_reqmod) {
 		r->has_reqmod = 1;
+		step_add(r, F_REQMOD, 0);
 		return table_hmod(t, json_get(f, "requestHeaderModifier"),
 		    &r->reqmod);
 	}
 	if (strcmp(type, "ResponseHeaderModifier") == 0 && !r->has_respmod) {
 		r->has_respmod = 1;
+		step_add(r, F_RESPMOD, 0);
 		return table_hmod(t, json_get(f, "responseHeaderModifier"),
 		    &r->respmod);
 	}
 	if (strcmp(type, "RequestRedirect") == 0 && !r->has_redirect) {
-		c = json_get(f, "requestRedirect");
 		r->has_redirect = 1;
-		r->redirect.status = 302;
-		if (json_int(c, "statusCode", &n) == 0)
-			r->redirect.status = n;
-		if (json_int(c, "port", &n) == 0 && n > 0 && n < 65536)
-			r->redirect.port = n;
-		if (!token_ok(json_str(c, "scheme")) ||
-		    !token_ok(json_str(c, "hostname")))
-			return terr(t, "%s: bad redirect", r->route);
-		/* A value the spec does not know: 500, never a guess. */
-		if (!redirect_status_ok(r->redirect.status) ||
-		    (json_str(c, "scheme") != NULL && strcmp(json_str(c,
-		    "scheme"), "http") != 0 && strcmp(json_str(c, "scheme"),
-		    "https") != 0))
-			r->filter_error = 1;
-		r->redirect.scheme = tstrdup(json_str(c, "scheme"));
-		r->redirect.hostname = tstrdup(json_str(c, "hostname"));
-		if (json_get(c, "path") != NULL && !YAJL_IS_NULL(json_get(c,
-		    "path")))
-			return table_pathmod_rule(t, json_get(c, "path"), r,
-			    &r->redirect.path, &r->redirect.path_prefix);
-		return 0;
+		step_add(r, F_REDIRECT, 0);
+		return table_redirect(t, json_get(f, "requestRedirect"), r);
 	}
 	if (strcmp(type, "URLRewrite") == 0 && !r->has_rewrite) {
-		c = json_get(f, "urlRewrite");
 		r->has_rewrite = 1;
-		if (!token_ok(json_str(c, "hostname")))
-			return terr(t, "%s: bad rewrite hostname", r->route);
-		r->rewrite.hostname = tstrdup(json_str(c, "hostname"));
-		if (json_get(c, "path") != NULL && !YAJL_IS_NULL(json_get(c,
-		    "path"))) {
-			r->rewrite.has_path = 1;
-			return table_pathmod_rule(t, json_get(c, "path"), r,
-			    &r->rewrite.path, &r->rewrite.path_prefix);
-		}
-		return 0;
+		step_add(r, F_REWRITE, 0);
+		return table_rewrite(t, json_get(f, "urlRewrite"), r);
 	}
 	if (strcmp(type, "CORS") == 0 && !r->has_cors) {
 		r->has_cors = 1;
+		step_add(r, F_CORS, 0);
 		return table_cors(t, json_get(f, "cors"), &r->cors);
 	}
-	if (strcmp(type, "RequestMirror") == 0 && r->nmirrors < MAX_MIRRORS)
+	if (strcmp(type, "RequestMirror") == 0 && r->nmirrors < MAX_MIRRORS) {
+		step_add(r, F_MIRROR, r->nmirrors);
 		return table_mirror(t, f, &r->mirrors[r->nmirrors++]);
+	}
 	/* Unknown or repeated filter: never skipped, the rule answers 500. */
 	r->filter_error = 1;
 	return 0;
@@ -326,6 +357,9 @@ table_filters(struct tctx *t, yajl_val a, struct trule *r)
 	for (i = 0; i < json_len(a); i++)
 		if (table_filter(t, json_at(a, i), r) == -1)
 			return -1;
+	/* The specification forbids the pair; no order makes sense of it. */
+	if (r->has_redirect && r->has_rewrite)
+		r->filter_error = 1;
 	return 0;
 }
 

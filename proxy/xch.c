@@ -156,21 +156,37 @@ xch_up_fail(struct xch *x, int status)
 	x->dops->fail(x, status);
 }
 
-/* Response head from the upstream: filters, metrics, then downstream. */
+/*
+ * The response phase: the rule's ResponseHeaderModifier and CORS in the
+ * order listed, then the chosen backendRef's ResponseHeaderModifier, then
+ * the session value.
+ */
+static void
+xch_resp_filters(struct xch *x, struct hdrs *h)
+{
+	const struct trule	*r = x->rule;
+	size_t			 i;
+
+	for (i = 0; r != NULL && i < r->nsteps; i++) {
+		if (r->steps[i].kind == F_RESPMOD)
+			hmod_apply(h, &r->respmod);
+		else if (r->steps[i].kind == F_CORS)
+			cors_response(x, h);
+	}
+	if (x->be != NULL && x->be->has_respmod)
+		hmod_apply(h, &x->be->respmod);
+	if (x->session[0] != '\0')
+		session_response(x, h);
+}
+
+/* Response head (upstream's or local): filters, metrics, downstream. */
 void
 xch_resp_head(struct xch *x, int status, struct hdrs *h, int64_t clen)
 {
 	if ((status >= 200 || status == 101) && !x->is_mirror) {
 		x->status = status;
 		xch_count(status);
-		if (x->rule != NULL && x->rule->has_respmod)
-			hmod_apply(h, &x->rule->respmod);
-		if (x->be != NULL && x->be->has_respmod)
-			hmod_apply(h, &x->be->respmod);
-		if (x->cors_origin != NULL)
-			cors_response(x, h);
-		if (x->session[0] != '\0')
-			session_response(x, h);
+		xch_resp_filters(x, h);
 	}
 	x->dops->head(x, status, h, clen);
 }
@@ -452,6 +468,45 @@ path_has_dots(const char *p, size_t n)
 	return 0;
 }
 
+/*
+ * The request phase: the rule's filters in the order listed.  A mirror
+ * copies the request as the filters before it left it.  1: answered here
+ * (redirect, CORS preflight, or 500).  q points into the request as
+ * received; URLRewrite replaces x->path, and RequestRedirect (the only
+ * other user of q) cannot be combined with it (the loader refuses the
+ * pair).
+ */
+static int
+xch_req_filters(struct xch *x, const struct mreq *q)
+{
+	const struct trule	*r = x->rule;
+	size_t			 i;
+
+	for (i = 0; i < r->nsteps; i++) {
+		switch (r->steps[i].kind) {
+		case F_REQMOD:
+			hmod_request(x, &r->reqmod);
+			break;
+		case F_REWRITE:
+			xch_rewrite(x, q);
+			break;
+		case F_MIRROR:
+			mirror_take(x, &r->mirrors[r->steps[i].arg]);
+			break;
+		case F_CORS:
+			if (cors_preflight(x))
+				return 1;
+			break;
+		case F_REDIRECT:
+			mirror_drop(x);
+			if (xch_redirect(x, q) == -1)
+				xch_local(x, 500);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 void
 xch_route_and_start(struct xch *x, int grpc)
 {
@@ -496,25 +551,17 @@ xch_route_and_start(struct xch *x, int grpc)
 		xch_local(x, 500);
 		return;
 	}
-	if (x->rule->has_cors && cors_preflight(x))
+	if (xch_req_filters(x, &q) == 1)
 		return;
-	if (x->rule->has_redirect) {
-		if (xch_redirect(x, &q) == -1)
-			xch_local(x, 500);
-		return;
-	}
 	x->be = x->rule->has_session ? session_pick(x) :
 	    match_backend(x->rule);
 	if (x->be == NULL || x->be->invalid != NULL) {
+		mirror_drop(x);
 		xch_local(x, 500);
 		return;
 	}
-	if (x->rule->has_reqmod)
-		hmod_apply(&x->rqh, &x->rule->reqmod);
 	if (x->be->has_reqmod)
-		hmod_apply(&x->rqh, &x->be->reqmod);
-	if (x->rule->has_rewrite)
-		xch_rewrite(x, &q);
+		hmod_request(x, &x->be->reqmod);
 	mirror_start(x);
 	xch_arm(x);
 	xch_upstream(x);

@@ -6,15 +6,18 @@ RequestRedirect (scheme, hostname, port with the default-port rules, path,
 status codes), URLRewrite (hostname, full path, the ReplacePrefixMatch
 table with and without trailing slashes), CORS (origins with wildcards and
 default ports, methods, headers, expose, credentials, maxAge), unknown
-filters and ExtensionRef (500), and GRPCRoute header modifiers."""
+filters and ExtensionRef (500), GRPCRoute header modifiers, and the
+order of the filters as listed on the rule (request phase, mirrors'
+copies, response phase)."""
 import json
 import shutil
 import subprocess
+import time
 
 import pytest
 
-from proxy_table import backend, entry
-from test_proxy_lib import Backend, Proxy, raw
+from proxy_table import backend, entry, mirror
+from test_proxy_lib import Backend, Proxy, parse_responses, raw
 
 
 def hm(kind, set_=(), add=(), remove=()):
@@ -55,9 +58,41 @@ def cors(**kw):
 REWRITES = ["/xyz", "/xyz/", "", "/"]
 
 
-def build(pa, pb, pg):
+ACAO = "access-control-allow-origin"
+
+
+def order_entries(A, pm):
+    """Pairs of rules listing the same filters in both orders."""
+    sethost = hm("RequestHeaderModifier", set_=[("Host", "set.example")],
+                 add=[("X-Order", "rhm")])
+    rwhost = rewrite(hostname="rewritten.example")
+    rwpath = rewrite(full="/rewritten")
+    c = cors(allowOrigins=["https://o.test"], allowMethods=["GET"])
+    rm = hm("ResponseHeaderModifier", remove=[ACAO],
+            add=[("X-Resp", "1")])
+    return [
+        entry("o-hm-rw", "/o/hm-rw", backends=A, filters=[sethost, rwhost]),
+        entry("o-rw-hm", "/o/rw-hm", backends=A, filters=[rwhost, sethost]),
+        entry("o-mir-hm", "/o/mir-hm", backends=A,
+              filters=[mirror("m", pm), sethost]),
+        entry("o-hm-mir", "/o/hm-mir", backends=A,
+              filters=[sethost, mirror("m", pm)]),
+        entry("o-mir-rw", "/o/mir-rw", backends=A,
+              filters=[mirror("m", pm), rwpath, mirror("m", pm)]),
+        entry("o-cors-rm", "/o/cors-rm", backends=A, filters=[c, rm]),
+        entry("o-rm-cors", "/o/rm-cors", backends=A, filters=[rm, c]),
+        entry("o-redir-rw", "/o/redir-rw", backends=A, filters=[
+            redirect(hostname="example.org"), rwpath]),
+        entry("o-hm-redir", "/o/hm-redir", filters=[
+            sethost, redirect(statusCode=301)]),
+        entry("o-mir-redir", "/o/mir-redir", filters=[
+            mirror("m", pm), redirect(statusCode=301)]),
+    ]
+
+
+def build(pa, pb, pg, pm):
     A = [backend("a", pa)]
-    http = [
+    http = order_entries(A, pm) + [
         entry("hm", "/hm", backends=A, filters=[
             hm("RequestHeaderModifier",
                set_=[("X-Set", "s1")], add=[("X-Add", "a1")],
@@ -159,17 +194,18 @@ def build(pa, pb, pg):
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    a, b, g = Backend("a"), Backend("b"), Backend("g")
+    a, b, g, m = Backend("a"), Backend("b"), Backend("g"), Backend("m")
     px = None
     try:
         px = Proxy(tmp_path_factory.mktemp("px"),
-                   build(a.port, b.port, g.port))
+                   build(a.port, b.port, g.port, m.port))
         assert px.wait_log("route table loaded"), px.log()
+        px.m = m.port
         yield px
     finally:
         if px:
             px.stop()
-        for x in (a, b, g):
+        for x in (a, b, g, m):
             x.stop()
 
 
@@ -488,3 +524,91 @@ def test_grpc_header_modifiers(env, tmp_path):
     assert e["headers"]["x-g"] == "1" and "x-drop" not in e["headers"]
     lines = hdr.read_text().lower().splitlines()
     assert "x-g-resp: 2" in [ln.strip() for ln in lines]
+
+
+# -- the order listed on the rule ---------------------------------------------
+
+def mirror_log(port, prefix, n, timeout=5):
+    """[method, target, body length, host] the mirror received."""
+    deadline = time.monotonic() + timeout
+    while True:
+        r = parse_responses(raw(port, b"GET /_echo/log HTTP/1.1\r\n"
+                                b"Host: x\r\n\r\n"))
+        hits = [e for e in json.loads(r[0][2]) if e[1].startswith(prefix)]
+        if len(hits) >= n or time.monotonic() > deadline:
+            return hits
+        time.sleep(0.05)
+
+
+def test_order_header_modifier_and_rewrite(env):
+    # the Host set by RequestHeaderModifier, then URLRewrite's hostname
+    st, _, body = get(env, "/o/hm-rw")
+    assert st == 200 and echoed(body)["host"] == "rewritten.example"
+    # URLRewrite first: the modifier's Host wins
+    st, _, body = get(env, "/o/rw-hm")
+    e = echoed(body)
+    assert st == 200 and e["host"] == "set.example"
+    assert e["headers"]["x-order"] == "rhm"
+
+
+def test_order_mirror_copies_request_at_its_place(env):
+    t = "/o/mir-hm/%d" % time.monotonic_ns()
+    st, _, body = get(env, t)
+    assert st == 200 and echoed(body)["host"] == "set.example"
+    hits = mirror_log(env.m, t, 1)
+    assert [h[3] for h in hits] == ["app.example.com"]     # unmodified
+    t = "/o/hm-mir/%d" % time.monotonic_ns()
+    st, _, body = get(env, t)
+    assert st == 200
+    hits = mirror_log(env.m, t, 1)
+    assert [h[3] for h in hits] == ["set.example"]         # modified
+
+
+def test_order_mirrors_around_rewrite(env):
+    t = "/o/mir-rw/%d" % time.monotonic_ns()
+    st, _, body = get(env, t + "?k=v", method="PUT", body=b"x" * 5000)
+    assert st == 200 and echoed(body)["path"] == "/rewritten"
+    # the first mirror got the path as received, the second the rewritten
+    # one; both with the body
+    assert [h[:3] for h in mirror_log(env.m, t, 1)] == [
+        ["PUT", t + "?k=v", 5000]]
+    assert [h[:3] for h in mirror_log(env.m, "/rewritten", 1)] == [
+        ["PUT", "/rewritten?k=v", 5000]]
+
+
+def test_order_response_modifier_and_cors(env):
+    o = [("Origin", "https://o.test")]
+    # ResponseHeaderModifier after CORS removes CORS's field ...
+    st, hl, body = get(env, "/o/cors-rm", headers=o)
+    assert st == 200 and echoed(body)["name"] == "a"
+    assert vals(hl, ACAO) == [] and vals(hl, "x-resp") == ["1"]
+    st, hl, body = preflight(env, "/o/cors-rm", "https://o.test",
+                             method="GET", req_headers=None)
+    assert st == 200 and body == b""
+    assert vals(hl, ACAO) == []
+    assert vals(hl, "access-control-allow-methods") == ["GET"]
+    # ... listed before CORS it does not
+    st, hl, _ = get(env, "/o/rm-cors", headers=o)
+    assert vals(hl, ACAO) == ["https://o.test"]
+    assert vals(hl, "x-resp") == ["1"]
+    st, hl, _ = preflight(env, "/o/rm-cors", "https://o.test",
+                          method="GET", req_headers=None)
+    assert vals(hl, ACAO) == ["https://o.test"]
+
+
+def test_order_redirect_with_rewrite_is_500(env):
+    # the specification forbids the pair; a table that has it fails closed
+    assert get(env, "/o/redir-rw")[0] == 500
+
+
+def test_order_modifier_before_redirect(env):
+    st, hl, _ = get(env, "/o/hm-redir/x")
+    assert st == 301
+    assert vals(hl, "location") == ["http://set.example/o/hm-redir/x"]
+
+
+def test_local_answers_are_not_mirrored(env):
+    t = "/o/mir-redir/%d" % time.monotonic_ns()
+    assert get(env, t)[0] == 301
+    time.sleep(0.3)
+    assert mirror_log(env.m, t, 1, timeout=0.5) == []
