@@ -136,6 +136,7 @@ void		 xch_down_detach(struct xch *);
 void		 xch_up_detach(struct xch *);
 void		 xch_count(int);
 int		 xch_backend_timeout(const struct xch *);
+int		 xch_backend_covers_body(const struct xch *);
 int		 xch_retry(struct xch *, int, int);
 void		 xch_resp_head(struct xch *, int, struct hdrs *, int64_t);
 void		 xch_up_fail(struct xch *, int);

@@ -626,7 +626,8 @@ u_head(struct uconn *u)
 		hdrs_clear(&h);
 		return 1;
 	}
-	evtimer_del(u->tmo);
+	if (!xch_backend_covers_body(x))	/* else: until the last byte */
+		evtimer_del(u->tmo);
 	if (xch_retry(x, m.status, 0)) {
 		hdrs_clear(&h);
 		u->x = NULL;

@@ -170,7 +170,8 @@ s_head(struct h2ustream *st, int eos)
 		return;
 	}
 	st->head_done = 1;
-	evtimer_del(st->tmo);
+	if (!xch_backend_covers_body(st->x))	/* else: until the end */
+		evtimer_del(st->tmo);
 	if (xch_retry(st->x, st->status, 0)) {
 		st->x = NULL;
 		nghttp2_submit_rst_stream(st->c->io.s, NGHTTP2_FLAG_NONE,

@@ -311,7 +311,10 @@ xch_rewrite(struct xch *x, const struct mreq *q)
 	}
 }
 
-/* Backend response-head timeout in ms; 0: none (GEP-2257 "0s"). */
+/*
+ * Each attempt's backend timeout in ms; 0: none (GEP-2257 "0s").  It
+ * starts when the request starts being sent (the connection is up).
+ */
 int
 xch_backend_timeout(const struct xch *x)
 {
@@ -320,6 +323,19 @@ xch_backend_timeout(const struct xch *x)
 	if (x->rule != NULL && x->rule->request_ms >= 0)
 		return x->rule->request_ms;
 	return px->cf.response_timeout_ms;
+}
+
+/*
+ * timeouts.backendRequest bounds the whole attempt, "until the full
+ * response has been received from the backend" (GEP-2257): the upstream
+ * keeps the timer past the response head.  The fallbacks (request_ms,
+ * which xch_arm bounds as a whole anyway, and --upstream-timeout) bound
+ * only the wait for the head, so a long download is not cut by them.
+ */
+int
+xch_backend_covers_body(const struct xch *x)
+{
+	return x->rule != NULL && x->rule->backend_ms > 0;
 }
 
 /* The rule's request timeout: the whole exchange, head to last byte. */

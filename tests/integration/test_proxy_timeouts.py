@@ -2,14 +2,65 @@
 """cfgw-proxy timeouts (GEP-2257: request, backendRequest, 0s disables)
 and retries (codes, attempts, backoff; idempotent methods, bodyless
 requests, connection errors; within the request timeout) against echo
-backends that stall or fail on purpose."""
+backends that stall or fail on purpose.  backendRequest bounds the
+whole attempt, response body included (GEP-2257: "until the full response
+has been received from the backend")."""
 import json
+import shutil
+import socket
+import subprocess
+import threading
 import time
 
 import pytest
 
 from proxy_table import Staller, backend, closed_port, entry, table
 from test_proxy_lib import Backend, Proxy, http_get, parse_responses, raw
+
+
+class SlowBody:
+    """Answers every request with a head and half of a 20-byte body at
+    once, and the other half after the delay (ms) in the query "d=N"."""
+
+    def __init__(self):
+        self.s = socket.socket()
+        self.s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.s.bind(("127.0.0.1", 0))
+        self.s.listen(64)
+        self.port = self.s.getsockname()[1]
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self):
+        while True:
+            try:
+                c, _ = self.s.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(c,),
+                             daemon=True).start()
+
+    @staticmethod
+    def _serve(c):
+        try:
+            head = b""
+            while b"\r\n\r\n" not in head:
+                d = c.recv(4096)
+                if not d:
+                    return
+                head += d
+            target = head.split(b" ", 2)[1].decode()
+            delay = int(target.partition("d=")[2] or "0") / 1000
+            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 20\r\n"
+                      b"Connection: close\r\n\r\n" + b"a" * 10)
+            time.sleep(delay)
+            c.sendall(b"b" * 10)
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+    def stop(self):
+        self.s.close()
 
 
 def tmo(req=None, be=None):
@@ -27,9 +78,14 @@ def env(tmp_path_factory):
     AB = [backend("a", a.port), backend("b", b.port)]
     down = closed_port()
     st = Staller()
+    sb = SlowBody()
+    SB = [backend("sb", sb.port)]
     px = None
     try:
         t = table([
+            entry("bbody", "/bbody", backends=SB, timeouts=tmo(0, 400)),
+            entry("bbok", "/bbok", backends=SB, timeouts=tmo(0, 3000)),
+            entry("bdflt", "/bdflt", backends=SB),
             entry("req", "/req", backends=A, timeouts=tmo(500, None)),
             entry("be", "/be", backends=A, timeouts=tmo(0, 400)),
             entry("off", "/off", backends=A, timeouts=tmo(0, 0)),
@@ -59,6 +115,7 @@ def env(tmp_path_factory):
         a.stop()
         b.stop()
         st.stop()
+        sb.stop()
 
 
 def timed(env, path, **kw):
@@ -161,3 +218,52 @@ def test_retry_after_backend_timeout(env):
         st, dt, body = timed(env, "/rtmo")
         assert st == 200 and json.loads(body)["name"] == "a"
         assert dt < 3
+
+
+def raw_timed(env, target):
+    t0 = time.monotonic()
+    out = raw(env.http, ("GET %s HTTP/1.1\r\nHost: app.example.com\r\n"
+                         "\r\n" % target).encode(), timeout=10)
+    return out, time.monotonic() - t0
+
+
+def test_backend_request_timeout_covers_body(env):
+    # The head and half the body arrive at once, the rest after 2 s: the
+    # 400 ms backendRequest cuts the exchange; the client already has the
+    # head, so its connection is closed mid-body.
+    out, dt = raw_timed(env, "/bbody?d=2000")
+    assert out.startswith(b"HTTP/1.1 200"), out
+    head, _, body = out.partition(b"\r\n\r\n")
+    assert b"content-length: 20" in head.lower()
+    assert body == b"a" * 10
+    assert 0.3 < dt < 1.8, dt
+
+
+def test_backend_request_timeout_body_in_time(env):
+    out, dt = raw_timed(env, "/bbok?d=500")
+    r = parse_responses(out)
+    assert r[0][0] == 200 and r[0][2] == b"a" * 10 + b"b" * 10
+
+
+def test_upstream_timeout_bounds_only_the_head(env):
+    # --upstream-timeout (700 ms) without a backendRequest: a body slower
+    # than that is not cut.
+    out, dt = raw_timed(env, "/bdflt?d=1200")
+    r = parse_responses(out)
+    assert r[0][0] == 200 and r[0][2] == b"a" * 10 + b"b" * 10
+    assert dt >= 1.1
+
+
+def test_backend_request_timeout_resets_h2_stream(env):
+    if not shutil.which("curl"):
+        pytest.skip("no curl")
+    t0 = time.monotonic()
+    p = subprocess.run(
+        ["curl", "-s", "--http2-prior-knowledge", "-o", "/dev/null",
+         "-w", "%{http_code}", "-H", "Host: app.example.com",
+         "http://127.0.0.1:%d/bbody?d=2000" % env.http],
+        capture_output=True, text=True, timeout=20)
+    dt = time.monotonic() - t0
+    assert p.stdout == "200"           # the head had been relayed
+    assert p.returncode in (18, 92), p.returncode   # partial / stream reset
+    assert dt < 1.8, dt
