@@ -341,6 +341,21 @@ parent_conds(struct rt_ctx *c, struct rt_route *rt,
 	free(drops);
 }
 
+/*
+ * Accepted=False for a route without a valid rule: IncompatibleFilters
+ * when that is why every rule was dropped, else UnsupportedValue.
+ */
+static const char *
+drops_reason(const struct route_status *st)
+{
+	size_t	 i;
+
+	for (i = 0; i < st->n_dropped; i++)
+		if (strcmp(st->dropped[i].reason, "IncompatibleFilters") != 0)
+			return "UnsupportedValue";
+	return "IncompatibleFilters";
+}
+
 /* Attach through one parentRef; returns the Accepted=False reason. */
 static const char *
 parent_attach(struct rt_ctx *c, struct rt_route *rt, yajl_val p,
@@ -414,7 +429,7 @@ route_attach(struct rt_ctx *c, struct rt_route *rt)
 		ps->index = i;
 		parent_ref_copy(c, &ps->ref, p);
 		if (rt->n_matches == 0 && st->n_dropped > 0) {
-			reason = "UnsupportedValue";
+			reason = drops_reason(st);
 			snprintf(msg, sizeof(msg), "All rules are invalid");
 		} else
 			reason = parent_attach(c, rt, p, attached, msg,

@@ -111,6 +111,21 @@ const char	*rt_str_or(yajl_val obj, const char *key, const char *dflt);
 /* route_rules.c */
 void		 rt_rules_compile(struct rt_ctx *, struct rt_route *);
 
+/* route_filters.c */
+#define RT_MAX_MIRRORS	4	/* RequestMirror filters per rule (proxy) */
+
+struct rt_fcheck {
+	const char	*reason;	/* why the rule is dropped */
+	const char	*unsup;		/* first filter type kept as
+					   "unsupported" (500), or NULL */
+	long long	 unsup_be;	/* its backendRefs index, -1: rule */
+};
+
+int		 rt_filter_known(const struct rt_route *, const char *type,
+		    int backend);
+int		 rt_filters_check(struct rt_route *, yajl_val rule,
+		    struct rt_fcheck *, char *msg, size_t msgsz);
+
 /* route_backend.c */
 void		 rt_backend_emit(struct rt_ctx *, struct rt_route *,
 		    struct jw *, yajl_val ref, int is_mirror);

@@ -3,9 +3,10 @@
  * route_rules: compile the rules of one HTTPRoute or GRPCRoute into table
  * entries, one per (rule, match), each with its precedence sort keys.
  * Invalid rules (bad regular expression, bad duration, unknown match type)
- * are dropped with a reason; unknown filters are kept, marked
- * "unsupported", so the proxy fails those requests instead of skipping
- * the filter.
+ * are dropped with a reason, and so are rules whose filters the proxy
+ * could only answer with 500 (route_filters.c); filters the proxy does not
+ * implement are kept, in the order listed, marked "unsupported", so the
+ * proxy fails those requests instead of skipping the filter.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -18,14 +19,6 @@
 
 #define RT_MSGSZ	320
 
-static const char *http_filters[] = {
-	"RequestHeaderModifier", "ResponseHeaderModifier", "RequestRedirect",
-	"URLRewrite", "RequestMirror", "CORS", NULL
-};
-static const char *grpc_filters[] = {
-	"RequestHeaderModifier", "ResponseHeaderModifier", "RequestMirror",
-	NULL
-};
 static const char *methods[] = {
 	"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS",
 	"TRACE", "PATCH", NULL
@@ -40,16 +33,19 @@ in_list(const char **list, const char *s)
 	return 0;
 }
 
-/* Copy a filter; mirrors get their resolved "backend". */
+/*
+ * Copy a filter (be: of a backendRef), in the order listed; mirrors get
+ * their resolved "backend".
+ */
 static void
 filter_emit(struct rt_ctx *c, struct rt_route *rt, struct jw *w,
-    yajl_val f)
+    yajl_val f, int be)
 {
 	const char	*type = rt_str_or(f, "type", "");
 	int		 known;
 	size_t		 i;
 
-	known = in_list(rt->grpc ? grpc_filters : http_filters, type);
+	known = rt_filter_known(rt, type, be);
 	jw_obj(w);
 	for (i = 0; i < json_len(f); i++) {
 		jw_key(w, json_key_at(f, i));
@@ -77,13 +73,13 @@ filter_emit(struct rt_ctx *c, struct rt_route *rt, struct jw *w,
 
 static void
 filters_emit(struct rt_ctx *c, struct rt_route *rt, struct jw *w,
-    yajl_val list)
+    yajl_val list, int be)
 {
 	size_t	 i;
 
 	jw_arr(w);
 	for (i = 0; i < json_len(list); i++)
-		filter_emit(c, rt, w, json_at(list, i));
+		filter_emit(c, rt, w, json_at(list, i), be);
 	jw_arr_end(w);
 }
 
@@ -98,7 +94,8 @@ backends_emit(struct rt_ctx *c, struct rt_route *rt, struct jw *w,
 		jw_obj(w);
 		rt_backend_emit(c, rt, w, json_at(list, i), 0);
 		jw_key(w, "filters");
-		filters_emit(c, rt, w, json_get(json_at(list, i), "filters"));
+		filters_emit(c, rt, w, json_get(json_at(list, i), "filters"),
+		    1);
 		jw_obj_end(w);
 	}
 	jw_arr_end(w);
@@ -224,7 +221,7 @@ rule_tail(struct rt_ctx *c, struct rt_route *rt, yajl_val rule, char *msg,
 	}
 	jw_obj(w);
 	jw_key(w, "filters");
-	filters_emit(c, rt, w, json_get(rule, "filters"));
+	filters_emit(c, rt, w, json_get(rule, "filters"), 0);
 	jw_key(w, "backends");
 	backends_emit(c, rt, w, json_get(rule, "backendRefs"));
 	if (!rt->grpc)
@@ -460,17 +457,40 @@ refs_reset(struct rt_route *rt, const struct rt_refs_mark *mk)
 
 static void
 rule_drop(struct rt_ctx *c, struct rt_route *rt, const struct rt_refs_mark
-    *mk, size_t ri, long long mi, const char *msg)
+    *mk, size_t ri, long long mi, const char *reason, const char *msg)
 {
 	refs_reset(rt, mk);
 	if (c->oom)
 		return;
 	if (mi < 0)
-		rt_dropped_add(c, rt, ri, -1, "UnsupportedValue",
-		    "Dropped Rule %zu: %s", ri, msg);
+		rt_dropped_add(c, rt, ri, -1, reason, "Dropped Rule %zu: %s",
+		    ri, msg);
 	else
-		rt_dropped_add(c, rt, ri, mi, "UnsupportedValue",
+		rt_dropped_add(c, rt, ri, mi, reason,
 		    "Dropped Rule %zu: match %lld: %s", ri, mi, msg);
+}
+
+/*
+ * A kept rule with a filter the proxy does not implement: its requests
+ * (or a backendRef's share) are answered with 500, which the status says.
+ * ExtensionRef is reported through ResolvedRefs instead.
+ */
+static void
+rule_unsupported(struct rt_ctx *c, struct rt_route *rt, size_t ri,
+    const struct rt_fcheck *fc)
+{
+	if (fc->unsup == NULL || c->oom)
+		return;
+	if (fc->unsup_be < 0)
+		rt_dropped_add(c, rt, ri, -1, "UnsupportedValue",
+		    "Dropped Rule %zu: unsupported filter %.64s: the "
+		    "requests it matches are answered with 500", ri,
+		    fc->unsup);
+	else
+		rt_dropped_add(c, rt, ri, -1, "UnsupportedValue",
+		    "Dropped Rule %zu: backendRefs[%lld]: unsupported filter "
+		    "%.64s: the requests sent to it are answered with 500",
+		    ri, fc->unsup_be, fc->unsup);
 }
 
 /* Compile one rule; on any invalid part the whole rule is dropped. */
@@ -480,6 +500,7 @@ rule_compile(struct rt_ctx *c, struct rt_route *rt, yajl_val rule,
 {
 	struct rt_match		*a, *m;
 	struct rt_refs_mark	 mk;
+	struct rt_fcheck	 fc;
 	yajl_val		 tail, matches = json_get(rule, "matches");
 	size_t			 nm = json_len(matches), i;
 	size_t			 first = rt->n_matches;
@@ -487,8 +508,12 @@ rule_compile(struct rt_ctx *c, struct rt_route *rt, yajl_val rule,
 
 	msg[0] = '\0';
 	refs_mark(rt, &mk);
+	if (rt_filters_check(rt, rule, &fc, msg, sizeof(msg)) == -1) {
+		rule_drop(c, rt, &mk, ri, -1, fc.reason, msg);
+		return;
+	}
 	if ((tail = rule_tail(c, rt, rule, msg, sizeof(msg))) == NULL) {
-		rule_drop(c, rt, &mk, ri, -1, msg);
+		rule_drop(c, rt, &mk, ri, -1, "UnsupportedValue", msg);
 		return;
 	}
 	a = rt_reallocarray(c, rt->matches, rt->n_matches + (nm ? nm : 1),
@@ -508,8 +533,10 @@ rule_compile(struct rt_ctx *c, struct rt_route *rt, yajl_val rule,
 	if (i < (nm ? nm : 1)) {
 		while (rt->n_matches > first)
 			json_free(&rt->matches[--rt->n_matches].entry);
-		rule_drop(c, rt, &mk, ri, (long long)i, msg);
-	}
+		rule_drop(c, rt, &mk, ri, (long long)i, "UnsupportedValue",
+		    msg);
+	} else
+		rule_unsupported(c, rt, ri, &fc);
 out:
 	json_free(&tail);
 }

@@ -211,6 +211,90 @@ def test_human_outputs():
     assert tunnel["ingress"][-1] == {"service": "http_status:404"}
 
 
+FILTERS_YAML = """\
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: default}
+spec:
+  gatewayClassName: cf
+  listeners: [{name: http, protocol: HTTP, port: 80}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: web, namespace: default}
+spec:
+  parentRefs: [{name: gw}]
+  hostnames: [app.example.com]
+  rules:
+  - filters:
+    - {type: URLRewrite, urlRewrite: {hostname: internal.example.com}}
+    - type: RequestHeaderModifier
+      requestHeaderModifier: {set: [{name: X-A, value: "1"}]}
+    - {type: RequestMirror, requestMirror: {backendRef: {name: m, port: 80}}}
+    - type: ResponseHeaderModifier
+      responseHeaderModifier: {remove: [Access-Control-Allow-Origin]}
+    - {type: CORS, cors: {allowOrigins: ["https://a.example.com"]}}
+    backendRefs: [{name: web, port: 80}]
+  - matches: [{path: {value: /old}}]
+    filters:
+    - {type: RequestRedirect, requestRedirect: {hostname: new.example.com}}
+    - {type: URLRewrite, urlRewrite: {hostname: other.example.com}}
+  - matches: [{path: {type: Exact, value: /x}}]
+    filters:
+    - type: RequestRedirect
+      requestRedirect:
+        path: {type: ReplacePrefixMatch, replacePrefixMatch: /y}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: twice, namespace: default}
+spec:
+  parentRefs: [{name: gw}]
+  hostnames: [twice.example.com]
+  rules:
+  - filters:
+    - {type: CORS, cors: {allowOrigins: ["*"]}}
+    - {type: CORS, cors: {allowOrigins: ["*"]}}
+    backendRefs: [{name: web, port: 80}]
+"""
+
+
+def test_filters_order_and_rejections(tmp_path):
+    """The table keeps the filters in the order listed (the proxy applies
+    them so); rules the proxy could only answer with 500 are dropped and
+    the status says why."""
+    f = tmp_path / "filters.yaml"
+    f.write_text(FILTERS_YAML)
+    d = plan_json("-f", f)
+    e = host(d, "app.example.com")["http"]
+    assert [x["route"]["rule"] for x in e] == [0]
+    assert [x["type"] for x in e[0]["filters"]] == [
+        "URLRewrite", "RequestHeaderModifier", "RequestMirror",
+        "ResponseHeaderModifier", "CORS"]
+    assert conds(d, "default", "web") == {
+        "Accepted": "True/Accepted", "ResolvedRefs": "True/ResolvedRefs",
+        "PartiallyInvalid": "True/UnsupportedValue"}
+    drops = {x["rule"]: (x["reason"], x["message"]) for r in
+             d["status"]["routes"] if r["name"] == "web"
+             for x in r["dropped"]}
+    assert drops == {
+        1: ("IncompatibleFilters", "Dropped Rule 1: filters: "
+            "RequestRedirect and URLRewrite cannot be combined"),
+        2: ("UnsupportedValue", "Dropped Rule 2: filters: "
+            "ReplacePrefixMatch needs PathPrefix matches")}
+    assert conds(d, "default", "twice")["Accepted"] == \
+        "False/IncompatibleFilters"
+    # the human outputs show the same
+    out = cfgwctl("plan", "-f", f, "-o", "table").stdout
+    order = [out.index('"type": "%s"' % t) for t in (
+        "URLRewrite", "RequestHeaderModifier", "RequestMirror",
+        "ResponseHeaderModifier", "CORS")]
+    assert order == sorted(order)
+    out = cfgwctl("plan", "-f", f, "-o", "status").stdout
+    assert "dropped rule 1: IncompatibleFilters: Dropped Rule 1" in out
+    assert "Accepted=False IncompatibleFilters" in out
+
+
 def test_several_gateways():
     p = cfgwctl("plan", "-f", EX / "http-route-attachment", check=False)
     assert p.returncode == 1

@@ -526,10 +526,14 @@ START_TEST(test_grpc_specifics)
 	    "    filters: [{type: URLRewrite, urlRewrite: {hostname: x}}]\n"
 	    "    sessionPersistence: {type: Header}\n    " BE "\n");
 	s = rtest_route(&t, "default", "g");
-	ck_assert_uint_eq(s->n_dropped, 1);
+	ck_assert_uint_eq(s->n_dropped, 2);
 	ck_assert_uint_eq(s->dropped[0].rule, 0);
 	ck_assert_ptr_nonnull(strstr(s->dropped[0].message,
 	    "invalid regular expression"));
+	/* Rule 1 stays (its requests get 500) and the status says so. */
+	ck_assert_uint_eq(s->dropped[1].rule, 1);
+	ck_assert_ptr_nonnull(strstr(s->dropped[1].message,
+	    "unsupported filter URLRewrite"));
 	/* Route hostnames are lower-cased. */
 	ck_assert_uint_eq(rtest_count(&t, "g.example.com", "grpc"), 1);
 	e = json_at(json_get(rtest_host(&t, "g.example.com"), "grpc"), 0);
