@@ -2,7 +2,9 @@
 """The reconciler's contract beyond the walking skeleton: status written
 only when it changes, other controllers' route status left alone, suspend
 and resume, tunnel replicas from CloudflareGatewayParameters, the CGS,
-input errors as conditions.  The real cfgwd against the simulators."""
+input errors as conditions, filters refused with the Gateway API reasons.
+The real cfgwd against the simulators."""
+import json
 import os
 import secrets
 import time
@@ -387,3 +389,52 @@ def test_rotation_rolls_replicas_one_at_a_time(env):
     assert not any(h[1] != h0[1] and h[0] == h0[0] for h in seen), seen
     assert any(h[0] != h0[0] and h[1] == h0[1] for h in seen), seen
     wait_for(env.ready, 30, what="Ready after the rollout")
+
+
+def route_parent(kube, name):
+    r = kube.get("HTTPRoute", name, "default")
+    p = [p for p in ((r or {}).get("status") or {}).get("parents", [])
+         if p["controllerName"] == CONTROLLER]
+    return p[0] if p else None
+
+
+def test_incompatible_filters_in_route_status(env):
+    """Filters the proxy could only answer with 500 never reach the table;
+    the route's status says why (Gateway API reasons)."""
+    redirect = {"type": "RequestRedirect",
+                "requestRedirect": {"hostname": "new.example.com"}}
+    rewrite = {"type": "URLRewrite",
+               "urlRewrite": {"hostname": "other.example.com"}}
+    bad = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+           "metadata": {"name": "filters", "namespace": "default"},
+           "spec": {"parentRefs": [{"name": "my-gateway"}],
+                    "hostnames": ["filters.example.com"],
+                    "rules": [{"filters": [redirect, rewrite]}]}}
+    env.kube.apply_all(env.objects() + [bad])
+    env.start()
+
+    def accepted(status):
+        def check():
+            p = route_parent(env.kube, "filters")
+            c = p and condition({"status": p}, "Accepted")
+            return c and c["status"] == status and p
+        return check
+    p = wait_for(accepted("False"), 30, what="Accepted=False")
+    c = condition({"status": p}, "Accepted")
+    assert c["reason"] == "IncompatibleFilters"
+    assert "filters.example.com" not in env.routes_json()
+    # A valid rule next to it: accepted, the bad rule reported as dropped.
+    env.kube.patch("HTTPRoute", "filters", {"spec": {"rules": [
+        {"filters": [redirect, rewrite]},
+        {"matches": [{"path": {"type": "PathPrefix", "value": "/ok"}}],
+         "filters": [redirect]}]}}, "default")
+    p = wait_for(accepted("True"), 30, what="Accepted=True")
+    pi = condition({"status": p}, "PartiallyInvalid")
+    assert pi["status"] == "True" and pi["reason"] == "UnsupportedValue"
+    assert pi["message"].startswith("Dropped Rule 0: filters: "
+                                    "RequestRedirect and URLRewrite")
+    wait_for(lambda: "filters.example.com" in env.routes_json(), 15,
+             what="the valid rule in the table")
+    h = [h for h in json.loads(env.routes_json())["hosts"]
+         if h["hostname"] == "filters.example.com"][0]
+    assert [e["route"]["rule"] for e in h["http"]] == [1]
