@@ -121,6 +121,8 @@ struct xch {
 	int			 is_mirror;
 	char			*cors_origin;	/* allowed Origin, to echo */
 	int			 cors_pf;	/* answered as a CORS preflight */
+	struct xsave		*save;		/* request before the backend's
+						   filters, for retries */
 	char			 session[96];	/* new session token to set */
 	struct mx		*mx;		/* in-flight on this series */
 	struct xch		*mirrors[MAX_MIRRORS];

@@ -556,6 +556,7 @@ table_backends(struct tctx *t, yajl_val a, struct trule *r)
 		if (table_be_filters(t, json_get(e, "filters"), b) == -1)
 			return -1;
 		r->total_weight += b->weight;
+		r->be_reqmod |= b->has_reqmod;
 		snprintf(b->sid, sizeof(b->sid), "%016llx",
 		    (unsigned long long)sid_hash(b->name));
 	}

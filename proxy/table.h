@@ -173,6 +173,7 @@ struct trule {
 	size_t		 nmirrors;
 	struct fstep	 steps[MAX_FSTEPS];	/* listed order */
 	size_t		 nsteps;
+	int		 be_reqmod;	/* a backend has a request modifier */
 	struct mx	*mx;		/* series for answers without backend */
 };
 

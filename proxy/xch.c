@@ -22,6 +22,15 @@ static int	 xch_redirect(struct xch *, const struct mreq *);
 static void	 xch_rewrite(struct xch *, const struct mreq *);
 static void	 xch_upstream(struct xch *);
 
+/*
+ * The request as the rule's filters left it, before the chosen backend's
+ * RequestHeaderModifier: a retry to another backend starts from it.
+ */
+struct xsave {
+	struct hdrs	 rqh;
+	char		*authority;
+};
+
 struct xch *
 xch_new(void)
 {
@@ -90,6 +99,11 @@ xch_free(struct xch *x)
 		    x->be ? x->be->name : "-", x->status);
 	mirror_release(x);
 	metrics_inflight(x, NULL);
+	if (x->save != NULL) {
+		hdrs_clear(&x->save->rqh);
+		free(x->save->authority);
+		free(x->save);
+	}
 	if (x->tmo != NULL)
 		event_free(x->tmo);
 	if (x->rtmo != NULL)
@@ -387,6 +401,52 @@ xch_upstream(struct xch *x)
 		xch_local(x, 502);
 }
 
+static int
+hdrs_copy(struct hdrs *to, const struct hdrs *from)
+{
+	size_t	 i;
+
+	for (i = 0; i < from->n; i++)
+		if (hdrs_add(to, from->v[i].name, strlen(from->v[i].name),
+		    from->v[i].value, strlen(from->v[i].value)) == -1)
+			return -1;
+	return 0;
+}
+
+/*
+ * The chosen backendRef's RequestHeaderModifier.  When a retry may pick
+ * another backend with other modifiers, the request before them is kept
+ * (first attempt) or restored (retries).  -1: out of memory.
+ */
+static int
+xch_be_filters(struct xch *x)
+{
+	struct xsave	*s = x->save;
+	char		*a;
+
+	if (x->rule->has_retry && x->rule->be_reqmod) {
+		if (s == NULL) {
+			if ((s = calloc(1, sizeof(*s))) == NULL)
+				return -1;
+			x->save = s;
+			if ((s->authority = strdup(x->authority)) == NULL ||
+			    hdrs_copy(&s->rqh, &x->rqh) == -1)
+				return -1;
+		} else {
+			if ((a = strdup(s->authority)) == NULL)
+				return -1;
+			free(x->authority);
+			x->authority = a;
+			hdrs_clear(&x->rqh);
+			if (hdrs_copy(&x->rqh, &s->rqh) == -1)
+				return -1;
+		}
+	}
+	if (x->be->has_reqmod)
+		hmod_request(x, &x->be->reqmod);
+	return 0;
+}
+
 static void
 xch_retry_fire(evutil_socket_t fd, short ev, void *arg)
 {
@@ -399,7 +459,8 @@ xch_retry_fire(evutil_socket_t fd, short ev, void *arg)
 	x->session[0] = '\0';
 	x->be = x->rule->has_session ? session_pick(x) :
 	    match_backend(x->rule);
-	if (x->be == NULL || x->be->invalid != NULL) {
+	if (x->be == NULL || x->be->invalid != NULL ||
+	    xch_be_filters(x) == -1) {
 		xch_local(x, 500);
 		return;
 	}
@@ -576,8 +637,11 @@ xch_route_and_start(struct xch *x, int grpc)
 		xch_local(x, 500);
 		return;
 	}
-	if (x->be->has_reqmod)
-		hmod_request(x, &x->be->reqmod);
+	if (xch_be_filters(x) == -1) {
+		mirror_drop(x);
+		xch_local(x, 500);
+		return;
+	}
 	mirror_start(x);
 	xch_arm(x);
 	xch_upstream(x);

@@ -63,6 +63,11 @@ class SlowBody:
         self.s.close()
 
 
+def hm_add(name):
+    return {"type": "RequestHeaderModifier",
+            "requestHeaderModifier": {"add": [{"name": name, "value": "1"}]}}
+
+
 def tmo(req=None, be=None):
     return {"request_ms": req, "backend_request_ms": be}
 
@@ -98,6 +103,11 @@ def env(tmp_path_factory):
                 backend("down", down), backend("a", a.port)],
                 retry=retry([], 30, 1)),
             entry("rnone", "/rnone", backends=A),
+            # per-backendRef request modifiers: a retry to another
+            # backend carries only that backend's modification
+            entry("rbe", "/rbe", retry=retry([503], 30, 1), backends=[
+                backend("a", a.port, filters=[hm_add("x-from-a")]),
+                backend("b", b.port, filters=[hm_add("x-from-b")])]),
             # HTTPRouteRetryBackendTimeout: a backendRequest timeout (504)
             # is retried when 504 is one of the codes
             entry("rtmo", "/rtmo", backends=[
@@ -267,3 +277,16 @@ def test_backend_request_timeout_resets_h2_stream(env):
     assert p.stdout == "200"           # the head had been relayed
     assert p.returncode in (18, 92), p.returncode   # partial / stream reset
     assert dt < 1.8, dt
+
+
+def test_retry_reapplies_backend_filters(env):
+    firsts = set()
+    for _ in range(12):
+        t = tag("/rbe")
+        st, _, body = timed(env, t, headers=[("x-echo-fail-name", "a")])
+        e = json.loads(body)
+        assert st == 200 and e["name"] == "b"
+        assert e["headers"].get("x-from-b") == "1"
+        assert "x-from-a" not in e["headers"]
+        firsts.add(len(seen(env.pa, t)) > 0)
+    assert True in firsts          # some requests went to a first
