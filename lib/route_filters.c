@@ -38,6 +38,8 @@ static const char *backend_filters[] = {
 };
 
 /* The configuration field of each known type (Gateway API names). */
+enum { FT_REQMOD, FT_RESPMOD, FT_REDIRECT, FT_REWRITE, FT_MIRROR, FT_CORS };
+
 static const struct {
 	const char	*type;
 	const char	*field;
@@ -275,14 +277,14 @@ filter_config_check(yajl_val rule, yajl_val f, int ti, char *msg,
 		return -1;
 	}
 	switch (ti) {
-	case 0:
-	case 1:
+	case FT_REQMOD:
+	case FT_RESPMOD:
 		return hmod_check(v, msg, msgsz);
-	case 2:
+	case FT_REDIRECT:
 		return redirect_check(rule, v, msg, msgsz);
-	case 3:
+	case FT_REWRITE:
 		return rewrite_check(rule, v, msg, msgsz);
-	case 5:
+	case FT_CORS:
 		return cors_check(v, msg, msgsz);
 	}
 	return 0;
@@ -313,7 +315,7 @@ list_check(struct rt_route *rt, yajl_val rule, yajl_val list, long long be,
 			}
 			continue;
 		}
-		if (++count[ti] > 1 && strcmp(type, "RequestMirror") != 0) {
+		if (++count[ti] > 1 && ti != FT_MIRROR) {
 			fc->reason = "IncompatibleFilters";
 			snprintf(m, sizeof(m), "%s cannot be repeated", type);
 			goto bad;
@@ -324,13 +326,13 @@ list_check(struct rt_route *rt, yajl_val rule, yajl_val list, long long be,
 			goto bad;
 		}
 	}
-	if (count[2] > 0 && count[3] > 0) {
+	if (count[FT_REDIRECT] > 0 && count[FT_REWRITE] > 0) {
 		fc->reason = "IncompatibleFilters";
 		snprintf(m, sizeof(m), "RequestRedirect and URLRewrite cannot "
 		    "be combined");
 		goto bad;
 	}
-	if (count[4] > RT_MAX_MIRRORS) {
+	if (count[FT_MIRROR] > RT_MAX_MIRRORS) {
 		fc->reason = "UnsupportedValue";
 		snprintf(m, sizeof(m), "more than %d RequestMirror filters",
 		    RT_MAX_MIRRORS);

@@ -112,7 +112,7 @@ const char	*rt_str_or(yajl_val obj, const char *key, const char *dflt);
 void		 rt_rules_compile(struct rt_ctx *, struct rt_route *);
 
 /* route_filters.c */
-#define RT_MAX_MIRRORS	4	/* RequestMirror filters per rule (proxy) */
+#define RT_MAX_MIRRORS	4	/* RequestMirror filters per rule */
 
 struct rt_fcheck {
 	const char	*reason;	/* why the rule is dropped */
