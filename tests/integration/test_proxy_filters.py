@@ -177,6 +177,18 @@ def build(pa, pb, pg, pm):
                        hm("ResponseHeaderModifier",
                           add=[("X-G-Resp", "2")])],
                    "backends": [backend("g", pg, proto="h2c")]}]}]
+    sethost = hm("RequestHeaderModifier", set_=[("Host", "set.example")])
+    for name, fl in (("go1", [mirror("m", pm), sethost]),
+                     ("go2", [sethost, mirror("m", pm)])):
+        hosts.append({"hostname": name + ".example.com", "wildcard": False,
+                      "listeners": ["http"], "http": [], "grpc": [
+                          {"route": {"kind": "GRPCRoute",
+                                     "namespace": "default", "name": name,
+                                     "rule": 0},
+                           "match": {"type": "Exact", "service": None,
+                                     "method": None, "headers": []},
+                           "filters": fl,
+                           "backends": [backend("g", pg, proto="h2c")]}]})
     for i, repl in enumerate(REWRITES):
         hosts.append({"hostname": "rw%d.example.com" % i, "wildcard": False,
                       "listeners": ["http"], "grpc": [], "http": [
@@ -612,3 +624,20 @@ def test_local_answers_are_not_mirrored(env):
     assert get(env, t)[0] == 301
     time.sleep(0.3)
     assert mirror_log(env.m, t, 1, timeout=0.5) == []
+
+
+def test_grpc_filters_in_order(env):
+    if not shutil.which("curl"):
+        pytest.skip("no curl")
+    for host, want in (("go1", "go1.example.com"), ("go2", "set.example")):
+        svc = "/t%d.Svc/M" % time.monotonic_ns()
+        out = subprocess.run(
+            ["curl", "-s", "--http2-prior-knowledge",
+             "-H", "Host: %s.example.com" % host,
+             "-H", "Content-Type: application/grpc", "-H", "TE: trailers",
+             "--data-binary", "@-", "http://127.0.0.1:%d%s" % (env.http, svc)],
+            input=b"\0" * 5, capture_output=True, timeout=20,
+            check=True).stdout
+        e = json.loads(out)
+        assert e["name"] == "g" and e["host"] == "set.example"
+        assert [h[3] for h in mirror_log(env.m, svc, 1)] == [want]
