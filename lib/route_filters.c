@@ -11,8 +11,9 @@
  *     status other than 301/302/303/307/308, a scheme other than
  *     http/https, a port outside 1-65535, a host name or path the proxy
  *     cannot write, ReplacePrefixMatch on a rule with a match that is not
- *     PathPrefix, header names or values the proxy refuses, more than
- *     RT_MAX_MIRRORS mirrors.
+ *     PathPrefix, header names or values the proxy refuses, a header
+ *     modifier naming a framing field (Content-Length, Transfer-Encoding,
+ *     Connection, ...), more than RT_MAX_MIRRORS mirrors.
  * Filter types the proxy does not implement (ExtensionRef, ExternalAuth,
  * any unknown type; for GRPCRoute the HTTP-only ones; per backendRef all
  * but the header modifiers) stay in the table marked "unsupported", so
@@ -21,6 +22,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "json.h"
 #include "route_priv.h"
@@ -129,6 +131,22 @@ path_ok(const char *s)
 	return 1;
 }
 
+/* Fields the proxy frames the message with: not for a modifier. */
+static int
+framing(const char *n)
+{
+	static const char	*names[] = { "connection", "content-length",
+				    "keep-alive", "proxy-connection", "te",
+				    "trailer", "transfer-encoding", "upgrade",
+				    NULL };
+	size_t			 i;
+
+	for (i = 0; names[i] != NULL; i++)
+		if (strcasecmp(names[i], n) == 0)
+			return 1;
+	return 0;
+}
+
 static int
 hmod_check(yajl_val v, char *msg, size_t msgsz)
 {
@@ -147,15 +165,22 @@ hmod_check(yajl_val v, char *msg, size_t msgsz)
 				    "name or value", lists[k], i);
 				return -1;
 			}
+			if (framing(n)) {
+				snprintf(msg, msgsz, "%s[%zu]: %.32s is set by "
+				    "the gateway", lists[k], i, n);
+				return -1;
+			}
 		}
 	}
 	a = json_get(v, "remove");
-	for (i = 0; i < json_len(a); i++)
-		if (!token_ok(json_str(json_at(a, i), NULL))) {
+	for (i = 0; i < json_len(a); i++) {
+		n = json_str(json_at(a, i), NULL);
+		if (!token_ok(n) || framing(n)) {
 			snprintf(msg, msgsz, "remove[%zu]: invalid header "
-			    "name", i);
+			    "name, or one set by the gateway", i);
 			return -1;
 		}
+	}
 	return 0;
 }
 

@@ -444,7 +444,20 @@ table_vmatches(struct tctx *t, yajl_val a, int lower, struct vmatch **out,
 	return 0;
 }
 
-/* Per-backendRef filters: header modifiers; anything else is a 500. */
+/* Mark backend b unusable: its share of the requests answers 500. */
+static int
+be_unusable(struct tctx *t, struct tbackend *b)
+{
+	if (b->invalid == NULL &&
+	    (b->invalid = strdup("UnsupportedFilter")) == NULL)
+		return terr(t, "out of memory");
+	return 0;
+}
+
+/*
+ * Per-backendRef filters: header modifiers, once each, not naming a
+ * framing field; anything else is never skipped: the backend is unusable.
+ */
 static int
 table_be_filters(struct tctx *t, yajl_val a, struct tbackend *b)
 {
@@ -464,17 +477,19 @@ table_be_filters(struct tctx *t, yajl_val a, struct tbackend *b)
 			if (table_hmod(t, json_get(f, "requestHeaderModifier"),
 			    &b->reqmod) == -1)
 				return -1;
+			if (hmod_framing(&b->reqmod) && be_unusable(t, b) == -1)
+				return -1;
 		} else if (!unsup && ft != NULL && !b->has_respmod &&
 		    strcmp(ft, "ResponseHeaderModifier") == 0) {
 			b->has_respmod = 1;
 			if (table_hmod(t, json_get(f,
 			    "responseHeaderModifier"), &b->respmod) == -1)
 				return -1;
-		} else if (b->invalid == NULL) {
-			/* Never skipped: this backend's share answers 500. */
-			if ((b->invalid = strdup("UnsupportedFilter")) == NULL)
-				return terr(t, "out of memory");
-		}
+			if (hmod_framing(&b->respmod) &&
+			    be_unusable(t, b) == -1)
+				return -1;
+		} else if (be_unusable(t, b) == -1)
+			return -1;
 	}
 	return 0;
 }

@@ -3,8 +3,9 @@
  * table_filter: the Gateway API filters of a route table entry.  Filters
  * the proxy implements are compiled and their listed order is kept
  * (trule.steps); an unknown, repeated or "unsupported" filter, or
- * RequestRedirect with URLRewrite, marks the entry so its requests get
- * 500 -- a filter is never silently skipped.
+ * RequestRedirect with URLRewrite, or a header modifier that names a
+ * framing field, marks the entry so its requests get 500 -- a filter is
+ * never silently skipped.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -185,6 +186,34 @@ table_strpairs(struct tctx *t, yajl_val a, char ***names, char ***vals,
 	return 0;
 }
 
+/*
+ * Fields that frame or carry the connection: the proxy writes them
+ * itself, so a modifier that names them would send two framings (request
+ * smuggling on a shared backend connection).  1: the modifier names one.
+ */
+int
+hmod_framing(const struct hmod *h)
+{
+	static const char	*names[] = { "connection", "content-length",
+				    "keep-alive", "proxy-connection", "te",
+				    "trailer", "transfer-encoding", "upgrade",
+				    NULL };
+	size_t			 i, k;
+
+	for (k = 0; names[k] != NULL; k++) {
+		for (i = 0; i < h->nset; i++)
+			if (strcmp(h->set_name[i], names[k]) == 0)
+				return 1;
+		for (i = 0; i < h->nadd; i++)
+			if (strcmp(h->add_name[i], names[k]) == 0)
+				return 1;
+		for (i = 0; i < h->nremove; i++)
+			if (strcmp(h->remove[i], names[k]) == 0)
+				return 1;
+	}
+	return 0;
+}
+
 int
 table_hmod(struct tctx *t, yajl_val v, struct hmod *h)
 {
@@ -312,14 +341,20 @@ table_filter(struct tctx *t, yajl_val f, struct trule *r)
 	if (strcmp(type, "RequestHeaderModifier") == 0 && !r->has_reqmod) {
 		r->has_reqmod = 1;
 		step_add(r, F_REQMOD, 0);
-		return table_hmod(t, json_get(f, "requestHeaderModifier"),
-		    &r->reqmod);
+		if (table_hmod(t, json_get(f, "requestHeaderModifier"),
+		    &r->reqmod) == -1)
+			return -1;
+		r->filter_error |= hmod_framing(&r->reqmod);
+		return 0;
 	}
 	if (strcmp(type, "ResponseHeaderModifier") == 0 && !r->has_respmod) {
 		r->has_respmod = 1;
 		step_add(r, F_RESPMOD, 0);
-		return table_hmod(t, json_get(f, "responseHeaderModifier"),
-		    &r->respmod);
+		if (table_hmod(t, json_get(f, "responseHeaderModifier"),
+		    &r->respmod) == -1)
+			return -1;
+		r->filter_error |= hmod_framing(&r->respmod);
+		return 0;
 	}
 	if (strcmp(type, "RequestRedirect") == 0 && !r->has_redirect) {
 		r->has_redirect = 1;

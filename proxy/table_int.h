@@ -20,6 +20,7 @@ char	*lowerdup(const char *);
 int	 table_filters(struct tctx *, yajl_val, struct trule *);
 int	 table_hmod(struct tctx *, yajl_val, struct hmod *);
 void	 hmod_free(struct hmod *);
+int	 hmod_framing(const struct hmod *);
 unsigned table_schemes(yajl_val);
 int	 field_name_ok(const char *);
 int	 field_value_ok(const char *);

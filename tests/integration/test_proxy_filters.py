@@ -119,6 +119,11 @@ def build(pa, pb, pg, pm):
         entry("extref", "/extref", backends=A, filters=[
             {"type": "ExtensionRef", "unsupported": True,
              "extensionRef": {"group": "x", "kind": "Y", "name": "z"}}]),
+        entry("framing", "/framing", backends=A, filters=[
+            hm("RequestHeaderModifier", set_=[("Content-Length", "0")])]),
+        entry("framingbe", "/framingbe", backends=[backend("a", pa, filters=[
+            hm("ResponseHeaderModifier",
+               add=[("Transfer-Encoding", "chunked")])])]),
         entry("bogus", "/bogus", backends=A,
               filters=[{"type": "NoSuchFilter"}]),
         entry("rhost", "/r/host", filters=[redirect(hostname="example.org",
@@ -303,7 +308,7 @@ def test_backend_level_modifiers(env):
 
 
 @pytest.mark.parametrize("path", ["/unknown", "/extref", "/bogus",
-                                  "/bebad"])
+                                  "/bebad", "/framing", "/framingbe"])
 def test_unknown_filter_500(env, path):
     assert get(env, path)[0] == 500
 
