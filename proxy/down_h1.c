@@ -7,8 +7,9 @@
  * when both sides allow it.  A malformed request gets its 4xx and the
  * connection is closed; nothing after it is trusted.
  */
-#include <sys/mman.h>
 #include <sys/socket.h>
+
+#include <arpa/inet.h>
 
 #include <event2/event_struct.h>
 
@@ -30,7 +31,7 @@ struct dconn {
 	struct evbuffer		*tmp;
 	struct event		*tmo;
 	struct event		*defer;
-	char			 ip[64];
+	char			 ip[INET6_ADDRSTRLEN];
 	int			 tls;
 	enum dstate		 state;
 	struct h1_scan		 scan;
@@ -48,7 +49,6 @@ struct dconn {
 	int			 paused;
 	int			 wpending;	/* EV_WRITE on, for leftovers */
 	int			 park_at;	/* tmo parks, not expires */
-	int			 fd;		/* while parked (bev NULL) */
 	struct event		 tmo_ev;
 	struct event		 defer_ev;
 	struct event		 rd_ev;		/* plain sockets: our reads */
@@ -56,62 +56,59 @@ struct dconn {
 };
 
 /*
- * Connection structs (events included) come from per-thread slabs, apart
- * from the heap where libevent keeps bufferevents: when a parked
- * connection frees its bufferevent, whole heap pages come free and
- * malloc_trim() can return them.  (ASan builds use calloc, so they still
- * see every access.)
+ * A plain keep-alive connection idle this long is parked: its struct
+ * dconn and bufferevent (about 1.5 KB with buffers and events) are freed
+ * and only its descriptor waits, in the thread's parking lot (park.c);
+ * the next byte brings a fresh dconn and bufferevent (and the client's
+ * address, again from getpeername(2)).
  */
-#define D_SLAB_BYTES	(64 * 1024)
+#define D_PARK_MS	1000
 
-#ifndef __SANITIZE_ADDRESS__
-static __thread void	*d_slab;
-#endif
+/*
+ * The connection timers have a few fixed durations: libevent's common
+ * timeouts keep each in a queue (O(1) add and delete) instead of the
+ * timer heap.  Per thread, set up with the first connection.
+ */
+enum dtimer { T_HEAD, T_IDLE, T_PARK, T_REST, T_N };
 
-static struct dconn *
-d_alloc(void)
+static __thread const struct timeval	*d_ct[T_N];
+static __thread int			 d_ct_done;
+
+static int
+d_tmo_ms(enum dtimer t)
 {
-#ifdef __SANITIZE_ADDRESS__
-	return calloc(1, sizeof(struct dconn));
-#else
-	char	*c;
-	size_t	 i, n = D_SLAB_BYTES / sizeof(struct dconn);
-	void	*p;
-
-	if (d_slab == NULL) {
-		if ((c = mmap(NULL, D_SLAB_BYTES, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)) == MAP_FAILED)
-			return NULL;
-		for (i = 0; i < n; i++)
-			*(void **)(c + i * sizeof(struct dconn)) = i + 1 < n ?
-			    c + (i + 1) * sizeof(struct dconn) : NULL;
-		d_slab = c;
+	switch (t) {
+	case T_HEAD:
+		return px->cf.header_timeout_ms;
+	case T_IDLE:
+		return px->cf.idle_timeout_ms;
+	case T_PARK:
+		return D_PARK_MS;
+	default:
+		return px->cf.idle_timeout_ms - D_PARK_MS;
 	}
-	p = d_slab;
-	d_slab = *(void **)p;
-	memset(p, 0, sizeof(struct dconn));
-	return p;
-#endif
 }
 
 static void
-d_dealloc(struct dconn *d)
+d_arm(struct event *ev, enum dtimer t)
 {
-#ifdef __SANITIZE_ADDRESS__
-	free(d);
-#else
-	*(void **)d = d_slab;
-	d_slab = d;
-#endif
-}
+	struct timeval	 tv;
+	int		 i;
 
-/*
- * A plain keep-alive connection idle this long is parked: its
- * bufferevent (about 1 KB with its buffers and events) is freed and a
- * bare read event waits on the socket; the next request brings a fresh
- * bufferevent.  Idle connections then cost a few hundred bytes.
- */
-#define D_PARK_MS	1000
+	if (!d_ct_done) {
+		d_ct_done = 1;
+		for (i = 0; i < T_N; i++)
+			if (px_tv_ms(&tv, d_tmo_ms(i)))
+				d_ct[i] = event_base_init_common_timeout(
+				    px->base, &tv);
+	}
+	if (d_ct[t] != NULL)
+		event_add(ev, d_ct[t]);
+	else {
+		px_tv_ms(&tv, d_tmo_ms(t));
+		event_add(ev, &tv);
+	}
+}
 
 static void	 d_read(struct bufferevent *, void *);
 static void	 d_write(struct bufferevent *, void *);
@@ -129,7 +126,7 @@ static void	 d_finish(struct dconn *);
 static void	 d_kick(struct dconn *);
 static void	 d_flush(struct dconn *);
 static void	 d_park(struct dconn *);
-static int	 d_unpark(struct dconn *);
+static void	 d_setup(struct dconn *, struct bufferevent *);
 static void	 d_recv(evutil_socket_t, short, void *);
 static void	 d_rd(struct dconn *, int);
 
@@ -152,24 +149,30 @@ down_h1_accept(struct bufferevent *bev, const char *ip, int tls,
 
 	(void)unused;
 	(void)unusedlen;
-	if ((d = d_alloc()) == NULL) {
+	if ((d = calloc(1, sizeof(*d))) == NULL) {
 		bufferevent_free(bev);
 		px_conn_release();
 		return;
 	}
+	d->tls = tls;
+	snprintf(d->ip, sizeof(d->ip), "%s", ip);
+	d_setup(d, bev);
+}
+
+/* A new or unparked connection's struct around its bufferevent. */
+static void
+d_setup(struct dconn *d, struct bufferevent *bev)
+{
 	d->tmo = &d->tmo_ev;
 	d->defer = &d->defer_ev;
 	evtimer_assign(d->tmo, px->base, d_timeout, d);
 	event_assign(d->defer, px->base, -1, 0, d_deferred, d);
 	d->bev = bev;
-	d->fd = -1;
-	d->tls = tls;
-	snprintf(d->ip, sizeof(d->ip), "%s", ip);
 	bufferevent_setcb(bev, d_read, d_write, d_event, d);
 	/* Plain sockets: answers are written directly (d_flush); libevent
 	 * writes only what the socket did not take, so a request costs no
 	 * epoll_ctl(2) for EPOLLOUT. */
-	if (tls)
+	if (d->tls)
 		bufferevent_enable(bev, EV_READ | EV_WRITE);
 	else {
 		/* ... and read by d_recv: recv(2) without libevent's
@@ -211,8 +214,6 @@ d_recv(evutil_socket_t fd, short ev, void *arg)
 	ssize_t			 n;
 
 	(void)ev;
-	if (d->bev == NULL && d_unpark(d) == -1)
-		return;
 	in = bufferevent_get_input(d->bev);
 	evbuffer_unfreeze(in, 0);
 	if (evbuffer_reserve_space(in, 4096, &v, 1) < 1) {
@@ -237,7 +238,6 @@ d_recv(evutil_socket_t fd, short ev, void *arg)
 static void
 d_next(struct dconn *d)
 {
-	struct timeval	 tv;
 	size_t		 have = evbuffer_get_length(bufferevent_get_input(
 			    d->bev));
 
@@ -253,43 +253,50 @@ d_next(struct dconn *d)
 		d->tmp = NULL;
 	}
 	d->park_at = !have && !d->tls && px->cf.idle_timeout_ms > D_PARK_MS;
-	px_tv_ms(&tv, have ? px->cf.header_timeout_ms : d->park_at ?
-	    D_PARK_MS : px->cf.idle_timeout_ms);
-	evtimer_add(d->tmo, &tv);
+	d_arm(d->tmo, have ? T_HEAD : d->park_at ? T_PARK : T_IDLE);
 	d_rd(d, 1);
 	if (have)
 		event_active(d->defer, 0, 0);
 }
 
+/* Idle for D_PARK_MS: only the descriptor waits, in the parking lot. */
 static void
 d_park(struct dconn *d)
 {
-	struct timeval	 tv;
+	evutil_socket_t	 fd = bufferevent_getfd(d->bev);
 
 	d->park_at = 0;
+	if (park_fd(fd, d_tmo_ms(T_REST)) == -1) {
+		d_arm(d->tmo, T_REST);	/* stay as it is until the idle end */
+		return;
+	}
 	px_threads_parked();
-	d->fd = bufferevent_getfd(d->bev);
+	event_del(&d->rd_ev);
+	event_del(d->tmo);
+	event_del(d->defer);
 	bufferevent_setfd(d->bev, -1);	/* so freeing it keeps the fd */
 	bufferevent_free(d->bev);
-	d->bev = NULL;			/* d_recv still watches the fd */
-	px_tv_ms(&tv, px->cf.idle_timeout_ms - D_PARK_MS);
-	evtimer_add(d->tmo, &tv);
+	free(d);
 }
 
-/* The parked client sent something: back to a bufferevent.  -1: freed. */
-static int
-d_unpark(struct dconn *d)
+/* A parked connection's client sent something (park.c): serve it again. */
+void
+down_h1_unpark(int fd)
 {
-	if ((d->bev = bufferevent_socket_new(px->base, d->fd,
+	struct dconn		*d;
+	struct bufferevent	*bev = NULL;
+
+	if ((d = calloc(1, sizeof(*d))) == NULL ||
+	    px_peer_ip(fd, d->ip, sizeof(d->ip)) == -1 ||
+	    (bev = bufferevent_socket_new(px->base, fd,
 	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
-		d_free(d);		/* closes d->fd */
-		return -1;
+		free(d);
+		evutil_closesocket(fd);
+		px_conn_release();
+		return;
 	}
-	d->fd = -1;
-	bufferevent_setcb(d->bev, d_read, d_write, d_event, d);
-	bufferevent_disable(d->bev, EV_READ | EV_WRITE);
-	d_next(d);
-	return 0;
+	d_setup(d, bev);
+	d_recv(fd, EV_READ, d);
 }
 
 /* Work that must not run inside the caller's stack frame. */
@@ -354,11 +361,8 @@ d_free(struct dconn *d)
 		event_del(&d->rd_ev);
 	if (d->tmp != NULL)
 		evbuffer_free(d->tmp);
-	if (d->bev != NULL)
-		bufferevent_free(d->bev);
-	else if (d->fd != -1)
-		evutil_closesocket(d->fd);
-	d_dealloc(d);
+	bufferevent_free(d->bev);
+	free(d);
 	px_conn_release();
 }
 
@@ -436,10 +440,6 @@ d_timeout(evutil_socket_t fd, short ev, void *arg)
 
 	(void)fd;
 	(void)ev;
-	if (d->bev == NULL) {		/* parked: the idle time is over */
-		d_free(d);
-		return;
-	}
 	if (d->state == D_HEAD && (d->scan.pos > 0 || evbuffer_get_length(
 	    bufferevent_get_input(d->bev)) > 0)) {
 		d_error(d, 408);
@@ -599,7 +599,6 @@ d_head(struct dconn *d)
 	struct evbuffer	*in = bufferevent_get_input(d->bev);
 	size_t		 len = evbuffer_get_length(in), n;
 	struct h1_msg	 m;
-	struct timeval	 tv;
 	struct xch	*x;
 	const char	*p;
 	long		 rc;
@@ -614,8 +613,7 @@ d_head(struct dconn *d)
 	if (len == 0)
 		return 0;
 	if (d->scan.pos == 0) {
-		px_tv_ms(&tv, px->cf.header_timeout_ms);
-		evtimer_add(d->tmo, &tv);
+		d_arm(d->tmo, T_HEAD);
 	}
 	n = len > H1_MAX_HEAD + 1 ? H1_MAX_HEAD + 1 : len;
 	p = (const char *)evbuffer_pullup(in, n);

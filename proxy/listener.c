@@ -43,6 +43,7 @@ static void	 l_accept(struct evconnlistener *, evutil_socket_t,
 static void	 l_sniff(struct bufferevent *, void *);
 static void	 l_event(struct bufferevent *, short, void *);
 static void	 l_timeout(evutil_socket_t, short, void *);
+static void	 l_ntop(const struct sockaddr *, char *, size_t);
 
 static void
 p_free(struct pending *p, int close_bev)
@@ -179,13 +180,32 @@ l_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		return;
 	}
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr,
-		    ip, sizeof(ip));
-	else
-		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr,
-		    ip, sizeof(ip));
+	l_ntop(sa, ip, sizeof(ip));
 	px_threads_dispatch(fd, arg != NULL, ip);
+}
+
+static void
+l_ntop(const struct sockaddr *sa, char *ip, size_t sz)
+{
+	if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->
+		    sin6_addr, ip, sz);
+	else
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
+		    ip, sz);
+}
+
+/* The client's address as accept(2) gave it, for a connection's fd. */
+int
+px_peer_ip(int fd, char *ip, size_t sz)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sl = sizeof(ss);
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == -1)
+		return -1;
+	l_ntop((struct sockaddr *)&ss, ip, sz);
+	return 0;
 }
 
 /* "host:port" or "[v6]:port" with numeric host and port (0 allowed). */

@@ -398,6 +398,7 @@ main(int argc, char **argv)
 	struct timeval	 sec = { 1, 0 };
 	int		 i, sigs[3] = { SIGTERM, SIGINT, SIGHUP };
 
+	px_mem_init();
 	px = &px_state;
 	px_defaults(&px->cf);
 	px_nofile();

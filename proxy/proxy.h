@@ -188,6 +188,10 @@ int		 up_h2_start(struct xch *);
 void		 xfp_scheme(struct xch *, const char *, size_t);
 void		 down_h1_accept(struct bufferevent *, const char *, int,
 		    const char *, size_t);
+void		 down_h1_unpark(int);
+
+/* park.c: idle client connections, descriptor only. */
+int		 park_fd(int, int);
 
 /* down_h2.c: HTTP/2 server connections. */
 void		 down_h2_accept(struct bufferevent *, const char *, int,
@@ -199,6 +203,7 @@ struct sockaddr_storage;
 int		 addr_parse(const char *, struct sockaddr_storage *, int *);
 void		 listener_close_all(void);
 void		 listener_conn_start(int, int, const char *);
+int		 px_peer_ip(int, char *, size_t);
 
 /* tls.c */
 int		 tls_init(const char *, const char *);
@@ -300,6 +305,9 @@ void		 hb_field(struct hbuf *, const char *, const char *);
 void		 hb_num(struct hbuf *, int64_t);
 void		 hb_status(struct hbuf *, int);
 void		 hb_done(struct hbuf *);
+
+/* mem.c */
+void		 px_mem_init(void);
 
 /* main.c */
 void		 px_backend_addr(const char *, int, char *, size_t, int *);
