@@ -64,6 +64,8 @@ struct dconn {
  */
 #define D_PARK_MS	1000
 
+#define D_SCRATCH	16384	/* per-thread read buffer for heads */
+
 /*
  * The connection timers have a few fixed durations: libevent's common
  * timeouts keep each in a queue (O(1) add and delete) instead of the
@@ -121,6 +123,7 @@ static void	 d_linger(struct dconn *);
 static void	 d_next(struct dconn *);
 static void	 d_error(struct dconn *, int);
 static int	 d_head(struct dconn *);
+static int	 d_head_in(struct dconn *, const char *, size_t, int);
 static int	 d_body(struct dconn *);
 static void	 d_finish(struct dconn *);
 static void	 d_kick(struct dconn *);
@@ -128,6 +131,8 @@ static void	 d_flush(struct dconn *);
 static void	 d_park(struct dconn *);
 static void	 d_setup(struct dconn *, struct bufferevent *);
 static void	 d_recv(evutil_socket_t, short, void *);
+static void	 d_recv_head(struct dconn *, evutil_socket_t);
+static int	 d_in_add(struct dconn *, const char *, size_t);
 static void	 d_rd(struct dconn *, int);
 
 static void	 dh1_head(struct xch *, int, struct hdrs *, int64_t);
@@ -215,6 +220,11 @@ d_recv(evutil_socket_t fd, short ev, void *arg)
 
 	(void)ev;
 	in = bufferevent_get_input(d->bev);
+	if (d->state == D_HEAD && d->scan.pos == 0 &&
+	    evbuffer_get_length(in) == 0) {
+		d_recv_head(d, fd);
+		return;
+	}
 	evbuffer_unfreeze(in, 0);
 	if (evbuffer_reserve_space(in, 4096, &v, 1) < 1) {
 		evbuffer_freeze(in, 0);
@@ -232,6 +242,52 @@ d_recv(evutil_socket_t fd, short ev, void *arg)
 		d_event(d->bev, BEV_EVENT_EOF | BEV_EVENT_READING, d);
 	else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 		d_event(d->bev, BEV_EVENT_ERROR | BEV_EVENT_READING, d);
+}
+
+/*
+ * Waiting for a request head with nothing buffered: read into the
+ * thread's scratch buffer and take the head from there (d_head_in), so
+ * a request that arrives whole costs no buffer allocation.
+ */
+static void
+d_recv_head(struct dconn *d, evutil_socket_t fd)
+{
+	static __thread char	 scratch[D_SCRATCH];
+	const char		*p = scratch;
+	ssize_t			 n;
+
+	if ((n = recv(fd, scratch, sizeof(scratch), 0)) == 0) {
+		d_event(d->bev, BEV_EVENT_EOF | BEV_EVENT_READING, d);
+		return;
+	}
+	if (n == -1) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			d_event(d->bev, BEV_EVENT_ERROR | BEV_EVENT_READING,
+			    d);
+		return;
+	}
+	/* Tolerate stray CRLFs between requests (RFC 9112 2.2). */
+	while (n >= 2 && p[0] == '\r' && p[1] == '\n') {
+		p += 2;
+		n -= 2;
+	}
+	if (n == 0 || d_head_in(d, p, n, 0) == -1)
+		return;
+	if (d->state == D_BODY)
+		(void)d_body(d);
+}
+
+/* Add to the input buffer (libevent keeps its end frozen). */
+static int
+d_in_add(struct dconn *d, const char *p, size_t n)
+{
+	struct evbuffer	*in = bufferevent_get_input(d->bev);
+	int		 rc;
+
+	evbuffer_unfreeze(in, 0);
+	rc = evbuffer_add(in, p, n);
+	evbuffer_freeze(in, 0);
+	return rc;
 }
 
 /* Ready for the next request head. */
@@ -597,12 +653,8 @@ static int
 d_head(struct dconn *d)
 {
 	struct evbuffer	*in = bufferevent_get_input(d->bev);
-	size_t		 len = evbuffer_get_length(in), n;
-	struct h1_msg	 m;
-	struct xch	*x;
+	size_t		 len = evbuffer_get_length(in);
 	const char	*p;
-	long		 rc;
-	int		 st;
 
 	/* Tolerate stray CRLFs between requests (RFC 9112 2.2). */
 	while (d->scan.pos == 0 && len >= 2 && (p = (const char *)
@@ -612,33 +664,56 @@ d_head(struct dconn *d)
 	}
 	if (len == 0)
 		return 0;
-	if (d->scan.pos == 0) {
-		d_arm(d->tmo, T_HEAD);
-	}
-	n = len > H1_MAX_HEAD + 1 ? H1_MAX_HEAD + 1 : len;
-	p = (const char *)evbuffer_pullup(in, n);
-	if ((rc = h1_head_end(&d->scan, p, n, 1)) < 0) {
-		d_error(d, -rc);
-		return -1;
-	}
-	if (rc == 0)
+	if (len > H1_MAX_HEAD + 1)
+		len = H1_MAX_HEAD + 1;
+	return d_head_in(d, (const char *)evbuffer_pullup(in, len), len, 1);
+}
+
+/*
+ * A request head at p[0..n): the start of the input buffer (buffered),
+ * or bytes just read into the thread's scratch buffer while the input
+ * buffer was empty -- the usual case, where a whole head arrives in one
+ * read and never enters a buffer.  Scratch bytes that are not a complete
+ * head, or that follow it, go to the input buffer.
+ */
+static int
+d_head_in(struct dconn *d, const char *p, size_t n, int buffered)
+{
+	struct evbuffer	*in = bufferevent_get_input(d->bev);
+	struct h1_msg	 m;
+	struct xch	*x;
+	long		 rc;
+	int		 st, first = d->scan.pos == 0;
+
+	if ((rc = h1_head_end(&d->scan, p, n, 1)) <= 0) {
+		if (!buffered && d_in_add(d, p, n) == -1)
+			rc = -500;
+		if (rc < 0) {
+			d_error(d, -rc);
+			return -1;
+		}
+		if (first)
+			d_arm(d->tmo, T_HEAD);
 		return 0;
+	}
 	evtimer_del(d->tmo);
-	if ((st = h1_parse_request(p, rc, &m)) != 0) {
-		d_error(d, st);
+	if ((st = h1_parse_request(p, rc, &m)) != 0 ||
+	    (d->x = d_make_xch(d, &m)) == NULL) {
+		if (!buffered)
+			(void)d_in_add(d, p, n);
+		d_error(d, st != 0 ? st : 500);
 		return -1;
 	}
 	d->minor = m.minor;
 	d->keepalive = m.minor == 1 ? !m.conn_close : m.conn_keepalive;
-	if ((d->x = d_make_xch(d, &m)) == NULL) {
-		d_error(d, 500);
-		return -1;
-	}
 	if (m.expect_continue && m.minor == 1)
 		hdrs_add(&d->x->rqh, "expect", 6, "100-continue", 12);
 	d->body = m.chunked ? B_CHUNKED : m.clen > 0 ? B_CLEN : B_NONE;
 	d->left = m.clen > 0 ? (uint64_t)m.clen : 0;
-	evbuffer_drain(in, rc);
+	if (buffered)
+		evbuffer_drain(in, rc);
+	else if ((size_t)rc < n)
+		(void)d_in_add(d, p + rc, n - rc);
 	d->state = d->body == B_NONE ? D_WAIT : D_BODY;
 	if (d->body == B_NONE)
 		d->req_done = 1;

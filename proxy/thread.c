@@ -116,11 +116,6 @@ px_threads_start(int n)
 	 * top back to the system each time (brk/madvise per request); idle
 	 * memory goes back through px_threads_trim() instead. */
 	(void)mallopt(M_TRIM_THRESHOLD, 16 << 20);
-	/* One malloc arena for all threads: malloc_trim() returns the free
-	 * top of the main arena only, so a thread arena kept the pages of
-	 * every burst of connections (8 MB with 10,000 idle ones).  Small
-	 * blocks come from the per-thread caches, without the lock. */
-	(void)mallopt(M_ARENA_MAX, 1);
 	if (w_setup(&workers[0], px) == -1)
 		return -1;
 	for (i = 1; i < n; i++) {

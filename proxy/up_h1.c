@@ -29,6 +29,7 @@
 #include "proxy.h"
 
 #define POOL_MAX_IDLE	256
+#define U_SCRATCH	16384	/* per-thread read buffer for heads */
 
 enum ustate { U_CONNECTING, U_HEAD, U_BODY, U_PIPE, U_IDLE };
 enum rmode { R_NONE, R_CLEN, R_CHUNKED, R_CLOSE };
@@ -86,6 +87,9 @@ static void	 u_free(struct uconn *);
 static void	 u_fail(struct uconn *, int);
 static void	 u_done(struct uconn *);
 static int	 u_head(struct uconn *);
+static int	 u_head_in(struct uconn *, const char *, size_t, int);
+static int	 u_in_add(struct uconn *, const char *, size_t);
+static void	 u_recv_head(struct uconn *, evutil_socket_t);
 static void	 u_body(struct uconn *);
 static void	 u_send_head(struct uconn *, struct xch *);
 
@@ -243,6 +247,11 @@ u_recv(evutil_socket_t fd, short ev, void *arg)
 	ssize_t			 n;
 
 	(void)ev;
+	if (u->state == U_HEAD && u->x != NULL && !u->paused &&
+	    u->scan.pos == 0 && evbuffer_get_length(in) == 0) {
+		u_recv_head(u, fd);
+		return;
+	}
 	evbuffer_unfreeze(in, 0);
 	if (evbuffer_reserve_space(in, 4096, &v, 1) < 1) {
 		evbuffer_freeze(in, 0);
@@ -260,6 +269,30 @@ u_recv(evutil_socket_t fd, short ev, void *arg)
 		u_event(u->bev, BEV_EVENT_EOF | BEV_EVENT_READING, u);
 	else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 		u_event(u->bev, BEV_EVENT_ERROR | BEV_EVENT_READING, u);
+}
+
+/*
+ * Waiting for a response head with nothing buffered: read into the
+ * thread's scratch buffer and take the head from there (u_head_in), so
+ * a small response costs no 4 KB buffer.
+ */
+static void
+u_recv_head(struct uconn *u, evutil_socket_t fd)
+{
+	static __thread char	 scratch[U_SCRATCH];
+	ssize_t			 n;
+
+	if ((n = recv(fd, scratch, sizeof(scratch), 0)) == 0)
+		u_event(u->bev, BEV_EVENT_EOF | BEV_EVENT_READING, u);
+	else if (n == -1) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			u_event(u->bev, BEV_EVENT_ERROR | BEV_EVENT_READING,
+			    u);
+	} else {
+		u->got_bytes = 1;
+		if (u_head_in(u, scratch, n, 0) == 1)
+			u_read(u->bev, u);
+	}
 }
 
 static void
@@ -587,9 +620,36 @@ static int
 u_head(struct uconn *u)
 {
 	struct evbuffer	*in = bufferevent_get_input(u->bev);
-	size_t		 len = evbuffer_get_length(in), i;
+	size_t		 len = evbuffer_get_length(in);
 	size_t		 n = len > H1_MAX_HEAD + 1 ? H1_MAX_HEAD + 1 : len;
-	const char	*p = (const char *)evbuffer_pullup(in, n);
+
+	return u_head_in(u, (const char *)evbuffer_pullup(in, n), n, 1);
+}
+
+/* Add to the input buffer (libevent keeps its end frozen). */
+static int
+u_in_add(struct uconn *u, const char *p, size_t n)
+{
+	struct evbuffer	*in = bufferevent_get_input(u->bev);
+	int		 rc;
+
+	evbuffer_unfreeze(in, 0);
+	rc = evbuffer_add(in, p, n);
+	evbuffer_freeze(in, 0);
+	return rc;
+}
+
+/*
+ * A response head at p[0..n): the start of the input buffer (buffered),
+ * or bytes just read into the thread's scratch buffer while the input
+ * buffer was empty (u_recv_head); scratch bytes that are not a complete
+ * head, or that follow it, go to the input buffer.  Returns as u_head.
+ */
+static int
+u_head_in(struct uconn *u, const char *p, size_t n, int buffered)
+{
+	struct evbuffer	*in = bufferevent_get_input(u->bev);
+	size_t		 i;
 	struct h1_msg	 m;
 	struct hdrs	 h = { 0 };
 	long		 rc;
@@ -602,15 +662,26 @@ u_head(struct uconn *u)
 		u_fail(u, 502);
 		return -1;
 	}
-	if (rc == 0)
+	if (rc == 0) {
+		if (!buffered && u_in_add(u, p, n) == -1) {
+			u_fail(u, 502);
+			return -1;
+		}
 		return 0;
+	}
 	for (i = 0; i < m.nf; i++)
 		if (!is_hop(m.f[i].name, m.f[i].nlen) || (m.status == 101 &&
 		    m.f[i].nlen == 7 && strncasecmp(m.f[i].name, "upgrade",
 		    7) == 0))
 			(void)hdrs_add(&h, m.f[i].name, m.f[i].nlen,
 			    m.f[i].value, m.f[i].vlen);
-	evbuffer_drain(in, rc);
+	if (buffered)
+		evbuffer_drain(in, rc);
+	else if ((size_t)rc < n && u_in_add(u, p + rc, n - rc) == -1) {
+		hdrs_clear(&h);
+		u_fail(u, 502);
+		return -1;
+	}
 	memset(&u->scan, 0, sizeof(u->scan));
 	if (m.status == 101 && x->upgrade) {
 		evtimer_del(u->tmo);
