@@ -607,7 +607,7 @@ d_make_xch(struct dconn *d, struct h1_msg *m)
 		return NULL;
 	x->method = strndup(m->method, m->mlen);
 	x->scheme = d->tls ? "https" : "http";
-	snprintf(x->client_ip, sizeof(x->client_ip), "%s", d->ip);
+	memcpy(x->client_ip, d->ip, sizeof(d->ip));	/* NUL-terminated */
 	if (t[0] != '/' && t[0] != '*') {	/* absolute-form */
 		t += (t[4] == 's' || t[4] == 'S') ? 8 : 7;
 		tl -= t - m->target;

@@ -24,18 +24,40 @@
  *    control bytes in chunk extensions, oversized trailers.
  * Limits: request line 8 KiB (414), head 64 KiB and 100 fields (431).
  */
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
 #include "http1.h"
 
+/* RFC 9110 5.6.2 tchar, by byte value. */
+static const unsigned char tchar[256] = {
+	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
+	['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+	['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+	['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1,
+	['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
+	['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+	['y'] = 1, ['z'] = 1,
+	['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1,
+	['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1,
+	['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
+	['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+	['Y'] = 1, ['Z'] = 1,
+	['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1,
+	['*'] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1,
+	['`'] = 1, ['|'] = 1, ['~'] = 1,
+};
+
+/* Bytes the head scanner must look at: NUL, CR, LF. */
+static const unsigned char special[256] = {
+	['\0'] = 1, ['\r'] = 1, ['\n'] = 1,
+};
+
 int
 h1_is_tchar(unsigned char c)
 {
-	if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-	    (c >= 'A' && c <= 'Z'))
-		return 1;
-	return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+	return tchar[c];
 }
 
 static int
@@ -44,33 +66,50 @@ is_vchar_obs(unsigned char c)
 	return (c >= 0x21 && c <= 0x7e) || c >= 0x80;
 }
 
+/*
+ * Runs of ordinary bytes are skipped with a table lookup per byte up to
+ * the next NUL, CR or LF or the next length limit; the checks are the
+ * byte-by-byte rules: NUL and a CR not followed by LF are 400, an LF not
+ * after CR is 400, a request line from 8 KiB on is 414, a byte from
+ * 64 KiB on (CR and LF apart) or more than 101 lines is 431.
+ */
 long
 h1_head_end(struct h1_scan *s, const char *buf, size_t len, int request)
 {
-	size_t	 i;
+	const unsigned char	*b = (const unsigned char *)buf;
+	size_t			 i = s->pos, stop, lim;
 
-	for (i = s->pos; i < len; i++) {
-		unsigned char c = buf[i];
-
-		if (c == '\0' || (i > 0 && buf[i - 1] == '\r' && c != '\n'))
+	while (i < len) {
+		if (i > 0 && b[i - 1] == '\r' && b[i] != '\n')
 			return -400;
-		if (c == '\r')
-			continue;
-		if (c != '\n') {
-			if (request && s->nlines == 0 && i - s->line >=
-			    H1_MAX_LINE)
+		if (!special[b[i]]) {
+			/* Ordinary bytes, up to the first limit. */
+			lim = request && s->nlines == 0 ?
+			    s->line + H1_MAX_LINE : SIZE_MAX;
+			if (i >= lim)
 				return -414;
 			if (i >= H1_MAX_HEAD)
 				return -431;
+			stop = lim < H1_MAX_HEAD ? lim : H1_MAX_HEAD;
+			if (stop > len)
+				stop = len;
+			while (i < stop && !special[b[i]])
+				i++;
 			continue;
 		}
-		if (i == 0 || buf[i - 1] != '\r')
+		if (b[i] == '\0')
+			return -400;
+		if (b[i] == '\r') {
+			i++;
+			continue;
+		}
+		if (i == 0 || b[i - 1] != '\r')
 			return -400;
 		if (i - s->line == 1) {		/* empty line: end of head */
 			s->pos = i + 1;
 			return i + 1;
 		}
-		s->line = i + 1;
+		s->line = ++i;
 		if (++s->nlines > H1_MAX_FIELDS + 1)
 			return -431;
 	}

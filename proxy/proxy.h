@@ -36,7 +36,7 @@
 #define PX_HIGH_WATER		(256 * 1024)
 
 struct hdr {
-	char	*name;		/* lower case */
+	char	*name;		/* lower case; one block with the value */
 	char	*value;
 };
 

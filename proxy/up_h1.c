@@ -185,6 +185,31 @@ pool_take(const char *key)
 	return NULL;
 }
 
+/* The pool key, "host:port" (cut to fit, as snprintf did). */
+static void
+u_key(const struct tbackend *be, char *key, size_t sz)
+{
+	char		 port[12];
+	size_t		 hl = strlen(be->host), pl = 0, i;
+	unsigned	 v = be->port;
+
+	if (be->port < 0) {
+		snprintf(key, sz, "%s:%d", be->host, be->port);
+		return;
+	}
+	do {
+		port[sizeof(port) - 1 - pl++] = '0' + v % 10;
+		v /= 10;
+	} while (v > 0 && pl < sizeof(port) - 1);
+	port[sizeof(port) - 1 - pl++] = ':';
+	if (hl > sz - 1)
+		hl = sz - 1;
+	memcpy(key, be->host, hl);
+	for (i = 0; i < pl && hl + i < sz - 1; i++)
+		key[hl + i] = port[sizeof(port) - pl + i];
+	key[hl + i] = '\0';
+}
+
 static struct uconn *
 u_new(const struct tbackend *be)
 {
@@ -202,7 +227,7 @@ u_new(const struct tbackend *be)
 		u_free(u);
 		return NULL;
 	}
-	snprintf(u->key, sizeof(u->key), "%s:%d", be->host, be->port);
+	u_key(be, u->key, sizeof(u->key));
 	event_base_gettimeofday_cached(px->base, &u->born);
 	bufferevent_setcb(u->bev, u_read, u_write, u_event, u);
 	px_backend_addr(be->host, be->port, addr, sizeof(addr), &port);
@@ -319,7 +344,7 @@ u_attach(struct xch *x, int fresh)
 	struct timeval	 tv;
 	int		 ms;
 
-	snprintf(key, sizeof(key), "%s:%d", x->be->host, x->be->port);
+	u_key(x->be, key, sizeof(key));
 	if (!fresh && !x->upgrade && (u = pool_take(key)) != NULL) {
 		u->reused = 1;
 		px->m.up_conn_reused++;

@@ -14,6 +14,7 @@
 #include "proxy.h"
 
 #define HDRS_MAX	1000
+#define HDRS_MAX_BYTES	(1 << 24)	/* a name or a value */
 
 int
 hdrs_add(struct hdrs *h, const char *n, size_t nl, const char *v, size_t vl)
@@ -31,15 +32,16 @@ hdrs_add(struct hdrs *h, const char *n, size_t nl, const char *v, size_t vl)
 		h->v = nv;
 		h->cap = cap;
 	}
-	name = strndup(n, nl);
-	val = strndup(v, vl);
-	if (name == NULL || val == NULL) {
-		free(name);
-		free(val);
+	/* One block: the name (lower case), NUL, the value, NUL. */
+	if (nl > HDRS_MAX_BYTES || vl > HDRS_MAX_BYTES ||
+	    (name = malloc(nl + vl + 2)) == NULL)
 		return -1;
-	}
 	for (i = 0; i < nl; i++)
-		name[i] = tolower((unsigned char)name[i]);
+		name[i] = tolower((unsigned char)n[i]);
+	name[nl] = '\0';
+	val = name + nl + 1;
+	memcpy(val, v, vl);
+	val[vl] = '\0';
 	h->v[h->n].name = name;
 	h->v[h->n].value = val;
 	h->n++;
@@ -64,8 +66,7 @@ hdrs_del(struct hdrs *h, const char *name)
 
 	for (i = j = 0; i < h->n; i++) {
 		if (strcmp(h->v[i].name, name) == 0) {
-			free(h->v[i].name);
-			free(h->v[i].value);
+			free(h->v[i].name);	/* and the value with it */
 			continue;
 		}
 		h->v[j++] = h->v[i];
@@ -78,10 +79,8 @@ hdrs_clear(struct hdrs *h)
 {
 	size_t	 i;
 
-	for (i = 0; i < h->n; i++) {
-		free(h->v[i].name);
-		free(h->v[i].value);
-	}
+	for (i = 0; i < h->n; i++)
+		free(h->v[i].name);	/* and the value with it */
 	free(h->v);
 	memset(h, 0, sizeof(*h));
 }
