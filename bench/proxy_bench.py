@@ -526,10 +526,20 @@ def main():
                 "RSS with %d idle connections" % a.idle, "MiB",
                 res["idle_cfgw"]["after"] / 2**20,
                 res["idle_nginx"]["after"] / 2**20, "lower is better")
+            res["idle_total_per_conn"] = fmt_row(
+                "same, divided by the connections", "B",
+                res["idle_cfgw"]["after"] / a.idle,
+                res["idle_nginx"]["after"] / a.idle, "lower is better")
+            res["idle_peak"] = fmt_row(
+                "peak RSS (VmHWM) with %d idle" % a.idle, "MiB",
+                res["idle_cfgw"]["peak"] / 2**20,
+                res["idle_nginx"]["peak"] / 2**20, "lower is better")
             print("  (nginx allocates its connection slots, worker_connections"
-                  " = %d per worker, at start: they are in its 'before'; "
-                  "the second row starts from an nginx with 1024 slots, "
-                  "%.1f MiB)" % (a.idle + 1000, sb / 2**20))
+                  " = %d per worker, at start: they are in its 'before', "
+                  "so the first row undercounts it; the second starts "
+                  "from an nginx with 1024 slots, %.1f MiB; the third and "
+                  "fourth are whole processes, libraries included)" %
+                  (a.idle + 1000, sb / 2**20))
     finally:
         procs.stop()
         if a.keep:

@@ -605,13 +605,19 @@ u_read(struct bufferevent *bev, void *arg)
 static int
 is_hop(const char *n, size_t l)
 {
-	static const char *hop[] = { "connection", "keep-alive",
-	    "proxy-connection", "te", "trailer", "transfer-encoding",
-	    "upgrade", "content-length", NULL };
-	int	 i;
+	static const struct {
+		const char	*s;
+		size_t		 l;
+	} hop[] = {
+	    { "connection", 10 }, { "keep-alive", 10 },
+	    { "proxy-connection", 16 }, { "te", 2 }, { "trailer", 7 },
+	    { "transfer-encoding", 17 }, { "upgrade", 7 },
+	    { "content-length", 14 }
+	};
+	size_t	 i;
 
-	for (i = 0; hop[i] != NULL; i++)
-		if (strlen(hop[i]) == l && strncasecmp(hop[i], n, l) == 0)
+	for (i = 0; i < sizeof(hop) / sizeof(hop[0]); i++)
+		if (hop[i].l == l && strncasecmp(hop[i].s, n, l) == 0)
 			return 1;
 	return 0;
 }
