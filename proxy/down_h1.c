@@ -322,7 +322,7 @@ d_park(struct dconn *d)
 	evutil_socket_t	 fd = bufferevent_getfd(d->bev);
 
 	d->park_at = 0;
-	if (park_fd(fd, d_tmo_ms(T_REST)) == -1) {
+	if (park_fd(fd, d_tmo_ms(T_REST), 0) == -1) {
 		d_arm(d->tmo, T_REST);	/* stay as it is until the idle end */
 		return;
 	}
@@ -335,7 +335,10 @@ d_park(struct dconn *d)
 	free(d);
 }
 
-/* A parked connection's client sent something (park.c): serve it again. */
+/*
+ * A parked connection's client sent something (park.c), or a new one
+ * sent its first HTTP/1 bytes (listener.c): serve it.
+ */
 void
 down_h1_unpark(int fd)
 {

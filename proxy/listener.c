@@ -16,6 +16,7 @@
 #include <event2/listener.h>
 #include <openssl/ssl.h>
 
+#include <errno.h>
 #include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,7 @@ static void	 l_sniff(struct bufferevent *, void *);
 static void	 l_event(struct bufferevent *, short, void *);
 static void	 l_timeout(evutil_socket_t, short, void *);
 static void	 l_ntop(const struct sockaddr *, char *, size_t);
+static void	 l_wait(int, int, const char *);
 
 static void
 p_free(struct pending *p, int close_bev)
@@ -117,12 +119,64 @@ l_timeout(evutil_socket_t fd, short ev, void *arg)
 }
 
 /*
- * A client connection, admitted and handed to this thread: wait for the
- * TLS handshake or the first bytes (to tell HTTP/2 prior knowledge from
- * HTTP/1.x), within the header or idle timeout.
+ * A client connection, admitted and handed to this thread.  A plain one
+ * waits for its first bytes in the parking lot, owning nothing but its
+ * descriptor (listener_conn_ready takes over); a TLS one, or a plain one
+ * the lot cannot take, waits with a bufferevent (l_wait).
  */
 void
 listener_conn_start(int fd, int tls, const char *ip)
+{
+	if (!tls && park_fd(fd, px->cf.idle_timeout_ms, 1) == 0)
+		return;
+	l_wait(fd, tls, ip);
+}
+
+/*
+ * A fresh plain connection's first bytes arrived (park.c): a peek at
+ * them tells HTTP/2 prior knowledge from HTTP/1.x; the bytes stay in the
+ * socket for whoever serves it.  A partial preface waits with a
+ * bufferevent for the rest.
+ */
+void
+listener_conn_ready(int fd)
+{
+	char		 b[H2_PREFACE_LEN], ip[INET6_ADDRSTRLEN];
+	ssize_t		 n;
+
+	n = recv(fd, b, sizeof(b), MSG_PEEK | MSG_DONTWAIT);
+	if (n > 0 && memcmp(b, H2_PREFACE, n) != 0) {
+		down_h1_unpark(fd);
+		return;
+	}
+	if ((n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) ||
+	    px_peer_ip(fd, ip, sizeof(ip)) == -1) {
+		evutil_closesocket(fd);
+		px_conn_release();
+		return;
+	}
+	if (n == H2_PREFACE_LEN) {
+		struct bufferevent *bev;
+
+		if ((bev = bufferevent_socket_new(px->base, fd,
+		    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+			evutil_closesocket(fd);
+			px_conn_release();
+			return;
+		}
+		down_h2_accept(bev, ip, 0, NULL, 0);
+		return;
+	}
+	l_wait(fd, 0, ip);
+}
+
+/*
+ * Wait for the TLS handshake or the first bytes (to tell HTTP/2 prior
+ * knowledge from HTTP/1.x) with a bufferevent, within the header or idle
+ * timeout.
+ */
+static void
+l_wait(int fd, int tls, const char *ip)
 {
 	struct pending	*p;
 	struct timeval	 tv;

@@ -11,9 +11,13 @@
  * brings the connection back (down_h1_unpark); a sweep every
  * PARK_SWEEP_MS closes those whose idle time is over.
  *
+ * New plain connections wait here too until their first bytes (then
+ * listener_conn_ready tells HTTP/2 prior knowledge from HTTP/1.x).
+ *
  * Deadlines are a 32-bit millisecond clock compared by signed difference
  * (serial-number arithmetic), so they stay right across its wrap for any
- * timeout under 24 days; the low bit marks a slot as taken.
+ * timeout under 24 days; the two low bits mark a slot as taken and as a
+ * fresh connection.
  */
 #include <sys/epoll.h>
 
@@ -30,6 +34,10 @@
 #define PARK_SWEEP_MS	250
 #define PARK_BATCH	64
 #define PARK_MAX_MS	(1 << 30)
+
+#define PARK_TAKEN	1u	/* low bits of a deadline */
+#define PARK_FRESH	2u	/* nothing received yet: listener.c */
+#define PARK_FLAGS	3u
 
 struct lot {
 	int		 epfd;
@@ -96,11 +104,12 @@ park_grow(struct lot *l, int fd)
 }
 
 /*
- * Park FD, a client connection of this thread, for at most MS ms.  The
+ * Park FD, a client connection of this thread, for at most MS ms: an idle
+ * keep-alive connection, or a FRESH one that has sent nothing yet.  The
  * caller has removed it from the event base; on -1 it still owns it.
  */
 int
-park_fd(int fd, int ms)
+park_fd(int fd, int ms, int fresh)
 {
 	struct epoll_event	 e;
 	struct timeval		 tv;
@@ -115,7 +124,8 @@ park_fd(int fd, int ms)
 		return -1;
 	if (ms > PARK_MAX_MS)
 		ms = PARK_MAX_MS;
-	lot->until[fd] = ((park_now() + (uint32_t)ms) & ~1u) | 1u;
+	lot->until[fd] = ((park_now() + (uint32_t)ms) & ~PARK_FLAGS) |
+	    PARK_TAKEN | (fresh ? PARK_FRESH : 0);
 	if (fd >= lot->hi)
 		lot->hi = fd + 1;
 	if (lot->n++ == 0) {
@@ -141,6 +151,7 @@ park_ready(evutil_socket_t epfd, short ev, void *arg)
 	struct lot		*l = arg;
 	struct epoll_event	 e[PARK_BATCH];
 	int			 i, n, fd;
+	uint32_t		 fresh;
 
 	(void)ev;
 	if ((n = epoll_wait(epfd, e, PARK_BATCH, 0)) <= 0)
@@ -149,8 +160,12 @@ park_ready(evutil_socket_t epfd, short ev, void *arg)
 		fd = e[i].data.fd;
 		if (fd < 0 || (size_t)fd >= l->cap || l->until[fd] == 0)
 			continue;
+		fresh = l->until[fd] & PARK_FRESH;
 		park_leave(l, fd);
-		down_h1_unpark(fd);
+		if (fresh)
+			listener_conn_ready(fd);
+		else
+			down_h1_unpark(fd);
 	}
 }
 
@@ -167,7 +182,7 @@ park_sweep(evutil_socket_t unused, short ev, void *arg)
 	for (fd = 0; fd < l->hi; fd++) {
 		if (l->until[fd] == 0)
 			continue;
-		if ((int32_t)(l->until[fd] - now) > 0) {
+		if ((int32_t)((l->until[fd] & ~PARK_FLAGS) - now) > 0) {
 			hi = fd + 1;
 			continue;
 		}

@@ -191,7 +191,7 @@ void		 down_h1_accept(struct bufferevent *, const char *, int,
 void		 down_h1_unpark(int);
 
 /* park.c: idle client connections, descriptor only. */
-int		 park_fd(int, int);
+int		 park_fd(int, int, int);
 
 /* down_h2.c: HTTP/2 server connections. */
 void		 down_h2_accept(struct bufferevent *, const char *, int,
@@ -203,6 +203,7 @@ struct sockaddr_storage;
 int		 addr_parse(const char *, struct sockaddr_storage *, int *);
 void		 listener_close_all(void);
 void		 listener_conn_start(int, int, const char *);
+void		 listener_conn_ready(int);
 int		 px_peer_ip(int, char *, size_t);
 
 /* tls.c */

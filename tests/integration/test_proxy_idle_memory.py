@@ -102,3 +102,58 @@ def test_idle_connections_parked_and_small(env):
     if VARIANT == "release":
         # 1.5 KB per connection before parking kept only a descriptor.
         assert per < 1000, "%.0f bytes per idle connection" % per
+
+
+def test_new_connection_waits_then_serves(env):
+    # A new plain connection waits for its first bytes with nothing but
+    # its descriptor; the request, when it comes, is served as usual.
+    s = socket.create_connection(("127.0.0.1", env.http), timeout=5)
+    try:
+        time.sleep(0.3)
+        s.sendall(REQ)
+        assert answer(s).startswith(b"HTTP/1.1 200")
+    finally:
+        s.close()
+
+
+def test_ambiguous_first_byte(env):
+    # "P" may begin the HTTP/2 preface or a POST: the proxy waits for more.
+    s = socket.create_connection(("127.0.0.1", env.http), timeout=5)
+    try:
+        s.sendall(b"P")
+        time.sleep(0.2)
+        s.sendall(b"OST /foo HTTP/1.1\r\nHost: app.example.com\r\n"
+                  b"Content-Length: 0\r\n\r\n")
+        assert answer(s).startswith(b"HTTP/1.1 200")
+    finally:
+        s.close()
+
+
+def test_h2_preface_in_two_parts(env):
+    # HTTP/2 prior knowledge whose preface arrives split: still HTTP/2
+    # (the server's first frame is SETTINGS, type 4).
+    s = socket.create_connection(("127.0.0.1", env.http), timeout=5)
+    try:
+        s.sendall(b"PRI * HTTP/2.0\r\n")
+        time.sleep(0.2)
+        s.sendall(b"\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        head = b""
+        while len(head) < 9:
+            c = s.recv(9 - len(head))
+            assert c, "closed"
+            head += c
+        assert head[3] == 4
+    finally:
+        s.close()
+
+
+def test_silent_new_connection_closed_by_client(env):
+    before = env.metrics()["cfgw_proxy_connections_active"]
+    socks = [socket.create_connection(("127.0.0.1", env.http), timeout=5)
+             for _ in range(20)]
+    time.sleep(0.3)
+    assert env.metrics()["cfgw_proxy_connections_active"] >= before + 20
+    for s in socks:
+        s.close()
+    time.sleep(0.5)
+    assert env.metrics()["cfgw_proxy_connections_active"] <= before
