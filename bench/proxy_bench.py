@@ -11,6 +11,9 @@ Both proxies run at the same time in front of the same backends, all on
         Connection "", Host / X-Forwarded-For / X-Forwarded-Proto like
         cfgw-proxy, and the same upstream reuse bounds (100 requests,
         10 s) as cfgw-proxy's defaults.
+        When haproxy is installed it is a second peer for HTTP/1.1 (same
+        headers, server-side reuse with max-reuse 100); the host's TCP
+        segments per request (/proc/net/snmp) are printed for each.
   grpc  h2load, gRPC unary (POST, application/grpc, te: trailers) over
         h2c prior knowledge, to bench/grpc_backend.c (an nghttp2 h2c
         server answering every call with one message and grpc-status 0);
@@ -163,6 +166,31 @@ http {
         "wc": wconns})
 
 
+def haproxy_conf(d, threads, port, bport, conns):
+    """HAProxy as the same HTTP/1.1 reverse proxy: server-side keep-alive
+    with reuse (max-reuse 100 as cfgw-proxy's per-connection bound),
+    X-Forwarded-For / X-Forwarded-Proto, no logs."""
+    return """global
+	nbthread %(t)d
+	maxconn %(c)d
+	pidfile %(d)s/haproxy.pid
+defaults
+	mode http
+	timeout connect 5s
+	timeout client 60s
+	timeout server 60s
+	timeout http-keep-alive 60s
+	option forwardfor
+	http-reuse always
+frontend web
+	bind 127.0.0.1:%(p)d backlog 4096
+	http-request set-header X-Forwarded-Proto http
+	default_backend web
+backend web
+	server b1 127.0.0.1:%(b)d max-reuse 100
+""" % {"t": threads, "c": conns, "d": d, "p": port, "b": bport}
+
+
 def routes(bport, gbport):
     def be(port, proto):
         return [{"kind": "Service", "namespace": "bench", "name": proto,
@@ -185,6 +213,19 @@ def run(args, timeout):
     r = subprocess.run(args, capture_output=True, text=True,
                        timeout=timeout)
     return r.stdout + r.stderr
+
+
+def tcp_out_segs():
+    """The host's TcpOutSegs (every loopback segment: client, proxy and
+    backend), from /proc/net/snmp."""
+    with open("/proc/net/snmp") as f:
+        rows = [ln.split() for ln in f if ln.startswith("Tcp:")]
+    return int(rows[1][rows[0].index("OutSegs")])
+
+
+def haproxy_version():
+    out = run(["haproxy", "-v"], 10).split()
+    return out[2] if len(out) > 2 else "?"
 
 
 def lat_ms(s):
@@ -328,11 +369,11 @@ def ratio(a, b):
     return a / b if b else float("nan")
 
 
-def fmt_row(name, unit, c, n, better):
+def fmt_row(name, unit, c, n, better, peer="nginx", who="cfgw"):
     r = ratio(c, n)
-    print("  %-34s cfgw %10.1f %-4s nginx %10.1f %-4s ratio %.2f (%s)" %
-          (name, c, unit, n, unit, r, better))
-    return {"cfgw": c, "nginx": n, "ratio": r}
+    print("  %-34s %s %10.1f %-4s %s %10.1f %-4s ratio %.2f (%s)" %
+          (name, who, c, unit, peer, n, unit, r, better))
+    return {who: c, peer: n, "ratio": r}
 
 
 def cfgw_threads_flag(proxy):
@@ -355,6 +396,9 @@ def main():
     ap.add_argument("--idle", type=int, default=10000)
     ap.add_argument("--only", default="http,grpc,idle")
     ap.add_argument("--json", help="write the figures here")
+    ap.add_argument("--no-haproxy", dest="haproxy", action="store_false",
+                    help="HTTP/1.1 without the second peer (HAProxy, "
+                    "used when installed)")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir")
     a = ap.parse_args()
     only = set(a.only.split(","))
@@ -416,6 +460,19 @@ def main():
         wait_port(nh, ngx)
         wait_port(ch, cfg)
         procs_of = {"cfgw": cfg, "nginx": ngx}
+        hp = None
+        if "http" in only and a.haproxy and shutil.which("haproxy"):
+            hp = free_port()
+            os.makedirs(w + "/hap")
+            open(w + "/hap/haproxy.cfg", "w").write(
+                haproxy_conf(w + "/hap", a.workers, hp, bport, 4096))
+            procs_of["haproxy"] = procs.start(
+                ["haproxy", "-db", "-f", w + "/hap/haproxy.cfg"],
+                open(w + "/hap.log", "w"))
+            wait_port(hp, procs_of["haproxy"])
+        elif "http" in only and a.haproxy:
+            print("note: haproxy is not installed (apt-get install "
+                  "haproxy): HTTP/1.1 is compared with nginx only")
         time.sleep(0.5)
         print("machine: %s; nginx %d workers, cfgw-proxy %s threads; "
               "backends: nginx (1 worker), grpc_backend (1 thread)" %
@@ -425,25 +482,31 @@ def main():
         if "http" in only:
             print("== HTTP/1.1 keep-alive: wrk -t%d -c%d, %d s x %d rounds"
                   % (a.wrk_threads, a.conns, a.duration, a.rounds))
-            wrk(ch, a.conns, 1, a.wrk_threads)	# warm up
-            wrk(nh, a.conns, 1, a.wrk_threads)
-            r = {"cfgw": [], "nginx": []}
+            peers = [("cfgw", ch), ("nginx", nh)]
+            if hp is not None:
+                peers.append(("haproxy", hp))
+            for name, port in peers:		# warm up
+                wrk(port, a.conns, 1, a.wrk_threads)
+            r = {name: [] for name, _ in peers}
             for i in range(a.rounds):
-                order = [("cfgw", ch), ("nginx", nh)]
+                order = peers[i % len(peers):] + peers[:i % len(peers)]
                 if i % 2:
                     order.reverse()
                 for name, port in order:
-                    c0 = cpu(procs_of[name])
+                    c0, s0 = cpu(procs_of[name]), tcp_out_segs()
                     rps, p99 = wrk(port, a.conns, a.duration,
                                    a.wrk_threads)
-                    us = (cpu(procs_of[name]) - c0) * 1e6 / (
-                        rps * a.duration)
-                    r[name].append((rps, p99, us))
-                    print("  round %d %-5s %9.0f req/s  p99 %7.2f ms  "
-                          "%5.1f CPU us/req" % (i + 1, name, rps, p99, us))
+                    n = rps * a.duration
+                    us = (cpu(procs_of[name]) - c0) * 1e6 / n
+                    segs = (tcp_out_segs() - s0) / n
+                    r[name].append((rps, p99, us, segs))
+                    print("  round %d %-7s %9.0f req/s  p99 %7.2f ms  "
+                          "%5.1f CPU us/req  %4.2f TCP segments/req" %
+                          (i + 1, name, rps, p99, us, segs))
             med = {k: (statistics.median(x[0] for x in v),
                        statistics.median(x[1] for x in v),
-                       statistics.median(x[2] for x in v))
+                       statistics.median(x[2] for x in v),
+                       statistics.median(x[3] for x in v))
                    for k, v in r.items()}
             res["http_rps"] = fmt_row("HTTP/1.1 requests/s (median)",
                                       "r/s", med["cfgw"][0],
@@ -454,6 +517,25 @@ def main():
             res["http_cpu_us"] = fmt_row("HTTP/1.1 proxy CPU per request",
                                          "us", med["cfgw"][2],
                                          med["nginx"][2], "lower is better")
+            res["http_segs"] = fmt_row("HTTP/1.1 TCP segments per request",
+                                       "", med["cfgw"][3], med["nginx"][3],
+                                       "all hosts' loopback traffic; 4 is "
+                                       "the least")
+            if "haproxy" in med:
+                print("  second peer, HAProxy %s (%d threads, max-reuse "
+                      "100):" % (haproxy_version(), a.workers))
+                res["http_rps_haproxy"] = fmt_row(
+                    "HTTP/1.1 requests/s vs haproxy", "r/s",
+                    med["cfgw"][0], med["haproxy"][0], "higher is better", "haproxy")
+                res["http_p99_ms_haproxy"] = fmt_row(
+                    "HTTP/1.1 p99 latency vs haproxy", "ms",
+                    med["cfgw"][1], med["haproxy"][1], "lower is better", "haproxy")
+                res["http_cpu_us_haproxy"] = fmt_row(
+                    "HTTP/1.1 CPU per request vs haproxy", "us",
+                    med["cfgw"][2], med["haproxy"][2], "lower is better", "haproxy")
+                res["http_rps_haproxy_nginx"] = fmt_row(
+                    "haproxy vs nginx requests/s", "r/s",
+                    med["haproxy"][0], med["nginx"][0], "higher is better", "nginx", "haproxy")
 
         if "grpc" in only:
             payload = w + "/req.bin"
