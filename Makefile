@@ -9,7 +9,7 @@ VERSION	:= 0.1.0
 
 CC	?= cc
 PKGS_ALL := libcurl yajl yaml-0.1 libzmq libsodium libseccomp openssl \
-	    libnghttp2 libevent libpcre2-8 check
+	    libnghttp2 libevent libpcre2-8 libzstd check
 
 HARDEN	:= -D_FORTIFY_SOURCE=2 -fstack-protector-strong \
 	   -fstack-clash-protection -fPIE
@@ -42,8 +42,9 @@ endif
 
 # Per-binary library sets: a library appears only where it is used.
 LIBS_cfgwd	:= yajl libsodium
-LIBS_watcher	:= libcurl yajl yaml-0.1 libzmq libsodium libseccomp
-LIBS_reconciler	:= libcurl yajl yaml-0.1 libzmq libsodium libseccomp libpcre2-8
+LIBS_watcher	:= libcurl yajl yaml-0.1 libzmq libsodium libseccomp libzstd
+LIBS_reconciler	:= libcurl yajl yaml-0.1 libzmq libsodium libseccomp libpcre2-8 \
+		   libzstd
 LIBS_cfapi	:= libcurl yajl yaml-0.1 libzmq libsodium libseccomp
 LIBS_dnsworker	:= libcurl yajl yaml-0.1 libzmq libsodium libseccomp
 LIBS_rotator	:= libcurl yajl yaml-0.1 libzmq libsodium libseccomp

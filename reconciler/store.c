@@ -10,9 +10,10 @@
  *
  * Each object is one allocation: its namespace, name and resourceVersion
  * (for the index and the digest) and, for the kinds kept as text, its
- * compact JSON; the other kinds keep their parsed tree beside it.  A route
- * takes ~0.7 KB as text against ~4.6 KB as a yajl tree.  Trees parsed for
- * borrowers go to a bin emptied by store_release.
+ * compact JSON packed by objpack; the other kinds keep their parsed tree
+ * beside it.  A route takes ~0.2 KB packed, ~0.65 KB as text and ~4.6 KB
+ * as a yajl tree.  Trees parsed for borrowers go to a bin emptied by
+ * store_release.
  */
 #include <sys/types.h>
 
@@ -25,6 +26,7 @@
 
 #include "json.h"
 #include "log.h"
+#include "objpack.h"
 #include "store.h"
 
 #define STORE_TAB_MIN	64
@@ -49,8 +51,8 @@ struct store_obj {
 	const char	*ns;		/* NULL if cluster-scoped */
 	const char	*name;
 	const char	*rv;
-	size_t		 len;		/* of text */
-	char		 buf[];		/* ns\0 name\0 rv\0 text\0 */
+	size_t		 len;		/* of the packed text */
+	char		 buf[];		/* ns\0 name\0 rv\0 packed text */
 };
 
 struct store_bin {
@@ -177,9 +179,9 @@ static yajl_val
 store_obj_parse(const struct store_obj *o)
 {
 	struct jw	*w = NULL;
-	const char	*text = o->rv + strlen(o->rv) + 1;
-	size_t		 len = o->len;
-	char		 err[128];
+	const char	*text;
+	char		*unpacked = NULL, err[128];
+	size_t		 len;
 	yajl_val	 v = NULL;
 
 	if (o->tree != NULL) {
@@ -188,11 +190,17 @@ store_obj_parse(const struct store_obj *o)
 		jw_val(w, o->tree);
 		if (jw_result(w, &text, &len) == -1)
 			goto done;
-	}
+	} else if ((unpacked = objpack_unpack(o->rv + strlen(o->rv) + 1,
+	    o->len, 0, &len)) == NULL) {
+		log_warnx("store: cannot unpack %s", o->name);
+		return NULL;
+	} else
+		text = unpacked;
 	if ((v = json_parse(text, len, err, sizeof(err))) == NULL)
 		log_warnx("store: cannot parse %s: %s", o->name, err);
 done:
 	jw_free(&w);
+	free(unpacked);
 	return v;
 }
 
@@ -360,8 +368,8 @@ store_append(struct store_list *l, struct store_obj *obj, uint32_t h)
 }
 
 /*
- * The stored form of obj: keys and, for a text kind, its compact JSON; the
- * tree is kept for the other kinds.  NULL when out of memory.
+ * The stored form of obj: keys and, for a text kind, its compact JSON,
+ * packed; the tree is kept for the other kinds.  NULL when out of memory.
  */
 static struct store_obj *
 store_obj_new(int text, yajl_val obj, const char *ns, const char *name)
@@ -369,6 +377,7 @@ store_obj_new(int text, yajl_val obj, const char *ns, const char *name)
 	struct store_obj	*o;
 	struct jw		*w = NULL;
 	const char		*rv, *js = "";
+	const void		*pack;
 	size_t			 jl = 0, lns, lname, lrv;
 
 	rv = json_str(json_get(obj, "metadata"), "resourceVersion");
@@ -378,10 +387,12 @@ store_obj_new(int text, yajl_val obj, const char *ns, const char *name)
 		if ((w = jw_new()) == NULL)
 			return NULL;
 		jw_val(w, obj);
-		if (jw_result(w, &js, &jl) == -1) {
+		if (jw_result(w, &js, &jl) == -1 ||
+		    (pack = objpack_pack(js, jl, &jl)) == NULL) {
 			jw_free(&w);
 			return NULL;
 		}
+		js = pack;
 	}
 	lns = ns != NULL ? strlen(ns) + 1 : 0;
 	lname = strlen(name) + 1;

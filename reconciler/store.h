@@ -14,7 +14,7 @@
  * Small, often read kinds (GatewayClass, Gateway, Namespace, Secret,
  * CloudflareGatewayParameters, Deployment) are kept as parsed yajl trees;
  * the others (routes, Services, ReferenceGrants, ConfigMaps, CRDs, ...) as
- * compact JSON text, parsed on access.
+ * compact JSON text packed by objpack (lib/objpack.h), parsed on access.
  *
  * Borrowed trees (store_get, store_at, and the obj given to store_put) are
  * valid until the object changes or until the next store_release on that

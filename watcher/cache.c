@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cache: the watcher's objects of one kind, by "namespace/name".  An
- * object is kept as its compact JSON text (what is published anyway), in
- * one allocation with its key and resourceVersion: a parsed tree costs
- * about eight times as much memory.
+ * object is kept as its compact JSON (what is published), packed with
+ * objpack, in one allocation with its key and resourceVersion: a parsed
+ * tree costs about eight times the JSON, the JSON about four times the
+ * packed form.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
+#include "objpack.h"
 #include "watcher.h"
 
 #define WCACHE_MIN	64
@@ -82,19 +85,30 @@ struct wobj *
 wobj_new(const char *key, const char *rv, const char *json, size_t len)
 {
 	struct wobj	*o;
-	size_t		 kl = strlen(key), rl = strlen(rv);
+	const void	*pack;
+	size_t		 kl = strlen(key), rl = strlen(rv), pl;
 
-	if ((o = malloc(sizeof(*o) + kl + rl + len + 3)) == NULL)
+	if ((pack = objpack_pack(json, len, &pl)) == NULL ||
+	    (o = malloc(sizeof(*o) + kl + rl + pl + 2)) == NULL)
 		return NULL;
 	o->next = NULL;
-	o->len = len;
 	memcpy(o->key, key, kl + 1);
 	o->rv = o->key + kl + 1;
 	memcpy(o->rv, rv, rl + 1);
-	o->json = o->rv + rl + 1;
-	memcpy(o->json, json, len);
-	o->json[len] = '\0';
+	o->pack = (unsigned char *)o->rv + rl + 1;
+	memcpy(o->pack, pack, pl);
+	o->packlen = pl;
 	return o;
+}
+
+char *
+wobj_json(const struct wobj *o, size_t *len)
+{
+	char	*json;
+
+	if ((json = objpack_unpack(o->pack, o->packlen, 0, len)) == NULL)
+		log_warnx("%s: cannot unpack the cached object", o->key);
+	return json;
 }
 
 void

@@ -410,22 +410,25 @@ struct watcher_snap_arg {
 };
 
 /*
- * "<head><obj>}" in a malloc'd buffer: the cached JSON goes out as it is,
- * without a parse and a re-encode.
+ * "<head><obj>}" in a malloc'd buffer: the cached JSON goes out as it is
+ * (unpacked), without a parse and a re-encode.
  */
 static char *
 watcher_wrap(const char *head, const struct wobj *o, size_t *len)
 {
-	size_t	 hl = strlen(head);
-	char	*buf;
+	size_t	 hl = strlen(head), tl = 0;
+	char	*buf = NULL, *text = NULL;
 
-	*len = hl + (o != NULL ? o->len : 0) + 1;
-	if (*len > FRAME_PAYLOAD_MAX || (buf = malloc(*len)) == NULL)
+	if (o != NULL && (text = wobj_json(o, &tl)) == NULL)
 		return NULL;
-	memcpy(buf, head, hl);
-	if (o != NULL)
-		memcpy(buf + hl, o->json, o->len);
-	buf[*len - 1] = '}';
+	*len = hl + tl + 1;
+	if (*len <= FRAME_PAYLOAD_MAX && (buf = malloc(*len)) != NULL) {
+		memcpy(buf, head, hl);
+		if (text != NULL)
+			memcpy(buf + hl, text, tl);
+		buf[*len - 1] = '}';
+	}
+	free(text);
 	return buf;
 }
 

@@ -13,12 +13,17 @@
 
 /* ---- cache.c: objects of one kind by "namespace/name" ---------------- */
 
+/*
+ * An object as the cache keeps it: its trimmed, normalised compact JSON
+ * packed by objpack (a route of ~640 bytes takes ~170), with its key and
+ * resourceVersion in the clear.
+ */
 struct wobj {
 	struct wobj	*next;
 	char		*rv;		/* resourceVersion */
-	char		*json;		/* trimmed, normalised, NUL-ended */
-	size_t		 len;
-	char		 key[];		/* then rv, then json */
+	unsigned char	*pack;		/* objpack frame of the JSON */
+	size_t		 packlen;
+	char		 key[];		/* then rv, then pack */
 };
 
 struct wcache {
@@ -27,9 +32,14 @@ struct wcache {
 	size_t		 n;
 };
 
-/* One allocation holding copies of all three; free() frees it. */
+/*
+ * One allocation holding the key, rv and the packed JSON; free() frees it.
+ * NULL when out of memory.
+ */
 struct wobj	*wobj_new(const char *key, const char *rv, const char *json,
 		    size_t len);
+/* The JSON of o, malloc'd and NUL-terminated; NULL (logged) on failure. */
+char		*wobj_json(const struct wobj *o, size_t *len);
 int		 wcache_init(struct wcache *);
 void		 wcache_free(struct wcache *);
 struct wobj	*wcache_get(struct wcache *, const char *key);

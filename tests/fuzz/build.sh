@@ -11,7 +11,7 @@ cd "$(dirname "$0")/../.."
 OUT=build/fuzz
 mkdir -p "$OUT"
 CC=${FUZZ_CC:-clang}
-ALLPKG="libcurl yajl yaml-0.1 libzmq libsodium libseccomp openssl libnghttp2 libevent libpcre2-8"
+ALLPKG="libcurl yajl yaml-0.1 libzmq libsodium libseccomp openssl libnghttp2 libevent libpcre2-8 libzstd"
 CFLAGS="-std=c11 -D_GNU_SOURCE -DCFGW_VERSION=\"fuzz\" -g -O1
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 	-fno-omit-frame-pointer -I. -Ilib -Iproto"

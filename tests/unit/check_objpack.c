@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "objpack.h"
+
+/* An HTTPRoute as the watcher keeps it (trimmed compact JSON). */
+static const char route[] =
+    "{\"apiVersion\":\"gateway.networking.k8s.io/v1\",\"kind\":\"HTTPRoute\","
+    "\"metadata\":{\"annotations\":{\"example.org/team\":\"payments\"},"
+    "\"creationTimestamp\":\"2026-11-27T09:54:57Z\",\"generation\":3,"
+    "\"labels\":{\"app\":\"shop\"},\"name\":\"shop\",\"namespace\":\"store\","
+    "\"resourceVersion\":\"81723\",\"uid\":"
+    "\"1681bc30-2750-4f31-b12b-de5e23494fd6\"},\"spec\":{\"hostnames\":"
+    "[\"shop.example.org\"],\"parentRefs\":[{\"group\":"
+    "\"gateway.networking.k8s.io\",\"kind\":\"Gateway\",\"name\":\"edge\","
+    "\"namespace\":\"infra\"}],\"rules\":[{\"backendRefs\":[{\"group\":\"\","
+    "\"kind\":\"Service\",\"name\":\"shop-web\",\"port\":8080,\"weight\":1}],"
+    "\"matches\":[{\"path\":{\"type\":\"PathPrefix\",\"value\":\"/cart\"}}]}]"
+    "}}";
+
+/* Pack text, return a malloc'd copy of the frame. */
+static unsigned char *
+pack(const char *text, size_t len, size_t *plen)
+{
+	const void	*p;
+	unsigned char	*c;
+
+	p = objpack_pack(text, len, plen);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_ptr_nonnull(c = malloc(*plen));
+	memcpy(c, p, *plen);
+	return c;
+}
+
+START_TEST(test_round_trip)
+{
+	unsigned char	*f;
+	char		*t, big[70000];
+	size_t		 pl, tl, i;
+
+	f = pack(route, sizeof(route) - 1, &pl);
+	ck_assert_uint_eq(objpack_text_size(f, pl), sizeof(route) - 1);
+	ck_assert_ptr_nonnull(t = objpack_unpack(f, pl, 0, &tl));
+	ck_assert_uint_eq(tl, sizeof(route) - 1);
+	ck_assert_str_eq(t, route);
+	free(t);
+	free(f);
+	/* Empty text, and a large one past the scratch buffer's trim. */
+	f = pack("", 0, &pl);
+	ck_assert_ptr_nonnull(t = objpack_unpack(f, pl, 0, &tl));
+	ck_assert_uint_eq(tl, 0);
+	ck_assert_str_eq(t, "");
+	free(t);
+	free(f);
+	for (i = 0; i < sizeof(big) - 1; i++)
+		big[i] = (char)('a' + (i * 7919 % 26));
+	big[sizeof(big) - 1] = '\0';
+	f = pack(big, sizeof(big) - 1, &pl);
+	ck_assert_ptr_nonnull(t = objpack_unpack(f, pl, 0, &tl));
+	ck_assert_str_eq(t, big);
+	free(t);
+	free(f);
+	objpack_cleanup();
+	/* Works again after a cleanup. */
+	f = pack(route, sizeof(route) - 1, &pl);
+	ck_assert_ptr_nonnull(t = objpack_unpack(f, pl, 0, &tl));
+	ck_assert_str_eq(t, route);
+	free(t);
+	free(f);
+}
+END_TEST
+
+START_TEST(test_size_bound)
+{
+	unsigned char	*f;
+	size_t		 pl;
+
+	/* The dictionary makes a small object pack to well under a third. */
+	f = pack(route, sizeof(route) - 1, &pl);
+	ck_assert_msg(pl * 3 < sizeof(route) - 1, "%zu of %zu", pl,
+	    sizeof(route) - 1);
+	free(f);
+	ck_assert_ptr_null(objpack_pack(route, OBJPACK_MAX + 1, &pl));
+}
+END_TEST
+
+START_TEST(test_reject)
+{
+	unsigned char	*f;
+	char		*t;
+	size_t		 pl, tl, i;
+	int		 accepted = 0;
+
+	f = pack(route, sizeof(route) - 1, &pl);
+	/* Truncated, extended, and over the caller's limit. */
+	for (i = 0; i < pl; i++) {
+		errno = 0;
+		ck_assert_ptr_null(objpack_unpack(f, i, 0, &tl));
+		ck_assert_int_eq(errno, EINVAL);
+	}
+	ck_assert_ptr_null(objpack_unpack(f, pl, sizeof(route) - 2, &tl));
+	ck_assert_ptr_nonnull(t = objpack_unpack(f, pl, sizeof(route) - 1,
+	    &tl));
+	free(t);
+	/*
+	 * No single-bit flip yields other text: the frame has a checksum.
+	 * (A few bits change nothing, e.g. the header's unused bit.)
+	 */
+	for (i = 0; i < pl * 8; i++) {
+		f[i / 8] ^= (unsigned char)(1u << (i % 8));
+		if ((t = objpack_unpack(f, pl, 0, &tl)) != NULL) {
+			if (tl != sizeof(route) - 1 || strcmp(t, route) != 0)
+				accepted++;
+			free(t);
+		}
+		f[i / 8] ^= (unsigned char)(1u << (i % 8));
+	}
+	/* Nor does a changed byte anywhere in the compressed block. */
+	for (i = 12; i < pl - 4; i++) {
+		f[i] = (unsigned char)~f[i];
+		if ((t = objpack_unpack(f, pl, 0, &tl)) != NULL) {
+			if (tl != sizeof(route) - 1 || strcmp(t, route) != 0)
+				accepted++;
+			free(t);
+		}
+		f[i] = (unsigned char)~f[i];
+	}
+	ck_assert_int_eq(accepted, 0);
+	free(f);
+	ck_assert_ptr_null(objpack_unpack(route, sizeof(route) - 1, 0, &tl));
+	ck_assert_uint_eq(objpack_text_size(route, sizeof(route) - 1), 0);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite	*s = suite_create("objpack");
+	TCase	*tc = tcase_create("core");
+	SRunner	*sr;
+	int	 failed;
+
+	tcase_add_test(tc, test_round_trip);
+	tcase_add_test(tc, test_size_bound);
+	tcase_add_test(tc, test_reject);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	objpack_cleanup();
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
