@@ -405,11 +405,33 @@ kube_is_idempotent(const char *method)
 	return strcmp(method, "POST") != 0 && strcmp(method, "PATCH") != 0;
 }
 
+/* A 2xx answer's body to the decoder, any other to the buffer. */
+static size_t
+kube_sink_write(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct kube_sink	*sk = arg;
+	size_t			 n = size * nmemb;
+	long			 code = 0;
+
+	curl_easy_getinfo(sk->h, CURLINFO_RESPONSE_CODE, &code);
+	if (code < 200 || code > 299)
+		return http_buf_write(ptr, size, nmemb, sk->err);
+	if (n > sk->max - sk->fed) {
+		sk->overflow = 1;
+		return 0;
+	}
+	sk->fed += n;
+	if (kube_decoder_feed(sk->dec, ptr, n) == -1)
+		return 0;
+	return n;
+}
+
 /* One attempt.  Returns the CURLcode. */
 static CURLcode
 kube_perform_once(struct kube *k, const char *method, const char *url,
     const char *ctype, const char *accept, const char *body, size_t len,
-    struct http_buf *buf, struct http_hdrs *rh, long *status)
+    struct kube_sink *sink, struct http_buf *buf, struct http_hdrs *rh,
+    long *status)
 {
 	struct curl_slist	*hdrs = NULL;
 	CURL			*h = k->easy;
@@ -433,8 +455,15 @@ kube_perform_once(struct kube *k, const char *method, const char *url,
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
 		    (curl_off_t)len);
 	}
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, http_buf_write);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, buf);
+	if (sink != NULL) {
+		sink->h = h;
+		sink->err = buf;
+		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, kube_sink_write);
+		curl_easy_setopt(h, CURLOPT_WRITEDATA, sink);
+	} else {
+		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, http_buf_write);
+		curl_easy_setopt(h, CURLOPT_WRITEDATA, buf);
+	}
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, http_hdrs_write);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, rh);
 	rc = curl_easy_perform(h);
@@ -460,6 +489,16 @@ kube_request(struct kube *k, const char *method, const char *path,
     const char *query, const char *ctype, const char *accept,
     const char *body, size_t len, struct kube_resp *out)
 {
+	return kube_request_sink(k, method, path, query, ctype, accept, body,
+	    len, NULL, out);
+}
+
+int
+kube_request_sink(struct kube *k, const char *method, const char *path,
+    const char *query, const char *ctype, const char *accept,
+    const char *body, size_t len, struct kube_sink *sink,
+    struct kube_resp *out)
+{
 	struct http_buf		 buf;
 	struct http_hdrs	 rh;
 	char			*url;
@@ -477,8 +516,11 @@ kube_request(struct kube *k, const char *method, const char *path,
 	for (attempt = 0;; attempt++) {
 		ratelimit_wait(&k->rl);
 		rc = kube_perform_once(k, method, url, ctype, accept, body,
-		    len, &buf, &rh, &status);
+		    len, sink, &buf, &rh, &status);
 		retry = 0;
+		/* Bytes already decoded (items handed on): never again. */
+		if (sink != NULL && sink->fed > 0)
+			break;
 		if (rc != CURLE_OK) {
 			retry = http_curl_retryable(rc, &unsent) &&
 			    (unsent || kube_is_idempotent(method));
@@ -500,8 +542,15 @@ kube_request(struct kube *k, const char *method, const char *path,
 	if (rc != CURLE_OK) {
 		out->status = 0;
 		snprintf(out->message, sizeof(out->message), "%s",
-		    buf.overflow ? "response larger than the limit" :
+		    buf.overflow || (sink != NULL && sink->overflow) ?
+		    "response larger than the limit" :
 		    curl_easy_strerror(rc));
+		/* The decoder refused the body: say why. */
+		if (sink != NULL && kube_decoder_error(sink->dec) != NULL) {
+			out->status = status;
+			snprintf(out->message, sizeof(out->message), "%s",
+			    kube_decoder_error(sink->dec));
+		}
 		http_buf_free(&buf);
 		return -1;
 	}

@@ -123,6 +123,35 @@ struct kube_list_opts {
 int	 kube_list(struct kube *, const struct kube_res *, const char *ns,
 	    const struct kube_list_opts *, struct kube_resp *out);
 
+/*
+ * kube_list, streamed: each item of the page goes to item() as soon as it
+ * is decoded (a tree owned by the decoder, valid during the call only; the
+ * callee may change it), so neither the page's body nor its whole tree is
+ * ever held.  Items are checked as a watch event's object is (metadata
+ * with name and resourceVersion); one that fails, or is over
+ * opts->max_event bytes, is dropped with a log line and counted.  Retried
+ * as kube_request is, but only while no item has been handed on.
+ *
+ * 0: page->resource_version and page->continue_token (NULL on the last
+ * page) are the list's.  -1: out as for kube_list; a malformed or
+ * truncated list has out->status 200 and a message; a metadata_only list
+ * that is not PartialObjectMetadata, 406 (no item of it is handed on).
+ * Items handed on before a failure are the caller's to discard.  Free
+ * page with kube_list_page_free and out with kube_resp_free either way.
+ */
+struct kube_list_page {
+	char		 resource_version[64];
+	char		*continue_token;
+	uint64_t	 items;
+	uint64_t	 dropped;
+};
+
+int	 kube_list_each(struct kube *, const struct kube_res *,
+	    const char *ns, const struct kube_list_opts *,
+	    void (*item)(void *, yajl_val), void *arg,
+	    struct kube_list_page *page, struct kube_resp *out);
+void	 kube_list_page_free(struct kube_list_page *);
+
 int	 kube_create(struct kube *, const struct kube_res *, const char *ns,
 	    const char *body, size_t len, const char *field_manager,
 	    struct kube_resp *out);
@@ -226,6 +255,21 @@ int		 kube_decoder_feed(struct kube_decoder *, const char *,
 		    size_t);
 /* End of stream: a trailing event without a newline is delivered. */
 int		 kube_decoder_finish(struct kube_decoder *);
+/*
+ * The same decoder in list mode: one List object, each item to item() as
+ * it completes (see kube_list_each).  feed and finish return -1 when the
+ * list is malformed or truncated, kube_decoder_error tells why; events and
+ * dropped count the items.  After finish, the list's metadata.
+ */
+struct kube_decoder *kube_list_decoder_new(size_t max_item,
+		    int metadata_only, void (*item)(void *, yajl_val),
+		    void *arg);
+const char	*kube_decoder_error(const struct kube_decoder *);
+/* kube_decoder_error of a metadata-only list that is not metadata. */
+#define KUBE_ERR_NOT_META \
+	"server did not return PartialObjectMetadataList"
+const char	*kube_decoder_list_rv(const struct kube_decoder *);
+const char	*kube_decoder_list_continue(const struct kube_decoder *);
 uint64_t	 kube_decoder_events(const struct kube_decoder *);
 uint64_t	 kube_decoder_dropped(const struct kube_decoder *);
 void		 kube_decoder_free(struct kube_decoder **);

@@ -11,6 +11,15 @@
  * partial tree is freed and the rest of the line is discarded.  A parse
  * error likewise drops the rest of the line; the parser restarts at the next
  * newline, which in the apiserver's encoding always separates events.
+ *
+ * The same machinery decodes a List answer as a stream (list mode): the
+ * outer object and its "items" array are walked without building them,
+ * each item's tree is built, handed to the item callback and freed, and
+ * the list's metadata (resourceVersion, continue) is kept on the side;
+ * so neither a page's body nor its whole tree is ever held.  An item over
+ * max_event bytes is skipped (its partial tree freed, the rest of it
+ * parsed without building) and counted as dropped; malformed JSON ends
+ * the list with an error, as there is no newline to resume at.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -33,6 +42,14 @@ struct kd_frame {
 	char		*key;		/* pending key (objects) */
 };
 
+/* Where a list-mode parse is, outside the item being built. */
+enum kd_lstate {
+	KD_L_START,		/* before the list object */
+	KD_L_TOP,		/* in the list object */
+	KD_L_ITEMS,		/* in its "items" array */
+	KD_L_DONE,		/* after the list object */
+};
+
 struct kube_decoder {
 	yajl_handle	 h;
 	size_t		 max_event;
@@ -40,6 +57,18 @@ struct kube_decoder {
 	int		 discard;	/* drop until the next newline */
 	void		(*cb)(void *, enum kube_event_type, yajl_val);
 	void		*arg;
+	/* List mode. */
+	int		 list;
+	int		 meta;		/* items must be PartialObjectMetadata */
+	void		(*item)(void *, yajl_val);
+	enum kd_lstate	 lstate;
+	int		 skip;		/* depth of an oversized item skipped */
+	int		 litems;	/* "items" seen (an array or null) */
+	char		 lkey[16];	/* top-level key being read */
+	char		 lkind[64];	/* the list's kind */
+	char		 lrv[64];	/* metadata.resourceVersion */
+	char		*lcont;		/* metadata.continue */
+	char		 lerr[128];	/* why the list failed */
 	uint64_t	 events, dropped;
 	struct kd_frame	 st[KD_MAX_DEPTH];
 	int		 depth;
@@ -101,6 +130,18 @@ kd_capture(struct kube_decoder *d, const char *s, size_t len)
 	k0 = d->pk[0];
 	k1 = d->pk[1];
 	k2 = d->pk[2];
+	if (d->list) {
+		/* An item: kind at depth 1, metadata's names at depth 2. */
+		if (d->depth == 1 && strcmp(k0, "kind") == 0)
+			kd_copy(d->kind, sizeof(d->kind), s, len);
+		else if (d->depth == 2 && strcmp(k0, "metadata") == 0 &&
+		    strcmp(k1, "name") == 0)
+			kd_copy(d->name, sizeof(d->name), s, len);
+		else if (d->depth == 2 && strcmp(k0, "metadata") == 0 &&
+		    strcmp(k1, "namespace") == 0)
+			kd_copy(d->ns, sizeof(d->ns), s, len);
+		return;
+	}
 	if (d->depth == 1 && strcmp(k0, "type") == 0)
 		kd_copy(d->type, sizeof(d->type), s, len);
 	else if (d->depth == 2 && strcmp(k0, "object") == 0 &&
@@ -163,6 +204,149 @@ kd_event(struct kube_decoder *d, yajl_val root)
 	d->cb(d->arg, t, obj);
 }
 
+/* ---- list mode ------------------------------------------------------ */
+
+static void
+kd_list_fail(struct kube_decoder *d, const char *why)
+{
+	if (d->lerr[0] == '\0')
+		snprintf(d->lerr, sizeof(d->lerr), "%s", why);
+	d->why = d->lerr;
+}
+
+/* A finished item: checked as a watch event's object is, then handed on. */
+static int
+kd_list_item(struct kube_decoder *d, yajl_val v)
+{
+	const char	*what = NULL, *kind;
+	char		 id[400];
+
+	if (!YAJL_IS_OBJECT(v))
+		what = "not a JSON object";
+	else if (json_get(v, "metadata") == NULL ||
+	    !YAJL_IS_OBJECT(json_get(v, "metadata")))
+		what = "missing metadata";
+	else if (kube_obj_name(v) == NULL || *kube_obj_name(v) == '\0')
+		what = "missing metadata.name";
+	else if (kube_obj_rv(v) == NULL)
+		what = "missing metadata.resourceVersion";
+	if (what == NULL && d->meta &&
+	    strcmp(d->lkind, "PartialObjectMetadataList") != 0 &&
+	    ((kind = json_str(v, "kind")) == NULL ||
+	    strcmp(kind, "PartialObjectMetadata") != 0)) {
+		/* Never hand on more than metadata: the list is refused. */
+		kd_list_fail(d, KUBE_ERR_NOT_META);
+		return 0;
+	}
+	if (what != NULL) {
+		d->dropped++;
+		log_warnx("list: dropping %s: %s", kd_ident(d, id, sizeof(id)),
+		    what);
+	} else {
+		d->events++;
+		d->item(d->arg, v);
+	}
+	return 1;
+}
+
+/* A finished value at the list's top: an item or a top-level field. */
+static int
+kd_list_value(struct kube_decoder *d, yajl_val v)
+{
+	const char	*s;
+	yajl_val	 md;
+	int		 ok = 1;
+
+	if (d->lstate == KD_L_ITEMS)
+		ok = kd_list_item(d, v);
+	else if (strcmp(d->lkey, "metadata") == 0 && YAJL_IS_OBJECT(v)) {
+		md = v;
+		if ((s = json_str(md, "resourceVersion")) != NULL)
+			snprintf(d->lrv, sizeof(d->lrv), "%s", s);
+		if ((s = json_str(md, "continue")) != NULL && *s != '\0') {
+			free(d->lcont);
+			if ((d->lcont = strdup(s)) == NULL) {
+				kd_list_fail(d, "out of memory");
+				ok = 0;
+			}
+		}
+	} else if (strcmp(d->lkey, "items") == 0) {
+		if (YAJL_IS_NULL(v))
+			d->litems = 1;	/* Go's encoding of no items */
+		else {
+			kd_list_fail(d, "items is not an array");
+			ok = 0;
+		}
+	} else if (strcmp(d->lkey, "kind") == 0 && YAJL_IS_STRING(v))
+		snprintf(d->lkind, sizeof(d->lkind), "%s", YAJL_GET_STRING(v));
+	yajl_tree_free(v);
+	d->cur = 0;
+	d->type[0] = d->kind[0] = d->ns[0] = d->name[0] = '\0';
+	return ok;
+}
+
+/*
+ * Before a value starts at the list's top: 1 when the list's structure
+ * took it (the list object, the items array), 0 to build it, -1 to fail.
+ */
+static int
+kd_list_open(struct kube_decoder *d, yajl_type t)
+{
+	if (d->depth > 0 || d->skip > 0)
+		return 0;
+	switch (d->lstate) {
+	case KD_L_START:
+		if (t != yajl_t_object) {
+			kd_list_fail(d, "not a JSON object");
+			return -1;
+		}
+		d->lstate = KD_L_TOP;
+		return 1;
+	case KD_L_TOP:
+		if (t == yajl_t_array && strcmp(d->lkey, "items") == 0) {
+			d->lstate = KD_L_ITEMS;
+			d->litems = 1;
+			return 1;
+		}
+		return 0;
+	case KD_L_ITEMS:
+		d->cur = 0;
+		return 0;
+	case KD_L_DONE:
+		kd_list_fail(d, "data after the list");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Count the bytes of the top-level value being built: 1 to go on; over
+ * max_event, an item is dropped and the rest of it skipped (0), anything
+ * else fails the list (-1).
+ */
+static int
+kd_list_count(struct kube_decoder *d, size_t len)
+{
+	char	 id[400];
+
+	if (d->depth == 0)
+		d->cur = 0;	/* a new value starts */
+	d->cur += len + 8;
+	if (d->cur <= d->max_event)
+		return 1;
+	if (d->lstate != KD_L_ITEMS) {
+		kd_list_fail(d, "list metadata too large");
+		return -1;
+	}
+	d->dropped++;
+	log_warnx("list: dropping %s: larger than %zu bytes",
+	    kd_ident(d, id, sizeof(id)), d->max_event);
+	d->skip = d->depth;
+	kd_drop_partial(d);
+	d->type[0] = d->kind[0] = d->ns[0] = d->name[0] = '\0';
+	return 0;
+}
+
 /* Attach a finished value to its parent, or complete the event. */
 static int
 kd_add(struct kube_decoder *d, yajl_val v)
@@ -171,6 +355,8 @@ kd_add(struct kube_decoder *d, yajl_val v)
 	void		*p;
 	char		 id[400];
 
+	if (d->depth == 0 && d->list)
+		return kd_list_value(d, v);
 	if (d->depth == 0) {
 		if (YAJL_IS_OBJECT(v))
 			kd_event(d, v);
@@ -231,19 +417,46 @@ kd_val(yajl_type t)
 	return v;
 }
 
+/*
+ * A scalar is about to be added: 1 to build it, 0 to ignore it (skipped
+ * item), -1 to fail (a scalar where the list object belongs).
+ */
+static int
+kd_scalar(struct kube_decoder *d, size_t len)
+{
+	if (!d->list)
+		return 1;
+	if (d->skip > 0)
+		return 0;
+	if (d->depth == 0 && (d->lstate == KD_L_START ||
+	    d->lstate == KD_L_DONE)) {
+		kd_list_fail(d, "not a JSON object");
+		return -1;
+	}
+	return kd_list_count(d, len);
+}
+
 static int
 kd_null(void *ctx)
 {
-	yajl_val	 v = kd_val(yajl_t_null);
+	yajl_val	 v;
+	int		 r;
 
+	if ((r = kd_scalar(ctx, 4)) <= 0)
+		return r == 0;
+	v = kd_val(yajl_t_null);
 	return v != NULL && kd_add(ctx, v);
 }
 
 static int
 kd_bool(void *ctx, int b)
 {
-	yajl_val	 v = kd_val(b ? yajl_t_true : yajl_t_false);
+	yajl_val	 v;
+	int		 r;
 
+	if ((r = kd_scalar(ctx, 5)) <= 0)
+		return r == 0;
+	v = kd_val(b ? yajl_t_true : yajl_t_false);
 	return v != NULL && kd_add(ctx, v);
 }
 
@@ -252,7 +465,10 @@ kd_number(void *ctx, const char *s, size_t len)
 {
 	yajl_val	 v;
 	char		*end;
+	int		 r;
 
+	if ((r = kd_scalar(ctx, len)) <= 0)
+		return r == 0;
 	if ((v = kd_val(yajl_t_number)) == NULL)
 		return 0;
 	if ((v->u.number.r = strndup(s, len)) == NULL) {
@@ -275,11 +491,14 @@ kd_string(void *ctx, const unsigned char *s, size_t len)
 {
 	struct kube_decoder	*d = ctx;
 	yajl_val		 v;
+	int			 r;
 
 	if (memchr(s, '\0', len) != NULL) {
 		d->why = "NUL in string";
 		return 0;
 	}
+	if ((r = kd_scalar(d, len)) <= 0)
+		return r == 0;
 	kd_capture(d, (const char *)s, len);
 	if ((v = kd_val(yajl_t_string)) == NULL)
 		return 0;
@@ -294,7 +513,20 @@ static int
 kd_open(struct kube_decoder *d, yajl_type t)
 {
 	yajl_val	 v;
+	int		 r;
 
+	if (d->list) {
+		if (d->skip > 0) {
+			d->skip++;
+			return 1;
+		}
+		if ((r = kd_list_open(d, t)) != 0)
+			return r == 1;
+		if ((r = kd_list_count(d, 1)) != 1) {
+			d->skip += r == 0;	/* this one too */
+			return r == 0;
+		}
+	}
 	if (d->depth == 0)
 		d->type[0] = d->kind[0] = d->ns[0] = d->name[0] = '\0';
 	if (d->depth < 3)
@@ -323,6 +555,18 @@ kd_close(struct kube_decoder *d)
 {
 	yajl_val	 v;
 
+	if (d->list && d->skip > 0) {
+		d->skip--;
+		return 1;
+	}
+	if (d->list && d->depth == 0) {
+		/* The end of the items array, or of the list object. */
+		if (d->lstate == KD_L_ITEMS)
+			d->lstate = KD_L_TOP;
+		else if (d->lstate == KD_L_TOP)
+			d->lstate = KD_L_DONE;
+		return 1;
+	}
 	if (d->depth == 0)
 		return 0;
 	d->depth--;
@@ -356,12 +600,24 @@ static int
 kd_key(void *ctx, const unsigned char *s, size_t len)
 {
 	struct kube_decoder	*d = ctx;
-	struct kd_frame		*f = &d->st[d->depth - 1];
+	struct kd_frame		*f;
+	int			 r;
 
 	if (memchr(s, '\0', len) != NULL) {
 		d->why = "NUL in key";
 		return 0;
 	}
+	if (d->list && d->skip > 0)
+		return 1;
+	if (d->list && d->depth == 0) {
+		kd_copy(d->lkey, sizeof(d->lkey), (const char *)s, len);
+		return 1;
+	}
+	if (d->list && (r = kd_list_count(d, len)) != 1)
+		return r == 0;
+	if (d->depth == 0)
+		return 0;
+	f = &d->st[d->depth - 1];
 	if (d->depth <= 3)
 		kd_copy(d->pk[d->depth - 1], sizeof(d->pk[0]), (const char *)s,
 		    len);
@@ -384,9 +640,15 @@ kd_reset(struct kube_decoder *d)
 	d->discard = 0;
 	d->why = NULL;
 	d->type[0] = d->kind[0] = d->ns[0] = d->name[0] = '\0';
+	d->lstate = KD_L_START;
+	d->skip = d->litems = 0;
+	d->lkey[0] = d->lkind[0] = d->lrv[0] = d->lerr[0] = '\0';
+	free(d->lcont);
+	d->lcont = NULL;
 	if ((d->h = yajl_alloc(&kd_callbacks, NULL, d)) == NULL)
 		return -1;
-	yajl_config(d->h, yajl_allow_multiple_values, 1);
+	if (!d->list)
+		yajl_config(d->h, yajl_allow_multiple_values, 1);
 	return 0;
 }
 
@@ -408,6 +670,26 @@ kube_decoder_new(size_t max_event,
 	return d;
 }
 
+struct kube_decoder *
+kube_list_decoder_new(size_t max_item, int metadata_only,
+    void (*item)(void *, yajl_val), void *arg)
+{
+	struct kube_decoder	*d;
+
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		return NULL;
+	d->max_event = max_item ? max_item : KD_DEFAULT_MAX;
+	d->list = 1;
+	d->meta = metadata_only;
+	d->item = item;
+	d->arg = arg;
+	if (kd_reset(d) == -1) {
+		free(d);
+		return NULL;
+	}
+	return d;
+}
+
 void
 kube_decoder_free(struct kube_decoder **pd)
 {
@@ -415,6 +697,7 @@ kube_decoder_free(struct kube_decoder **pd)
 
 	if (d == NULL)
 		return;
+	free(d->lcont);
 	kd_drop_partial(d);
 	if (d->h != NULL)
 		yajl_free(d->h);
@@ -481,12 +764,39 @@ kd_segment(struct kube_decoder *d, const char *seg, size_t len, int nl)
 	return 0;
 }
 
+/* List mode: no newlines to resume at; an error ends the list. */
+static int
+kd_list_feed(struct kube_decoder *d, const char *buf, size_t len)
+{
+	unsigned char	*e;
+
+	if (d->lerr[0] != '\0')
+		return -1;
+	if (yajl_parse(d->h, (const unsigned char *)buf, len) ==
+	    yajl_status_ok)
+		return 0;
+	if (d->why != NULL)
+		kd_list_fail(d, d->why);
+	else {
+		e = yajl_get_error(d->h, 0, (const unsigned char *)buf, len);
+		snprintf(d->lerr, sizeof(d->lerr), "malformed JSON (%s)",
+		    e != NULL ? (char *)e : "?");
+		d->lerr[strcspn(d->lerr, "\n")] = '\0';
+		if (e != NULL)
+			yajl_free_error(d->h, e);
+	}
+	kd_drop_partial(d);
+	return -1;
+}
+
 int
 kube_decoder_feed(struct kube_decoder *d, const char *buf, size_t len)
 {
 	const char	*nl;
 	size_t		 n;
 
+	if (d->list)
+		return kd_list_feed(d, buf, len);
 	while (len > 0) {
 		nl = memchr(buf, '\n', len);
 		n = nl != NULL ? (size_t)(nl - buf) + 1 : len;
@@ -501,6 +811,21 @@ kube_decoder_feed(struct kube_decoder *d, const char *buf, size_t len)
 int
 kube_decoder_finish(struct kube_decoder *d)
 {
+	if (d->list) {
+		if (d->lerr[0] != '\0')
+			return -1;
+		if (yajl_complete_parse(d->h) != yajl_status_ok ||
+		    d->lstate != KD_L_DONE) {
+			kd_list_fail(d, "truncated list");
+			kd_drop_partial(d);
+			return -1;
+		}
+		if (!d->litems) {
+			kd_list_fail(d, "list answer without items");
+			return -1;
+		}
+		return 0;
+	}
 	if (!d->discard && yajl_complete_parse(d->h) != yajl_status_ok) {
 		if (d->depth > 0 || d->cur > 0)
 			kd_parse_error(d, NULL, 0);
@@ -518,6 +843,24 @@ uint64_t
 kube_decoder_dropped(const struct kube_decoder *d)
 {
 	return d->dropped;
+}
+
+const char *
+kube_decoder_error(const struct kube_decoder *d)
+{
+	return d->lerr[0] != '\0' ? d->lerr : NULL;
+}
+
+const char *
+kube_decoder_list_rv(const struct kube_decoder *d)
+{
+	return d->lrv;
+}
+
+const char *
+kube_decoder_list_continue(const struct kube_decoder *d)
+{
+	return d->lcont;
 }
 
 /* ---- object helpers ------------------------------------------------- */

@@ -9,6 +9,7 @@
 
 #include <curl/curl.h>
 
+#include "http.h"
 #include "kube.h"
 #include "kubeconfig.h"
 #include "ratelimit.h"
@@ -39,6 +40,23 @@ struct kube {
 	struct kube_watch	*watches;	/* list */
 };
 
+/*
+ * Where kube_request_sink sends a 2xx answer's body: to a decoder, at most
+ * max bytes; any other answer is buffered for its Status as usual.
+ */
+struct kube_sink {
+	struct kube_decoder	*dec;
+	size_t			 max;
+	size_t			 fed;		/* bytes given to dec */
+	int			 overflow;	/* over max */
+	CURL			*h;		/* set by kube.c */
+	struct http_buf		*err;
+};
+
+int	 kube_request_sink(struct kube *, const char *method,
+	    const char *path, const char *query, const char *ctype,
+	    const char *accept, const char *body, size_t len,
+	    struct kube_sink *, struct kube_resp *out);
 int	 kube_token_refresh(struct kube *);
 int	 kube_setup_handle(struct kube *, CURL *, const char *url,
 	    struct curl_slist **hdrs, const char *accept, const char *ctype);

@@ -86,35 +86,104 @@ kube_get(struct kube *k, const struct kube_res *r, const char *ns,
 	return meta ? kube_check_meta(out, "PartialObjectMetadata") : 0;
 }
 
+/* The path and query of a list; -1 when too long. */
+static int
+kube_list_url(const struct kube_res *r, const char *ns,
+    const struct kube_list_opts *lo, char *path, size_t psz, char *q,
+    size_t qsz)
+{
+	char	 lim[32];
+
+	if (kube_path(path, psz, r, ns, NULL, NULL) == -1)
+		return -1;
+	q[0] = '\0';
+	if (lo == NULL)
+		return 0;
+	snprintf(lim, sizeof(lim), "%ld", lo->limit);
+	if (kube_query_add(q, qsz, "labelSelector", lo->label_selector) == -1 ||
+	    kube_query_add(q, qsz, "fieldSelector", lo->field_selector) == -1 ||
+	    kube_query_add(q, qsz, "limit", lo->limit > 0 ? lim : NULL) == -1 ||
+	    kube_query_add(q, qsz, "continue", lo->continue_token != NULL &&
+	    *lo->continue_token ? lo->continue_token : NULL) == -1 ||
+	    kube_query_add(q, qsz, "resourceVersion",
+	    lo->resource_version != NULL && *lo->resource_version ?
+	    lo->resource_version : NULL) == -1)
+		return -1;
+	return 0;
+}
+
 int
 kube_list(struct kube *k, const struct kube_res *r, const char *ns,
     const struct kube_list_opts *lo, struct kube_resp *out)
 {
-	char	 path[KUBE_PATH_MAX], q[KUBE_QUERY_MAX] = "", lim[32];
+	char	 path[KUBE_PATH_MAX], q[KUBE_QUERY_MAX];
 	int	 meta = lo != NULL && lo->metadata_only;
 
-	if (kube_path(path, sizeof(path), r, ns, NULL, NULL) == -1)
+	if (kube_list_url(r, ns, lo, path, sizeof(path), q, sizeof(q)) == -1)
 		return kube_fail_path(out);
-	if (lo != NULL) {
-		snprintf(lim, sizeof(lim), "%ld", lo->limit);
-		if (kube_query_add(q, sizeof(q), "labelSelector",
-		    lo->label_selector) == -1 ||
-		    kube_query_add(q, sizeof(q), "fieldSelector",
-		    lo->field_selector) == -1 ||
-		    kube_query_add(q, sizeof(q), "limit",
-		    lo->limit > 0 ? lim : NULL) == -1 ||
-		    kube_query_add(q, sizeof(q), "continue",
-		    lo->continue_token != NULL && *lo->continue_token ?
-		    lo->continue_token : NULL) == -1 ||
-		    kube_query_add(q, sizeof(q), "resourceVersion",
-		    lo->resource_version != NULL && *lo->resource_version ?
-		    lo->resource_version : NULL) == -1)
-			return kube_fail_path(out);
-	}
 	if (kube_request(k, "GET", path, q, NULL,
 	    meta ? KUBE_ACCEPT_META_LIST : NULL, NULL, 0, out) == -1)
 		return -1;
 	return meta ? kube_check_meta(out, "PartialObjectMetadataList") : 0;
+}
+
+int
+kube_list_each(struct kube *k, const struct kube_res *r, const char *ns,
+    const struct kube_list_opts *lo, void (*item)(void *, yajl_val),
+    void *arg, struct kube_list_page *page, struct kube_resp *out)
+{
+	struct kube_sink	 sk;
+	const char		*s;
+	char			 path[KUBE_PATH_MAX], q[KUBE_QUERY_MAX];
+	int			 meta = lo != NULL && lo->metadata_only, rc;
+
+	memset(page, 0, sizeof(*page));
+	if (kube_list_url(r, ns, lo, path, sizeof(path), q, sizeof(q)) == -1)
+		return kube_fail_path(out);
+	memset(&sk, 0, sizeof(sk));
+	sk.max = k->opts.max_body;
+	if ((sk.dec = kube_list_decoder_new(k->opts.max_event, meta, item,
+	    arg)) == NULL) {
+		memset(out, 0, sizeof(*out));
+		snprintf(out->message, sizeof(out->message), "out of memory");
+		return -1;
+	}
+	rc = kube_request_sink(k, "GET", path, q, NULL,
+	    meta ? KUBE_ACCEPT_META_LIST : NULL, NULL, 0, &sk, out);
+	if (rc == 0 && kube_decoder_finish(sk.dec) == -1) {
+		out->status = 200;
+		snprintf(out->message, sizeof(out->message), "%s",
+		    kube_decoder_error(sk.dec));
+		rc = -1;
+	}
+	if (rc == -1 && (s = kube_decoder_error(sk.dec)) != NULL &&
+	    strcmp(s, KUBE_ERR_NOT_META) == 0) {
+		out->status = 406;
+		snprintf(out->reason, sizeof(out->reason), "NotAcceptable");
+		log_warnx("kube: %s", out->message);
+	}
+	page->items = kube_decoder_events(sk.dec);
+	page->dropped = kube_decoder_dropped(sk.dec);
+	if (rc == 0) {
+		snprintf(page->resource_version,
+		    sizeof(page->resource_version), "%s",
+		    kube_decoder_list_rv(sk.dec));
+		if ((s = kube_decoder_list_continue(sk.dec)) != NULL &&
+		    (page->continue_token = strdup(s)) == NULL) {
+			snprintf(out->message, sizeof(out->message),
+			    "out of memory");
+			rc = -1;
+		}
+	}
+	kube_decoder_free(&sk.dec);
+	return rc;
+}
+
+void
+kube_list_page_free(struct kube_list_page *page)
+{
+	free(page->continue_token);
+	page->continue_token = NULL;
 }
 
 static int

@@ -17,7 +17,7 @@
 #include "log.h"
 #include "watcher.h"
 
-#define INF_PAGE		500	/* as client-go; parsed whole */
+#define INF_PAGE		500	/* as client-go; decoded as a stream */
 #define INF_OBJ_MAX		(4u * 1024 * 1024)
 #define INF_BACKOFF_MIN		0.5
 #define INF_BACKOFF_MAX		30.0
@@ -247,33 +247,20 @@ informer_adopt(struct informer *inf, struct wcache *fresh)
 	inf->resend = 0;
 }
 
-static int
-informer_page(struct informer *inf, struct kube_resp *resp,
-    struct wcache *fresh, char *rv, size_t rvsz, char **cont)
-{
-	yajl_val	 items;
-	struct wobj	*o;
-	const char	*s;
-	size_t		 i;
+struct informer_page {
+	struct informer	*inf;
+	struct wcache	*fresh;
+};
 
-	items = json_get(resp->json, "items");
-	if (items == NULL || !(YAJL_IS_ARRAY(items) || YAJL_IS_NULL(items))) {
-		log_warnx("%s: list answer without items", inf->kind);
-		return -1;
-	}
-	for (i = 0; i < json_len(items); i++) {
-		if ((o = informer_prepare(inf, json_at(items, i))) != NULL)
-			wcache_put(fresh, o);
-	}
-	if (rv[0] == '\0' && (s = json_str(json_get(resp->json, "metadata"),
-	    "resourceVersion")) != NULL)
-		snprintf(rv, rvsz, "%s", s);
-	free(*cont);
-	*cont = NULL;
-	s = json_str(json_get(resp->json, "metadata"), "continue");
-	if (s != NULL && *s != '\0' && (*cont = strdup(s)) == NULL)
-		return -1;
-	return 0;
+/* One item of a list page, as it is decoded. */
+static void
+informer_item(void *arg, yajl_val item)
+{
+	struct informer_page	*p = arg;
+	struct wobj		*o;
+
+	if ((o = informer_prepare(p->inf, item)) != NULL)
+		wcache_put(p->fresh, o);
 }
 
 /* 0 listed, -1 error (back off), -2 not served any more. */
@@ -281,13 +268,17 @@ static int
 informer_list(struct kube *k, struct informer *inf)
 {
 	struct kube_list_opts	 lo;
+	struct kube_list_page	 page;
 	struct kube_resp	 resp;
+	struct informer_page	 p;
 	struct wcache		 fresh;
 	char			 rv[64] = "", *cont = NULL;
 	int			 rc = 0, restarts = 0;
 
 	if (wcache_init(&fresh) == -1)
 		return -1;
+	p.inf = inf;
+	p.fresh = &fresh;
 	do {
 		memset(&lo, 0, sizeof(lo));
 		lo.label_selector = inf->label_selector;
@@ -295,9 +286,12 @@ informer_list(struct kube *k, struct informer *inf)
 		lo.limit = INF_PAGE;
 		lo.continue_token = cont;
 		lo.metadata_only = inf->meta;
-		if (kube_list(k, &inf->res, NULL, &lo, &resp) == -1) {
+		/* Items go to the fresh cache as they are decoded. */
+		if (kube_list_each(k, &inf->res, NULL, &lo, informer_item, &p,
+		    &page, &resp) == -1) {
 			log_warnx("%s: list: %s", inf->kind, resp.message);
 			rc = resp.status == 404 ? -2 : -1;
+			kube_list_page_free(&page);
 			/* An expired continue token: start the list over. */
 			if (resp.status == 410 && cont != NULL &&
 			    restarts++ == 0) {
@@ -313,10 +307,14 @@ informer_list(struct kube *k, struct informer *inf)
 			kube_resp_free(&resp);
 			break;
 		}
-		rc = informer_page(inf, &resp, &fresh, rv, sizeof(rv), &cont);
 		kube_resp_free(&resp);
+		if (rv[0] == '\0')
+			snprintf(rv, sizeof(rv), "%s", page.resource_version);
+		free(cont);
+		cont = page.continue_token;	/* NULL on the last page */
+		page.continue_token = NULL;
 		watcher_keepalive();
-	} while (rc == 0 && cont != NULL);
+	} while (cont != NULL);
 	free(cont);
 	if (rc == 0) {
 		informer_adopt(inf, &fresh);

@@ -365,6 +365,221 @@ START_TEST(test_http_helpers)
 }
 END_TEST
 
+/* ---- list mode ------------------------------------------------------ */
+
+#define ITEM(name, rv) \
+	"{\"metadata\":{\"name\":\"" name "\",\"namespace\":\"ns\"," \
+	"\"resourceVersion\":\"" rv "\"},\"spec\":{\"a\":[1,[2,{\"b\":null}]]," \
+	"\"s\":\"x\\\"y\",\"t\":true,\"d\":2.5}}"
+
+struct lrec {
+	int	 n;
+	char	 names[16][64];
+	char	 kinds[16][64];
+	char	 spec[16][128];
+};
+
+static void
+lrec_cb(void *arg, yajl_val obj)
+{
+	struct lrec	*r = arg;
+	struct jw	*w;
+	const char	*s, *buf;
+	size_t		 len;
+
+	ck_assert_int_lt(r->n, 16);
+	s = kube_obj_name(obj);
+	snprintf(r->names[r->n], sizeof(r->names[0]), "%s", s ? s : "");
+	s = json_str(obj, "kind");
+	snprintf(r->kinds[r->n], sizeof(r->kinds[0]), "%s", s ? s : "");
+	ck_assert_ptr_nonnull(w = jw_new());
+	jw_val(w, json_get(obj, "spec"));
+	if (jw_result(w, &buf, &len) == 0)
+		snprintf(r->spec[r->n], sizeof(r->spec[0]), "%.*s", (int)len,
+		    buf);
+	jw_free(&w);
+	r->n++;
+}
+
+/*
+ * Decode a list in chunks of random size; returns 0 or -1 (feed or finish
+ * failed), the decoder's error in err.
+ */
+static int
+list_chunked(const char *buf, size_t max, int meta, unsigned seed,
+    size_t maxchunk, struct lrec *r, uint64_t *dropped, char *rv,
+    char *cont, char *err)
+{
+	struct kube_decoder	*d;
+	size_t			 off = 0, n, len = strlen(buf);
+	int			 rc = 0;
+
+	memset(r, 0, sizeof(*r));
+	rv[0] = cont[0] = err[0] = '\0';
+	srandom(seed);
+	ck_assert_ptr_nonnull(d = kube_list_decoder_new(max, meta, lrec_cb,
+	    r));
+	while (off < len && rc == 0) {
+		n = 1 + (size_t)random() % maxchunk;
+		if (n > len - off)
+			n = len - off;
+		rc = kube_decoder_feed(d, buf + off, n);
+		off += n;
+	}
+	if (rc == 0)
+		rc = kube_decoder_finish(d);
+	if (rc == 0) {
+		snprintf(rv, 64, "%s", kube_decoder_list_rv(d));
+		if (kube_decoder_list_continue(d) != NULL)
+			snprintf(cont, 64, "%s", kube_decoder_list_continue(d));
+	} else
+		snprintf(err, 128, "%s", kube_decoder_error(d));
+	*dropped = kube_decoder_dropped(d);
+	ck_assert_uint_eq(kube_decoder_events(d), (uint64_t)r->n);
+	kube_decoder_free(&d);
+	return rc;
+}
+
+START_TEST(test_list_decode_chunks)
+{
+	/* Built-in order (metadata first), and sorted keys (items first). */
+	static const char *lists[] = {
+	    "{\"kind\":\"ConfigMapList\",\"apiVersion\":\"v1\",\"metadata\":"
+	    "{\"resourceVersion\":\"77\",\"continue\":\"tok\",\"x\":[{}]},"
+	    "\"items\":[" ITEM("a", "1") "," ITEM("b", "2") ",\n  "
+	    ITEM("c", "3") "]}",
+	    "{\"apiVersion\":\"v1\",\"items\":[" ITEM("a", "1") ","
+	    ITEM("b", "2") "," ITEM("c", "3") "],\"kind\":\"XList\","
+	    "\"metadata\":{\"continue\":\"tok\",\"resourceVersion\":\"77\"}}\n",
+	};
+	struct lrec	 r;
+	uint64_t	 dropped;
+	char		 rv[64], cont[64], err[128];
+	unsigned	 seed;
+	size_t		 i;
+
+	for (i = 0; i < 2; i++)
+		for (seed = 1; seed <= 100; seed++) {
+			ck_assert_int_eq(list_chunked(lists[i], 0, 0, seed,
+			    seed % 4 == 0 ? 1 : 1 + seed % 61, &r, &dropped,
+			    rv, cont, err), 0);
+			ck_assert_int_eq(r.n, 3);
+			ck_assert_uint_eq(dropped, 0);
+			ck_assert_str_eq(r.names[0], "a");
+			ck_assert_str_eq(r.names[2], "c");
+			ck_assert_str_eq(r.spec[1], "{\"a\":[1,[2,{\"b\":null}]],"
+			    "\"s\":\"x\\\"y\",\"t\":true,\"d\":2.5}");
+			ck_assert_str_eq(rv, "77");
+			ck_assert_str_eq(cont, "tok");
+		}
+	/* The last page: no continue token; Go's null for no items. */
+	ck_assert_int_eq(list_chunked("{\"kind\":\"L\",\"metadata\":"
+	    "{\"resourceVersion\":\"9\",\"continue\":\"\"},\"items\":null}",
+	    0, 0, 1, 5, &r, &dropped, rv, cont, err), 0);
+	ck_assert_int_eq(r.n, 0);
+	ck_assert_str_eq(rv, "9");
+	ck_assert_str_eq(cont, "");
+}
+END_TEST
+
+START_TEST(test_list_decode_drops)
+{
+	/* No name, a scalar, an array, one too large: dropped, not fatal. */
+	static const char list[] =
+	    "{\"items\":[{\"metadata\":{\"resourceVersion\":\"1\"}},7,[1],"
+	    ITEM("ok1", "2") ",{\"metadata\":{\"name\":\"big\","
+	    "\"resourceVersion\":\"3\"},\"spec\":{\"pad\":[\""
+	    "0123456789012345678901234567890123456789012345678901234567890123"
+	    "0123456789012345678901234567890123456789012345678901234567890123"
+	    "0123456789012345678901234567890123456789012345678901234567890123"
+	    "0123456789012345678901234567890123456789012345678901234567890123"
+	    "0123456789012345678901234567890123456789012345678901234567890123"
+	    "0123456789012345678901234567890123456789012345678901234567890123"
+	    "\",{\"deeper\":[[{\"x\":\"y\"}]]}]}}," ITEM("ok2", "4")
+	    ",{\"metadata\":{\"name\":\"nor\"}}],\"metadata\":{}}";
+	struct lrec	 r;
+	uint64_t	 dropped;
+	char		 rv[64], cont[64], err[128];
+	unsigned	 seed;
+
+	for (seed = 1; seed <= 50; seed++) {
+		ck_assert_int_eq(list_chunked(list, 400, 0, seed,
+		    1 + seed % 23, &r, &dropped, rv, cont, err), 0);
+		ck_assert_int_eq(r.n, 2);
+		ck_assert_str_eq(r.names[0], "ok1");
+		ck_assert_str_eq(r.names[1], "ok2");
+		ck_assert_uint_eq(dropped, 5);
+	}
+}
+END_TEST
+
+START_TEST(test_list_decode_errors)
+{
+	static const struct {
+		const char	*in, *err;
+	} bad[] = {
+		{ "{\"items\":[" ITEM("a", "1"), "truncated list" },
+		{ "{\"items\":[}", "malformed JSON" },
+		{ "{\"kind\":\"Status\",\"metadata\":{}}",
+		    "list answer without items" },
+		{ "{\"items\":{}}", "items is not an array" },
+		{ "[]", "not a JSON object" },
+		{ "\"x\"", "not a JSON object" },
+		{ "{\"items\":[]} {\"items\":[]}", "trailing garbage" },
+		{ "{\"items\":[],\"metadata\":{\"continue\":\""
+		    "0123456789012345678901234567890123456789012345678901234"
+		    "0123456789012345678901234567890123456789012345678901234"
+		    "0123456789012345678901234567890123456789012345678901234"
+		    "0123456789012345678901234567890123456789012345678901234"
+		    "\"}}", "list metadata too large" },
+		{ "{\"items\":[{\"metadata\":{\"name\":\"a\0b\"}}]}", NULL },
+	};
+	struct lrec	 r;
+	uint64_t	 dropped;
+	char		 rv[64], cont[64], err[128];
+	size_t		 i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_int_eq(list_chunked(bad[i].in, 200, 0, (unsigned)i +
+		    1, 7, &r, &dropped, rv, cont, err), -1);
+		if (bad[i].err != NULL)
+			ck_assert_msg(strstr(err, bad[i].err) != NULL,
+			    "%zu: %s", i, err);
+	}
+}
+END_TEST
+
+START_TEST(test_list_decode_metadata_only)
+{
+	struct lrec	 r;
+	uint64_t	 dropped;
+	char		 rv[64], cont[64], err[128];
+
+	/* The list says what it is before its items: taken. */
+	ck_assert_int_eq(list_chunked("{\"kind\":\"PartialObjectMetadataList\","
+	    "\"metadata\":{},\"items\":[" ITEM("a", "1") "]}", 0, 1, 1, 9, &r,
+	    &dropped, rv, cont, err), 0);
+	ck_assert_int_eq(r.n, 1);
+	/* Each item says so: taken. */
+	ck_assert_int_eq(list_chunked("{\"items\":[{\"kind\":"
+	    "\"PartialObjectMetadata\",\"metadata\":{\"name\":\"a\","
+	    "\"resourceVersion\":\"1\"}}],\"kind\":"
+	    "\"PartialObjectMetadataList\"}", 0, 1, 2, 9, &r, &dropped, rv,
+	    cont, err), 0);
+	ck_assert_int_eq(r.n, 1);
+	/* Full objects (a server that ignored Accept): nothing handed on. */
+	ck_assert_int_eq(list_chunked("{\"items\":[{\"kind\":\"Secret\","
+	    "\"metadata\":{\"name\":\"s\",\"resourceVersion\":\"1\"},"
+	    "\"data\":{\"k\":\"c2VjcmV0\"}}],\"kind\":\"SecretList\"}", 0, 1, 3,
+	    9, &r, &dropped, rv, cont, err), -1);
+	ck_assert_int_eq(r.n, 0);
+	ck_assert_str_eq(err, KUBE_ERR_NOT_META);
+	ck_assert_int_eq(list_chunked("{\"kind\":\"SecretList\",\"items\":["
+	    ITEM("a", "1") "]}", 0, 1, 4, 9, &r, &dropped, rv, cont, err), -1);
+	ck_assert_int_eq(r.n, 0);
+}
+END_TEST
+
 static Suite *
 kube_suite(void)
 {
@@ -382,6 +597,10 @@ kube_suite(void)
 	tcase_add_test(tc, test_decode_no_trailing_newline);
 	tcase_add_test(tc, test_decode_pretty_printed);
 	tcase_add_test(tc, test_val_dup_equal);
+	tcase_add_test(tc, test_list_decode_chunks);
+	tcase_add_test(tc, test_list_decode_drops);
+	tcase_add_test(tc, test_list_decode_errors);
+	tcase_add_test(tc, test_list_decode_metadata_only);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("helpers");
 	tcase_add_test(tc, test_paths_and_table);

@@ -318,6 +318,100 @@ START_TEST(test_metadata_only_secret)
 }
 END_TEST
 
+static void
+count_item(void *arg, yajl_val obj)
+{
+	int	*n = arg;
+
+	ck_assert_ptr_nonnull(kube_obj_name(obj));
+	(*n)++;
+}
+
+/* kube_list_each: the same pages item by item; 429 retried; metadata. */
+START_TEST(test_list_each)
+{
+	struct kube		*k = plain_client();
+	const struct kube_res	*cm = kube_res_lookup("ConfigMap");
+	const struct kube_res	*sec = kube_res_lookup("Secret");
+	struct kube_list_opts	 lo;
+	struct kube_list_page	 page;
+	struct kube_resp	 r;
+	char			 name[32], *cont = NULL;
+	const char		*b = "{\"apiVersion\":\"v1\",\"kind\":\"Secret\","
+	    "\"metadata\":{\"name\":\"s2\"},\"stringData\":{\"T\":\"x\"}}";
+	int			 i, total = 0, pages = 0;
+
+	for (i = 0; i < 5; i++) {
+		snprintf(name, sizeof(name), "e%d", i);
+		create_cm(k, name, "each");
+	}
+	do {
+		memset(&lo, 0, sizeof(lo));
+		lo.limit = 2;
+		lo.label_selector = "app=each";
+		lo.continue_token = cont;
+		ck_assert_int_eq(kube_list_each(k, cm, "default", &lo,
+		    count_item, &total, &page, &r), 0);
+		ck_assert_uint_le(page.items, 2);
+		ck_assert_str_ne(page.resource_version, "");
+		pages++;
+		free(cont);
+		cont = page.continue_token;
+		page.continue_token = NULL;
+		kube_list_page_free(&page);
+		kube_resp_free(&r);
+	} while (cont != NULL);
+	ck_assert_int_eq(total, 5);
+	ck_assert_int_ge(pages, 3);
+	/* A 429 before any item: retried, nothing counted twice. */
+	faults(k, "{\"rules\":[{\"path_regex\":\"/configmaps$\","
+	    "\"method\":\"GET\",\"status\":429,\"count\":1,"
+	    "\"headers\":{\"Retry-After\":\"1\"}}]}");
+	memset(&lo, 0, sizeof(lo));
+	lo.label_selector = "app=each";
+	total = 0;
+	ck_assert_int_eq(kube_list_each(k, cm, NULL, &lo, count_item, &total,
+	    &page, &r), 0);
+	ck_assert_int_eq(total, 5);
+	ck_assert_ptr_null(page.continue_token);
+	kube_list_page_free(&page);
+	kube_resp_free(&r);
+	/* A body cut short: an error, with the items seen so far. */
+	faults(k, "{\"rules\":[{\"path_regex\":\"/configmaps$\","
+	    "\"method\":\"GET\",\"invalid_json\":true,\"count\":1}]}");
+	ck_assert_int_eq(kube_list_each(k, cm, NULL, &lo, count_item, &total,
+	    &page, &r), -1);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(r.message, "truncated list");
+	kube_list_page_free(&page);
+	kube_resp_free(&r);
+	/* An error answer: its Status, no item. */
+	faults(k, "{\"rules\":[{\"path_regex\":\"/configmaps$\","
+	    "\"method\":\"GET\",\"status\":404,\"count\":1}]}");
+	total = 0;
+	ck_assert_int_eq(kube_list_each(k, cm, NULL, &lo, count_item, &total,
+	    &page, &r), -1);
+	ck_assert_int_eq(r.status, 404);
+	ck_assert_int_eq(total, 0);
+	kube_list_page_free(&page);
+	kube_resp_free(&r);
+	faults(k, "{\"rules\":[]}");
+	/* Metadata only. */
+	ck_assert_int_eq(kube_create(k, sec, "default", b, strlen(b), NULL,
+	    &r), 0);
+	kube_resp_free(&r);
+	memset(&lo, 0, sizeof(lo));
+	lo.metadata_only = 1;
+	total = 0;
+	ck_assert_int_eq(kube_list_each(k, sec, "default", &lo, count_item,
+	    &total, &page, &r), 0);
+	ck_assert_int_ge(total, 1);
+	kube_list_page_free(&page);
+	kube_resp_free(&r);
+	kube_free(&k);
+}
+END_TEST
+
 START_TEST(test_retries)
 {
 	struct kube		*k = plain_client();
@@ -606,6 +700,7 @@ main(void)
 	tcase_add_test(tc, test_crud_and_errors);
 	tcase_add_test(tc, test_list_pages_and_selectors);
 	tcase_add_test(tc, test_metadata_only_secret);
+	tcase_add_test(tc, test_list_each);
 	tcase_add_test(tc, test_retries);
 	tcase_add_test(tc, test_discovery);
 	tcase_add_test(tc, test_watch_stream);
