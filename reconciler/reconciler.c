@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 #include "json.h"
 #include "kube.h"
 #include "log.h"
+#include "objpack.h"
 #include "proto.h"
 #include "queue.h"
 #include "reconciler.h"
@@ -105,6 +107,7 @@ main(int argc, char *argv[])
 {
 	struct rec	*r = &reconciler_state;
 
+	mallopt(M_ARENA_MAX, 1);
 	if (worker_init(&r->w, PROC_RECONCILER, argc, argv) == -1)
 		return 1;
 	reconciler_init(r);
@@ -484,17 +487,34 @@ done:
 		yajl_tree_free(obj);
 }
 
+/* The text of buffered delta i (malloc'd), or NULL. */
+static char *
+reconciler_buffered_text(struct rec *r, size_t i, size_t *len)
+{
+	char	*text;
+
+	text = objpack_unpack(r->buffered[i]->pack, r->buffered[i]->len, 0,
+	    len);
+	if (text == NULL)
+		log_warnx("cannot unpack a buffered delta");
+	return text;
+}
+
 /* Forget the oldest buffered delta, remembering its seq. */
 static void
 reconciler_drop_oldest(struct rec *r)
 {
-	yajl_val	 v;
+	yajl_val	 v = NULL;
 	long long	 seq = LLONG_MAX;
+	char		*text;
+	size_t		 len;
 
-	v = json_parse(r->buffered[0], strlen(r->buffered[0]), NULL, 0);
-	if (v != NULL && json_int(v, "seq", &seq) == -1)
+	if ((text = reconciler_buffered_text(r, 0, &len)) != NULL)
+		v = json_parse(text, len, NULL, 0);
+	if (v == NULL || json_int(v, "seq", &seq) == -1)
 		seq = LLONG_MAX;	/* unknown: assume it mattered */
 	yajl_tree_free(v);
+	free(text);
 	if (seq > reconciler_dropped_seq)
 		reconciler_dropped_seq = seq;
 	free(r->buffered[0]);
@@ -503,25 +523,37 @@ reconciler_drop_oldest(struct rec *r)
 	r->nbuffered--;
 }
 
+/* Keep a delta, packed, until the snapshot is in; -1 out of memory. */
+static int
+reconciler_buffer(struct rec *r, const char *buf, size_t len)
+{
+	struct rec_delta	**nb, *d;
+	const void		 *pack;
+	size_t			  plen;
+
+	if (r->nbuffered >= REC_BUFFER_MAX)
+		reconciler_drop_oldest(r);
+	nb = reallocarray(r->buffered, r->nbuffered + 1, sizeof(*nb));
+	if (nb == NULL)
+		return -1;
+	r->buffered = nb;
+	if ((pack = objpack_pack(buf, len, &plen)) == NULL ||
+	    (d = malloc(sizeof(*d) + plen)) == NULL)
+		return -1;
+	d->len = plen;
+	memcpy(d->pack, pack, plen);
+	nb[r->nbuffered++] = d;
+	return 0;
+}
+
 static void
 reconciler_handle_delta(struct rec *r, const char *buf, size_t len)
 {
 	yajl_val	 v, obj;
-	char		**nb;
 
 	if (r->sync == REC_SYNC_WAIT) {
-		if (r->nbuffered >= REC_BUFFER_MAX)
-			reconciler_drop_oldest(r);
-		nb = reallocarray(r->buffered, r->nbuffered + 1, sizeof(*nb));
-		if (nb == NULL || (nb[r->nbuffered] = strndup(buf, len)) ==
-		    NULL) {
-			if (nb != NULL)
-				r->buffered = nb;
+		if (reconciler_buffer(r, buf, len) == -1)
 			reconciler_sync_request(r);
-			return;
-		}
-		r->buffered = nb;
-		r->nbuffered++;
 		return;
 	}
 	if (r->sync != REC_SYNC_LIVE)
@@ -563,8 +595,9 @@ reconciler_handle_snapshot_end(struct rec *r, const struct ipc_msg *m)
 {
 	yajl_val	 v, obj;
 	const char	*epoch;
+	char		*text;
 	long long	 seq = -1, count = -1;
-	size_t		 i;
+	size_t		 i, len;
 
 	if (r->sync != REC_SYNC_WAIT || m->f.hdr.reqid != r->snap_reqid)
 		return;
@@ -601,8 +634,12 @@ reconciler_handle_snapshot_end(struct rec *r, const struct ipc_msg *m)
 	log_info("snapshot: %zu objects at seq %lld", store_total(r->store),
 	    seq);
 	for (i = 0; i < r->nbuffered && r->sync == REC_SYNC_LIVE; i++) {
-		v = reconciler_parse(r->buffered[i], strlen(r->buffered[i]),
-		    &obj);
+		if ((text = reconciler_buffered_text(r, i, &len)) == NULL) {
+			reconciler_sync_request(r);
+			break;
+		}
+		v = reconciler_parse(text, len, &obj);
+		free(text);
 		reconciler_delta(r, v, obj);
 		yajl_tree_free(v);
 	}

@@ -51,6 +51,12 @@ enum rec_sync {
 	REC_SYNC_LIVE,		/* applying deltas */
 };
 
+/* A DELTA payload held while a snapshot is pending, packed (objpack.h). */
+struct rec_delta {
+	size_t		 len;
+	unsigned char	 pack[];
+};
+
 struct rec {
 	struct worker		 w;
 	struct kube		*kube;
@@ -70,7 +76,7 @@ struct rec {
 	uint64_t		 snap_reqid;
 	uint64_t		 snap_started;
 	struct store		*staging;
-	char			**buffered;	/* raw DELTA payloads */
+	struct rec_delta	**buffered;	/* DELTA payloads */
 	size_t			 nbuffered;
 
 	char			*rotate_sent;	/* last ROTATE_SCHEDULE */

@@ -13,6 +13,7 @@
 #include <sys/random.h>
 
 #include <errno.h>
+#include <malloc.h>
 #include <poll.h>
 #include <libgen.h>
 #include <limits.h>
@@ -131,6 +132,7 @@ static struct sandbox_profile watcher_profile = {
 int
 main(int argc, char *argv[])
 {
+	mallopt(M_ARENA_MAX, 1);
 	if (worker_init(&ws.w, PROC_WATCHER, argc, argv) == -1)
 		return 1;
 	watcher_init();

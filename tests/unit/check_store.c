@@ -203,6 +203,63 @@ START_TEST(test_store_text)
 }
 END_TEST
 
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * The digest sorts whole lines: namespaces and names that are prefixes of
+ * one another ("a" and "a-b", "a/b"), and kinds where one is a prefix of
+ * another, must sort as the lines do, not field by field.
+ */
+START_TEST(test_store_digest_order)
+{
+	static const struct {
+		const char	*kind, *ns, *name;
+		int		 rv;
+	} o[] = {
+		{ "HTTPRoute", "a", "b", 10 }, { "HTTPRoute", "a-b", "c", 2 },
+		{ "HTTPRoute", "a", "b-c", 3 }, { "HTTPRoute", "a.b", "a", 4 },
+		{ "HTTPRoute", "ab", "", 5 }, { "HTTPRoute", "a", "bb", 1 },
+		{ "Service", "a", "b", 7 }, { "ServiceAccount", "a", "b", 8 },
+		{ "Namespace", NULL, "a", 9 }, { "Namespace", NULL, "a-b", 9 },
+		{ "Namespace", NULL, "a b", 9 }, { "HTTPRoute", "a", "b.c", 11 },
+	};
+	struct store	*s = store_new();
+	char		*lines[sizeof(o) / sizeof(o[0])], want[65], got[65];
+	unsigned char	 h[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256_state st;
+	size_t		 i, n = 0;
+	int		 err;
+
+	for (i = 0; i < sizeof(o) / sizeof(o[0]); i++) {
+		yajl_tree_free(store_put(s, o[i].kind, obj(o[i].ns, o[i].name,
+		    o[i].rv), &err));
+		if (err == -1)
+			continue;	/* the empty name is refused */
+		ck_assert_int_ne(asprintf(&lines[n++], "%s %s%s%s %d\n",
+		    o[i].kind, o[i].ns ? o[i].ns : "", o[i].ns ? "/" : "",
+		    o[i].name, o[i].rv), -1);
+	}
+	ck_assert_uint_eq(n, sizeof(o) / sizeof(o[0]) - 1);
+	qsort(lines, n, sizeof(*lines), cmp_str);
+	crypto_hash_sha256_init(&st);
+	for (i = 0; i < n; i++) {
+		crypto_hash_sha256_update(&st, (unsigned char *)lines[i],
+		    strlen(lines[i]));
+		free(lines[i]);
+	}
+	crypto_hash_sha256_final(&st, h);
+	for (i = 0; i < sizeof(h); i++)
+		snprintf(want + 2 * i, 3, "%02x", h[i]);
+	ck_assert_int_eq(store_digest(s, got), 0);
+	ck_assert_str_eq(got, want);
+	store_free(&s);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -213,6 +270,7 @@ main(void)
 
 	tcase_add_test(tc, test_store_index_model);
 	tcase_add_test(tc, test_store_digest);
+	tcase_add_test(tc, test_store_digest_order);
 	tcase_add_test(tc, test_store_text);
 	suite_add_tcase(su, tc);
 	sr = srunner_create(su);
