@@ -58,7 +58,7 @@ static void	*ipc_zap_main(void *);
 static int	ipc_zap_reply(void *, zmq_msg_t *, const char *, const char *,
 		    const char *);
 static const char *ipc_zap_check(struct ipc_state *, zmq_msg_t *, int);
-static void	*ipc_socket(struct worker *, struct ipc_state *, int);
+static void	*ipc_socket(struct worker *, struct ipc_state *, int, int);
 static struct ipc_sock *ipc_sock_find(struct ipc_state *, void *);
 static struct ipc_sock *ipc_sock_add(struct ipc_state *, void *);
 
@@ -234,7 +234,7 @@ ipc_zap_reply(void *sock, zmq_msg_t *reqid, const char *code,
 }
 
 static void *
-ipc_socket(struct worker *w, struct ipc_state *st, int type)
+ipc_socket(struct worker *w, struct ipc_state *st, int type, int hwm)
 {
 	void	*s;
 	int	 linger = 0;
@@ -247,7 +247,9 @@ ipc_socket(struct worker *w, struct ipc_state *st, int type)
 	}
 	/* Every part is bounded: header or payload, never more. */
 	if (zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger)) == -1 ||
-	    zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &max, sizeof(max)) == -1) {
+	    zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &max, sizeof(max)) == -1 ||
+	    (hwm > 0 && (zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof(hwm)) ==
+	    -1 || zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof(hwm)) == -1))) {
 		log_warnx("zmq_setsockopt: %s", zmq_strerror(errno));
 		zmq_close(s);
 		return NULL;
@@ -287,6 +289,13 @@ ipc_sock_add(struct ipc_state *st, void *sock)
 void *
 ipc_bind(struct worker *w, int type, const char *name, unsigned allowed)
 {
+	return ipc_bind_hwm(w, type, name, allowed, 0);
+}
+
+void *
+ipc_bind_hwm(struct worker *w, int type, const char *name, unsigned allowed,
+    int hwm)
+{
 	struct ipc_state *st;
 	struct ipc_sock	 *e;
 	char		  ep[300];
@@ -305,7 +314,7 @@ ipc_bind(struct worker *w, int type, const char *name, unsigned allowed)
 	strcpy(st->domains[st->ndomains].name, name);
 	st->domains[st->ndomains++].allowed = allowed & ~P_SUPERVISOR;
 	pthread_mutex_unlock(&st->mtx);
-	if ((s = ipc_socket(w, st, type)) == NULL)
+	if ((s = ipc_socket(w, st, type, hwm)) == NULL)
 		return NULL;
 	if (zmq_setsockopt(s, ZMQ_CURVE_SERVER, &one, sizeof(one)) == -1 ||
 	    zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, w->secret_key,
@@ -331,6 +340,13 @@ void *
 ipc_connect(struct worker *w, int type, enum proc_id server,
     const char *name)
 {
+	return ipc_connect_hwm(w, type, server, name, 0);
+}
+
+void *
+ipc_connect_hwm(struct worker *w, int type, enum proc_id server,
+    const char *name, int hwm)
+{
 	struct ipc_state *st;
 	struct ipc_sock	 *e;
 	char		  ep[300];
@@ -342,7 +358,7 @@ ipc_connect(struct worker *w, int type, enum proc_id server,
 	}
 	if ((st = ipc_state_get(w)) == NULL ||
 	    ipc_endpoint(w, name, ep, sizeof(ep)) == -1 ||
-	    (s = ipc_socket(w, st, type)) == NULL)
+	    (s = ipc_socket(w, st, type, hwm)) == NULL)
 		return NULL;
 	if (zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, w->peer_public[server],
 	    WORKER_KEY_LEN) == -1 ||

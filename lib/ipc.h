@@ -33,6 +33,16 @@ void	*ipc_bind(struct worker *, int type, const char *name,
 /* type: ZMQ_DEALER, ZMQ_SUB.  server: whose endpoint and key. */
 void	*ipc_connect(struct worker *, int type, enum proc_id server,
 	    const char *name);
+/*
+ * The same with both high-water marks set to hwm messages (0: ZeroMQ's
+ * 1000) before the bind or connect, where they reach the pipes it makes.
+ * A lower mark bounds the memory a fast sender's queue takes: a ROUTER
+ * with ZMQ_ROUTER_MANDATORY then blocks instead (PUB drops).
+ */
+void	*ipc_bind_hwm(struct worker *, int type, const char *name,
+	    unsigned allowed, int hwm);
+void	*ipc_connect_hwm(struct worker *, int type, enum proc_id server,
+	    const char *name, int hwm);
 /* Send header+payload (ident/identlen for a ROUTER reply, else NULL/0). */
 int	 ipc_send(struct worker *, void *sock, const void *ident,
 	    size_t identlen, unsigned type, uint64_t reqid,

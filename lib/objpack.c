@@ -21,7 +21,7 @@
 
 #include "objpack.h"
 
-#define OBJPACK_LEVEL	9
+#define OBJPACK_LEVEL	6
 
 static const char objpack_dict[] =
 	/* Workloads cfgw owns, and what it reads of Services. */

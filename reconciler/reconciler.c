@@ -43,6 +43,8 @@
  * again.
  */
 #define REC_BUFFER_MAX		1024
+/* Snapshot messages queued here at most (ZeroMQ's default: 1000). */
+#define REC_SNAP_HWM		100
 
 struct rec_pending {
 	uint64_t	 reqid;
@@ -155,8 +157,9 @@ static void
 reconciler_open(struct rec *r)
 {
 	r->sub = ipc_connect(&r->w, ZMQ_SUB, PROC_WATCHER, "watcher-pub");
-	r->snap = ipc_connect(&r->w, ZMQ_DEALER, PROC_WATCHER,
-	    "watcher-snap");
+	/* A snapshot streams under flow control: keep its queue short. */
+	r->snap = ipc_connect_hwm(&r->w, ZMQ_DEALER, PROC_WATCHER,
+	    "watcher-snap", REC_SNAP_HWM);
 	r->cfapi = ipc_connect(&r->w, ZMQ_DEALER, PROC_CFAPI, "cfapi");
 	r->dns = ipc_connect(&r->w, ZMQ_DEALER, PROC_DNSWORKER, "dnsworker");
 	r->rot = ipc_connect(&r->w, ZMQ_DEALER, PROC_ROTATOR, "rotator");

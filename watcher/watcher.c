@@ -39,6 +39,7 @@
 #define WATCHER_RESYNC		600.0	/* s between full re-lists */
 #define WATCHER_SNAP_SEND_MS	1000	/* a blocked snapshot send */
 #define WATCHER_SNAP_TRIES	10	/* ... tried this often */
+#define WATCHER_SNAP_HWM	100	/* snapshot messages queued */
 #define WATCHER_MAX_PENDING	16
 #define WATCHER_MAX_POLL	64
 #define WATCHER_MANAGED	"app.kubernetes.io/managed-by=" \
@@ -139,7 +140,8 @@ main(int argc, char *argv[])
 	if (sandbox_enter(&watcher_profile) == -1)
 		fatalx("sandbox");
 	ws.pub = ipc_bind(&ws.w, ZMQ_PUB, "watcher-pub", P_RECONCILER);
-	ws.snap = ipc_bind(&ws.w, ZMQ_ROUTER, "watcher-snap", P_RECONCILER);
+	ws.snap = ipc_bind_hwm(&ws.w, ZMQ_ROUTER, "watcher-snap",
+	    P_RECONCILER, WATCHER_SNAP_HWM);
 	if (ws.pub == NULL || ws.snap == NULL)
 		fatalx("cannot bind the watcher sockets");
 	/*
@@ -148,8 +150,9 @@ main(int argc, char *argv[])
 	 * the listener's pipes), so it is made to block instead, for at
 	 * most WATCHER_SNAP_SEND_MS at a time (heartbeats are answered in
 	 * between); that also bounds the memory a 10,000-object snapshot
-	 * takes here.  PUB drops at the HWM too: the
-	 * reconciler sees the gap in seq and asks for a snapshot.
+	 * takes here, to WATCHER_SNAP_HWM queued messages (set before the
+	 * bind).  PUB drops at the HWM too: the reconciler sees the gap in
+	 * seq and asks for a snapshot.
 	 */
 	if (zmq_setsockopt(ws.snap, ZMQ_ROUTER_MANDATORY, &(int){ 1 },
 	    sizeof(int)) == -1 || zmq_setsockopt(ws.snap, ZMQ_SNDTIMEO,
