@@ -103,6 +103,7 @@ static struct watcher_state {
 	double			 next_resync;
 	struct watcher_pending	 pending[WATCHER_MAX_PENDING];
 	int			 npending;
+	int			 served;	/* a snapshot was sent */
 	int			 quit;
 	char			 dirs[4][PATH_MAX];
 } ws;
@@ -491,10 +492,11 @@ watcher_send_snapshot(const struct watcher_pending *p)
 	jw_obj_end(w);
 	if (jw_result(w, &buf, &len) == 0 &&
 	    ipc_send(&ws.w, ws.snap, p->ident, p->identlen,
-	    MSG_SNAPSHOT_END, p->reqid, buf, len) == 0)
+	    MSG_SNAPSHOT_END, p->reqid, buf, len) == 0) {
 		log_info("snapshot sent: %zu objects, seq %llu", a.n,
 		    (unsigned long long)ws.seq);
-	else
+		ws.served = 1;
+	} else
 		log_warnx("snapshot: cannot send SNAPSHOT_END");
 	jw_free(&w);
 }
@@ -534,6 +536,14 @@ watcher_publish(const char *event, const char *kind, const struct wobj *o)
 	char	 head[256], *buf;
 	size_t	 len;
 
+	/*
+	 * Until a snapshot has been sent no reconciler can be live on this
+	 * epoch, and every delta would be older than the snapshot it waits
+	 * for (whose seq is the last published): none is published.  A
+	 * first list of 10,000 routes would queue ~8 MB of them.
+	 */
+	if (!ws.served)
+		return;
 	snprintf(head, sizeof(head), "{\"epoch\":\"%s\",\"seq\":%llu,"
 	    "\"event\":\"%s\",\"kind\":\"%s\"%s", ws.epoch,
 	    (unsigned long long)ws.seq + 1, event, kind, o != NULL ?
