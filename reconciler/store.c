@@ -17,6 +17,7 @@
  */
 #include <sys/types.h>
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,14 +47,21 @@ static const char *store_tree_kinds[] = {
 	"CloudflareGatewayParameters", "Deployment",
 };
 
+/* 10,000 of them: offsets, not pointers, into buf. */
 struct store_obj {
 	yajl_val	 tree;		/* NULL for text kinds */
-	const char	*ns;		/* NULL if cluster-scoped */
-	const char	*name;
-	const char	*rv;
-	size_t		 len;		/* of the packed text */
-	char		 buf[];		/* ns\0 name\0 rv\0 packed text */
+	uint32_t	 len;		/* of the packed text */
+	uint16_t	 name;		/* offsets into buf */
+	uint16_t	 rv;
+	uint16_t	 pack;
+	uint8_t		 has_ns;	/* buf starts with the namespace */
+	char		 buf[];		/* [ns\0] name\0 rv\0 packed text */
 };
+
+#define SO_NS(o)	((o)->has_ns ? (const char *)(o)->buf : NULL)
+#define SO_NAME(o)	((const char *)(o)->buf + (o)->name)
+#define SO_RV(o)	((const char *)(o)->buf + (o)->rv)
+#define SO_PACK(o)	((const unsigned char *)(o)->buf + (o)->pack)
 
 struct store_bin {
 	yajl_val	*v;
@@ -190,14 +198,14 @@ store_obj_parse(const struct store_obj *o)
 		jw_val(w, o->tree);
 		if (jw_result(w, &text, &len) == -1)
 			goto done;
-	} else if ((unpacked = objpack_unpack(o->rv + strlen(o->rv) + 1,
-	    o->len, 0, &len)) == NULL) {
-		log_warnx("store: cannot unpack %s", o->name);
+	} else if ((unpacked = objpack_unpack(SO_PACK(o), o->len, 0,
+	    &len)) == NULL) {
+		log_warnx("store: cannot unpack %s", SO_NAME(o));
 		return NULL;
 	} else
 		text = unpacked;
 	if ((v = json_parse(text, len, err, sizeof(err))) == NULL)
-		log_warnx("store: cannot parse %s: %s", o->name, err);
+		log_warnx("store: cannot parse %s: %s", SO_NAME(o), err);
 done:
 	jw_free(&w);
 	free(unpacked);
@@ -283,8 +291,8 @@ store_hash(const char *ns, const char *name)
 static int
 store_same(const struct store_obj *o, const char *ns, const char *name)
 {
-	return strcmp(o->name, name) == 0 &&
-	    strcmp(o->ns != NULL ? o->ns : "", ns != NULL ? ns : "") == 0;
+	return strcmp(SO_NAME(o), name) == 0 &&
+	    strcmp(o->has_ns ? SO_NS(o) : "", ns != NULL ? ns : "") == 0;
 }
 
 /* The index slot holding (ns, name), or the empty slot ending its run. */
@@ -369,7 +377,8 @@ store_append(struct store_list *l, struct store_obj *obj, uint32_t h)
 
 /*
  * The stored form of obj: keys and, for a text kind, its compact JSON,
- * packed; the tree is kept for the other kinds.  NULL when out of memory.
+ * packed; the tree is kept for the other kinds.  NULL when out of memory
+ * (or keys too long for the offsets).
  */
 static struct store_obj *
 store_obj_new(int text, yajl_val obj, const char *ns, const char *name)
@@ -397,14 +406,22 @@ store_obj_new(int text, yajl_val obj, const char *ns, const char *name)
 	lns = ns != NULL ? strlen(ns) + 1 : 0;
 	lname = strlen(name) + 1;
 	lrv = strlen(rv) + 1;
-	if ((o = malloc(sizeof(*o) + lns + lname + lrv + jl + 1)) != NULL) {
+	/* Kubernetes names are at most 253 bytes: offsets fit 16 bits. */
+	if (lns + lname + lrv > UINT16_MAX || jl > UINT32_MAX)
+		o = NULL;
+	else if ((o = malloc(offsetof(struct store_obj, buf) + lns + lname +
+	    lrv + jl + 1)) != NULL) {
 		o->tree = text ? NULL : obj;
-		o->ns = ns != NULL ? memcpy(o->buf, ns, lns) : NULL;
-		o->name = memcpy(o->buf + lns, name, lname);
-		o->rv = memcpy(o->buf + lns + lname, rv, lrv);
-		memcpy(o->buf + lns + lname + lrv, js, jl);
-		o->buf[lns + lname + lrv + jl] = '\0';
-		o->len = jl;
+		o->has_ns = ns != NULL;
+		memcpy(o->buf, ns != NULL ? ns : "", lns);
+		o->name = (uint16_t)lns;
+		memcpy(o->buf + o->name, name, lname);
+		o->rv = (uint16_t)(lns + lname);
+		memcpy(o->buf + o->rv, rv, lrv);
+		o->pack = (uint16_t)(lns + lname + lrv);
+		memcpy(o->buf + o->pack, js, jl);
+		o->buf[o->pack + jl] = '\0';
+		o->len = (uint32_t)jl;
 	}
 	jw_free(&w);
 	return o;
@@ -446,12 +463,12 @@ store_put(struct store *s, const char *kind, yajl_val obj, int *err)
 		return NULL;
 	}
 	s->changes++;
-	if ((i = store_find(l, o->ns, o->name)) != -1) {
+	if ((i = store_find(l, SO_NS(o), SO_NAME(o))) != -1) {
 		old = l->v[i];
 		l->v[i] = o;
 		return store_obj_take(old);
 	}
-	if (store_append(l, o, store_hash(o->ns, o->name)) == -1) {
+	if (store_append(l, o, store_hash(SO_NS(o), SO_NAME(o))) == -1) {
 		store_obj_free(o);
 		*err = -1;
 	}
@@ -580,8 +597,8 @@ store_key_at(const struct store *s, const char *kind, size_t i,
 
 	if ((k = store_kind_index(kind)) == -1 || i >= s->k[k].n)
 		return -1;
-	*ns = s->k[k].v[i]->ns != NULL ? s->k[k].v[i]->ns : "";
-	*name = s->k[k].v[i]->name;
+	*ns = s->k[k].v[i]->has_ns ? SO_NS(s->k[k].v[i]) : "";
+	*name = SO_NAME(s->k[k].v[i]);
 	return 0;
 }
 
@@ -618,11 +635,11 @@ store_segs(const struct store_dline *l, const char *seg[STORE_NSEG + 1])
 {
 	seg[0] = l->kind;
 	seg[1] = " ";
-	seg[2] = l->o->ns != NULL ? l->o->ns : "";
-	seg[3] = l->o->ns != NULL ? "/" : "";
-	seg[4] = l->o->name;
+	seg[2] = l->o->has_ns ? SO_NS(l->o) : "";
+	seg[3] = l->o->has_ns ? "/" : "";
+	seg[4] = SO_NAME(l->o);
 	seg[5] = " ";
-	seg[6] = l->o->rv;
+	seg[6] = SO_RV(l->o);
 	seg[7] = NULL;
 }
 

@@ -6,6 +6,7 @@
  * tree costs about eight times the JSON, the JSON about four times the
  * packed form.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,16 +89,17 @@ wobj_new(const char *key, const char *rv, const char *json, size_t len)
 	const void	*pack;
 	size_t		 kl = strlen(key), rl = strlen(rv), pl;
 
-	if ((pack = objpack_pack(json, len, &pl)) == NULL ||
-	    (o = malloc(sizeof(*o) + kl + rl + pl + 2)) == NULL)
+	if (kl + rl + 2 > UINT16_MAX ||
+	    (pack = objpack_pack(json, len, &pl)) == NULL ||
+	    (o = malloc(offsetof(struct wobj, key) + kl + rl + pl + 2)) == NULL)
 		return NULL;
 	o->next = NULL;
 	memcpy(o->key, key, kl + 1);
-	o->rv = o->key + kl + 1;
-	memcpy(o->rv, rv, rl + 1);
-	o->pack = (unsigned char *)o->rv + rl + 1;
-	memcpy(o->pack, pack, pl);
-	o->packlen = pl;
+	o->rv = (uint16_t)(kl + 1);
+	memcpy(o->key + o->rv, rv, rl + 1);
+	o->pack = (uint16_t)(kl + rl + 2);
+	memcpy(o->key + o->pack, pack, pl);
+	o->packlen = (uint32_t)pl;
 	return o;
 }
 
@@ -106,7 +108,8 @@ wobj_json(const struct wobj *o, size_t *len)
 {
 	char	*json;
 
-	if ((json = objpack_unpack(o->pack, o->packlen, 0, len)) == NULL)
+	if ((json = objpack_unpack(WOBJ_PACK(o), o->packlen, 0, len)) ==
+	    NULL)
 		log_warnx("%s: cannot unpack the cached object", o->key);
 	return json;
 }

@@ -148,7 +148,7 @@ informer_apply(struct informer *inf, enum kube_event_type t, yajl_val src)
 
 	if ((o = informer_prepare(inf, src)) == NULL)
 		return;
-	informer_set_rv(inf, o->rv);
+	informer_set_rv(inf, WOBJ_RV(o));
 	if (t == KUBE_EV_DELETED) {
 		free(wcache_take(&inf->cache, o->key));
 		watcher_publish("DELETED", inf->kind, o);
@@ -156,7 +156,7 @@ informer_apply(struct informer *inf, enum kube_event_type t, yajl_val src)
 		return;
 	}
 	old = wcache_get(&inf->cache, o->key);
-	if (old != NULL && strcmp(old->rv, o->rv) == 0) {
+	if (old != NULL && strcmp(WOBJ_RV(old), WOBJ_RV(o)) == 0) {
 		free(o);	/* seen already (resumed stream) */
 		return;
 	}
@@ -219,7 +219,7 @@ informer_diff_new(void *arg, struct wobj *o)
 		watcher_publish("ADDED", d->inf->kind, o);
 		return;
 	}
-	if (d->inf->resend || strcmp(old->rv, o->rv) != 0)
+	if (d->inf->resend || strcmp(WOBJ_RV(old), WOBJ_RV(o)) != 0)
 		watcher_publish("MODIFIED", d->inf->kind, o);
 }
 

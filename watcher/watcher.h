@@ -20,11 +20,15 @@
  */
 struct wobj {
 	struct wobj	*next;
-	char		*rv;		/* resourceVersion */
-	unsigned char	*pack;		/* objpack frame of the JSON */
-	size_t		 packlen;
-	char		 key[];		/* then rv, then pack */
+	uint32_t	 packlen;
+	uint16_t	 rv;		/* offsets into key[] */
+	uint16_t	 pack;
+	char		 key[];		/* key\0 rv\0 pack */
 };
+
+/* resourceVersion, and the objpack frame of the JSON. */
+#define WOBJ_RV(o)	((const char *)(o)->key + (o)->rv)
+#define WOBJ_PACK(o)	((const unsigned char *)(o)->key + (o)->pack)
 
 struct wcache {
 	struct wobj	**b;
@@ -34,7 +38,7 @@ struct wcache {
 
 /*
  * One allocation holding the key, rv and the packed JSON; free() frees it.
- * NULL when out of memory.
+ * NULL when out of memory (or key and rv are over 64 KB).
  */
 struct wobj	*wobj_new(const char *key, const char *rv, const char *json,
 		    size_t len);
