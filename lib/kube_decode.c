@@ -319,6 +319,36 @@ kd_list_open(struct kube_decoder *d, yajl_type t)
 	return 0;
 }
 
+/* Drop the item being built and skip the rest of it. */
+static void
+kd_list_drop(struct kube_decoder *d, const char *why)
+{
+	char	 id[400];
+
+	d->dropped++;
+	log_warnx("list: dropping %s: %s", kd_ident(d, id, sizeof(id)), why);
+	d->skip = d->depth;
+	kd_drop_partial(d);
+	d->type[0] = d->kind[0] = d->ns[0] = d->name[0] = '\0';
+}
+
+/*
+ * A NUL in a string or key: 1 when an item was dropped for it (and is
+ * skipped), 0 when it must end the parse.
+ */
+static int
+kd_nul(struct kube_decoder *d, const char *why)
+{
+	if (d->list && d->skip > 0)
+		return 1;
+	if (d->list && d->lstate == KD_L_ITEMS) {
+		kd_list_drop(d, why);
+		return 1;
+	}
+	d->why = why;
+	return 0;
+}
+
 /*
  * Count the bytes of the top-level value being built: 1 to go on; over
  * max_event, an item is dropped and the rest of it skipped (0), anything
@@ -338,12 +368,8 @@ kd_list_count(struct kube_decoder *d, size_t len)
 		kd_list_fail(d, "list metadata too large");
 		return -1;
 	}
-	d->dropped++;
-	log_warnx("list: dropping %s: larger than %zu bytes",
-	    kd_ident(d, id, sizeof(id)), d->max_event);
-	d->skip = d->depth;
-	kd_drop_partial(d);
-	d->type[0] = d->kind[0] = d->ns[0] = d->name[0] = '\0';
+	snprintf(id, sizeof(id), "larger than %zu bytes", d->max_event);
+	kd_list_drop(d, id);
 	return 0;
 }
 
@@ -493,10 +519,8 @@ kd_string(void *ctx, const unsigned char *s, size_t len)
 	yajl_val		 v;
 	int			 r;
 
-	if (memchr(s, '\0', len) != NULL) {
-		d->why = "NUL in string";
-		return 0;
-	}
+	if (memchr(s, '\0', len) != NULL)
+		return kd_nul(d, "NUL in string");
 	if ((r = kd_scalar(d, len)) <= 0)
 		return r == 0;
 	kd_capture(d, (const char *)s, len);
@@ -603,10 +627,8 @@ kd_key(void *ctx, const unsigned char *s, size_t len)
 	struct kd_frame		*f;
 	int			 r;
 
-	if (memchr(s, '\0', len) != NULL) {
-		d->why = "NUL in key";
-		return 0;
-	}
+	if (memchr(s, '\0', len) != NULL)
+		return kd_nul(d, "NUL in key");
 	if (d->list && d->skip > 0)
 		return 1;
 	if (d->list && d->depth == 0) {

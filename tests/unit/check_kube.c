@@ -484,7 +484,10 @@ END_TEST
 
 START_TEST(test_list_decode_drops)
 {
-	/* No name, a scalar, an array, one too large: dropped, not fatal. */
+	/*
+	 * No name, a scalar, an array, one too large, NULs in a string item,
+	 * a name and a key: dropped, not fatal.
+	 */
 	static const char list[] =
 	    "{\"items\":[{\"metadata\":{\"resourceVersion\":\"1\"}},7,[1],"
 	    ITEM("ok1", "2") ",{\"metadata\":{\"name\":\"big\","
@@ -496,7 +499,10 @@ START_TEST(test_list_decode_drops)
 	    "0123456789012345678901234567890123456789012345678901234567890123"
 	    "0123456789012345678901234567890123456789012345678901234567890123"
 	    "\",{\"deeper\":[[{\"x\":\"y\"}]]}]}}," ITEM("ok2", "4")
-	    ",{\"metadata\":{\"name\":\"nor\"}}],\"metadata\":{}}";
+	    ",{\"metadata\":{\"name\":\"nor\"}},\"a\\u0000b\","
+	    "{\"metadata\":{\"name\":\"a\\u0000b\",\"resourceVersion\":\"5\"}},"
+	    "{\"metadata\":{\"n\\u0000\":1,\"name\":\"x\"}}," ITEM("ok3", "6")
+	    "],\"metadata\":{}}";
 	struct lrec	 r;
 	uint64_t	 dropped;
 	char		 rv[64], cont[64], err[128];
@@ -505,10 +511,11 @@ START_TEST(test_list_decode_drops)
 	for (seed = 1; seed <= 50; seed++) {
 		ck_assert_int_eq(list_chunked(list, 400, 0, seed,
 		    1 + seed % 23, &r, &dropped, rv, cont, err), 0);
-		ck_assert_int_eq(r.n, 2);
+		ck_assert_int_eq(r.n, 3);
 		ck_assert_str_eq(r.names[0], "ok1");
 		ck_assert_str_eq(r.names[1], "ok2");
-		ck_assert_uint_eq(dropped, 5);
+		ck_assert_str_eq(r.names[2], "ok3");
+		ck_assert_uint_eq(dropped, 8);
 	}
 }
 END_TEST
@@ -532,7 +539,8 @@ START_TEST(test_list_decode_errors)
 		    "0123456789012345678901234567890123456789012345678901234"
 		    "0123456789012345678901234567890123456789012345678901234"
 		    "\"}}", "list metadata too large" },
-		{ "{\"items\":[{\"metadata\":{\"name\":\"a\0b\"}}]}", NULL },
+		{ "{\"items\":[],\"metadata\":{\"continue\":\"a\\u0000\"}}",
+		    "NUL in string" },
 	};
 	struct lrec	 r;
 	uint64_t	 dropped;
