@@ -59,7 +59,7 @@ struct kube_decoder {
 	void		*arg;
 	/* List mode. */
 	int		 list;
-	int		 meta;		/* items must be PartialObjectMetadata */
+	int		 meta;		/* PartialObjectMetadata only */
 	void		(*item)(void *, yajl_val);
 	enum kd_lstate	 lstate;
 	int		 skip;		/* depth of an oversized item skipped */

@@ -369,7 +369,8 @@ END_TEST
 
 #define ITEM(name, rv) \
 	"{\"metadata\":{\"name\":\"" name "\",\"namespace\":\"ns\"," \
-	"\"resourceVersion\":\"" rv "\"},\"spec\":{\"a\":[1,[2,{\"b\":null}]]," \
+	"\"resourceVersion\":\"" rv "\"},\"spec\":" \
+	"{\"a\":[1,[2,{\"b\":null}]]," \
 	"\"s\":\"x\\\"y\",\"t\":true,\"d\":2.5}}"
 
 struct lrec {
@@ -467,7 +468,8 @@ START_TEST(test_list_decode_chunks)
 			ck_assert_uint_eq(dropped, 0);
 			ck_assert_str_eq(r.names[0], "a");
 			ck_assert_str_eq(r.names[2], "c");
-			ck_assert_str_eq(r.spec[1], "{\"a\":[1,[2,{\"b\":null}]],"
+			ck_assert_str_eq(r.spec[1],
+			    "{\"a\":[1,[2,{\"b\":null}]],"
 			    "\"s\":\"x\\\"y\",\"t\":true,\"d\":2.5}");
 			ck_assert_str_eq(rv, "77");
 			ck_assert_str_eq(cont, "tok");

@@ -337,8 +337,9 @@ START_TEST(test_list_each)
 	struct kube_list_page	 page;
 	struct kube_resp	 r;
 	char			 name[32], *cont = NULL;
-	const char		*b = "{\"apiVersion\":\"v1\",\"kind\":\"Secret\","
-	    "\"metadata\":{\"name\":\"s2\"},\"stringData\":{\"T\":\"x\"}}";
+	const char		*b = "{\"apiVersion\":\"v1\","
+	    "\"kind\":\"Secret\",\"metadata\":{\"name\":\"s2\"},"
+	    "\"stringData\":{\"T\":\"x\"}}";
 	int			 i, total = 0, pages = 0;
 
 	for (i = 0; i < 5; i++) {

@@ -225,7 +225,8 @@ START_TEST(test_store_digest_order)
 		{ "HTTPRoute", "ab", "", 5 }, { "HTTPRoute", "a", "bb", 1 },
 		{ "Service", "a", "b", 7 }, { "ServiceAccount", "a", "b", 8 },
 		{ "Namespace", NULL, "a", 9 }, { "Namespace", NULL, "a-b", 9 },
-		{ "Namespace", NULL, "a b", 9 }, { "HTTPRoute", "a", "b.c", 11 },
+		{ "Namespace", NULL, "a b", 9 },
+		{ "HTTPRoute", "a", "b.c", 11 },
 	};
 	struct store	*s = store_new();
 	char		*lines[sizeof(o) / sizeof(o[0])], want[65], got[65];
