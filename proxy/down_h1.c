@@ -132,7 +132,6 @@ static void	 d_park(struct dconn *);
 static void	 d_setup(struct dconn *, struct bufferevent *);
 static void	 d_recv(evutil_socket_t, short, void *);
 static void	 d_recv_head(struct dconn *, evutil_socket_t);
-static int	 d_in_add(struct dconn *, const char *, size_t);
 static void	 d_rd(struct dconn *, int);
 
 static void	 dh1_head(struct xch *, int, struct hdrs *, int64_t);
@@ -275,19 +274,6 @@ d_recv_head(struct dconn *d, evutil_socket_t fd)
 		return;
 	if (d->state == D_BODY)
 		(void)d_body(d);
-}
-
-/* Add to the input buffer (libevent keeps its end frozen). */
-static int
-d_in_add(struct dconn *d, const char *p, size_t n)
-{
-	struct evbuffer	*in = bufferevent_get_input(d->bev);
-	int		 rc;
-
-	evbuffer_unfreeze(in, 0);
-	rc = evbuffer_add(in, p, n);
-	evbuffer_freeze(in, 0);
-	return rc;
 }
 
 /* Ready for the next request head. */
@@ -695,7 +681,7 @@ d_head_in(struct dconn *d, const char *p, size_t n, int buffered)
 	int		 st, first = d->scan.pos == 0;
 
 	if ((rc = h1_head_end(&d->scan, p, n, 1)) <= 0) {
-		if (!buffered && d_in_add(d, p, n) == -1)
+		if (!buffered && px_bev_in_add(d->bev, p, n) == -1)
 			rc = -500;
 		if (rc < 0) {
 			d_error(d, -rc);
@@ -709,7 +695,7 @@ d_head_in(struct dconn *d, const char *p, size_t n, int buffered)
 	if ((st = h1_parse_request(p, rc, &m)) != 0 ||
 	    (d->x = d_make_xch(d, &m)) == NULL) {
 		if (!buffered)
-			(void)d_in_add(d, p, n);
+			(void)px_bev_in_add(d->bev, p, n);
 		d_error(d, st != 0 ? st : 500);
 		return -1;
 	}
@@ -722,7 +708,7 @@ d_head_in(struct dconn *d, const char *p, size_t n, int buffered)
 	if (buffered)
 		evbuffer_drain(in, rc);
 	else if ((size_t)rc < n)
-		(void)d_in_add(d, p + rc, n - rc);
+		(void)px_bev_in_add(d->bev, p + rc, n - rc);
 	d->state = d->body == B_NONE ? D_WAIT : D_BODY;
 	if (d->body == B_NONE)
 		d->req_done = 1;

@@ -88,7 +88,6 @@ static void	 u_fail(struct uconn *, int);
 static void	 u_done(struct uconn *);
 static int	 u_head(struct uconn *);
 static int	 u_head_in(struct uconn *, const char *, size_t, int);
-static int	 u_in_add(struct uconn *, const char *, size_t);
 static void	 u_recv_head(struct uconn *, evutil_socket_t);
 static void	 u_body(struct uconn *);
 static void	 u_send_head(struct uconn *, struct xch *);
@@ -657,19 +656,6 @@ u_head(struct uconn *u)
 	return u_head_in(u, (const char *)evbuffer_pullup(in, n), n, 1);
 }
 
-/* Add to the input buffer (libevent keeps its end frozen). */
-static int
-u_in_add(struct uconn *u, const char *p, size_t n)
-{
-	struct evbuffer	*in = bufferevent_get_input(u->bev);
-	int		 rc;
-
-	evbuffer_unfreeze(in, 0);
-	rc = evbuffer_add(in, p, n);
-	evbuffer_freeze(in, 0);
-	return rc;
-}
-
 /*
  * A response head at p[0..n): the start of the input buffer (buffered),
  * or bytes just read into the thread's scratch buffer while the input
@@ -694,7 +680,7 @@ u_head_in(struct uconn *u, const char *p, size_t n, int buffered)
 		return -1;
 	}
 	if (rc == 0) {
-		if (!buffered && u_in_add(u, p, n) == -1) {
+		if (!buffered && px_bev_in_add(u->bev, p, n) == -1) {
 			u_fail(u, 502);
 			return -1;
 		}
@@ -708,7 +694,7 @@ u_head_in(struct uconn *u, const char *p, size_t n, int buffered)
 			    m.f[i].value, m.f[i].vlen);
 	if (buffered)
 		evbuffer_drain(in, rc);
-	else if ((size_t)rc < n && u_in_add(u, p + rc, n - rc) == -1) {
+	else if ((size_t)rc < n && px_bev_in_add(u->bev, p + rc, n - rc) == -1) {
 		hdrs_clear(&h);
 		u_fail(u, 502);
 		return -1;

@@ -289,3 +289,19 @@ px_bev_write(struct bufferevent *bev)
 	}
 	return evbuffer_get_length(out);
 }
+
+/*
+ * Add bytes read by hand (into the thread's scratch buffer) to a plain
+ * socket bufferevent's input, whose end libevent keeps frozen.
+ */
+int
+px_bev_in_add(struct bufferevent *bev, const char *p, size_t n)
+{
+	struct evbuffer	*in = bufferevent_get_input(bev);
+	int		 rc;
+
+	evbuffer_unfreeze(in, 0);
+	rc = evbuffer_add(in, p, n);
+	evbuffer_freeze(in, 0);
+	return rc;
+}
