@@ -283,6 +283,8 @@ const char	*kube_obj_name(yajl_val obj);
 const char	*kube_obj_namespace(yajl_val obj);
 const char	*kube_obj_rv(yajl_val obj);
 const char	*kube_obj_uid(yajl_val obj);
+/* An empty value of a type; NULL on ENOMEM. */
+yajl_val	 kube_val_new(yajl_type);
 /* Deep copy of a yajl tree (free with yajl_tree_free); NULL on ENOMEM. */
 yajl_val	 kube_val_dup(yajl_val);
 

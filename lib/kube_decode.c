@@ -433,8 +433,8 @@ bad:
 	return 0;
 }
 
-static yajl_val
-kd_val(yajl_type t)
+yajl_val
+kube_val_new(yajl_type t)
 {
 	yajl_val	 v;
 
@@ -470,7 +470,7 @@ kd_null(void *ctx)
 
 	if ((r = kd_scalar(ctx, 4)) <= 0)
 		return r == 0;
-	v = kd_val(yajl_t_null);
+	v = kube_val_new(yajl_t_null);
 	return v != NULL && kd_add(ctx, v);
 }
 
@@ -482,7 +482,7 @@ kd_bool(void *ctx, int b)
 
 	if ((r = kd_scalar(ctx, 5)) <= 0)
 		return r == 0;
-	v = kd_val(b ? yajl_t_true : yajl_t_false);
+	v = kube_val_new(b ? yajl_t_true : yajl_t_false);
 	return v != NULL && kd_add(ctx, v);
 }
 
@@ -495,7 +495,7 @@ kd_number(void *ctx, const char *s, size_t len)
 
 	if ((r = kd_scalar(ctx, len)) <= 0)
 		return r == 0;
-	if ((v = kd_val(yajl_t_number)) == NULL)
+	if ((v = kube_val_new(yajl_t_number)) == NULL)
 		return 0;
 	if ((v->u.number.r = strndup(s, len)) == NULL) {
 		free(v);
@@ -524,7 +524,7 @@ kd_string(void *ctx, const unsigned char *s, size_t len)
 	if ((r = kd_scalar(d, len)) <= 0)
 		return r == 0;
 	kd_capture(d, (const char *)s, len);
-	if ((v = kd_val(yajl_t_string)) == NULL)
+	if ((v = kube_val_new(yajl_t_string)) == NULL)
 		return 0;
 	if ((v->u.string = strndup((const char *)s, len)) == NULL) {
 		free(v);
@@ -559,7 +559,7 @@ kd_open(struct kube_decoder *d, yajl_type t)
 		d->why = "nested too deeply";
 		return 0;
 	}
-	if ((v = kd_val(t)) == NULL)
+	if ((v = kube_val_new(t)) == NULL)
 		return 0;
 	/*
 	 * Link into the parent right away so a cancelled parse frees the
@@ -883,120 +883,4 @@ const char *
 kube_decoder_list_continue(const struct kube_decoder *d)
 {
 	return d->lcont;
-}
-
-/* ---- object helpers ------------------------------------------------- */
-
-const char *
-kube_obj_name(yajl_val o)
-{
-	return json_str(json_get(o, "metadata"), "name");
-}
-
-const char *
-kube_obj_namespace(yajl_val o)
-{
-	return json_str(json_get(o, "metadata"), "namespace");
-}
-
-const char *
-kube_obj_rv(yajl_val o)
-{
-	return json_str(json_get(o, "metadata"), "resourceVersion");
-}
-
-const char *
-kube_obj_uid(yajl_val o)
-{
-	return json_str(json_get(o, "metadata"), "uid");
-}
-
-static void
-kd_obj_remove(yajl_val o, const char *key)
-{
-	size_t	 i;
-
-	if (o == NULL || !YAJL_IS_OBJECT(o))
-		return;
-	for (i = 0; i < o->u.object.len; i++) {
-		if (strcmp(o->u.object.keys[i], key) != 0)
-			continue;
-		free((char *)o->u.object.keys[i]);
-		yajl_tree_free(o->u.object.values[i]);
-		memmove(&o->u.object.keys[i], &o->u.object.keys[i + 1],
-		    (o->u.object.len - i - 1) * sizeof(char *));
-		memmove(&o->u.object.values[i], &o->u.object.values[i + 1],
-		    (o->u.object.len - i - 1) * sizeof(yajl_val));
-		o->u.object.len--;
-		i--;
-	}
-}
-
-void
-kube_obj_trim(yajl_val o)
-{
-	yajl_val	 md = json_get(o, "metadata");
-
-	kd_obj_remove(md, "managedFields");
-	kd_obj_remove(json_get(md, "annotations"),
-	    "kubectl.kubernetes.io/last-applied-configuration");
-}
-
-yajl_val
-kube_val_dup(yajl_val s)
-{
-	yajl_val	 v;
-	size_t		 i, n;
-
-	if (s == NULL || (v = kd_val(s->type)) == NULL)
-		return NULL;
-	switch (s->type) {
-	case yajl_t_string:
-		if ((v->u.string = strdup(s->u.string)) == NULL)
-			goto fail;
-		break;
-	case yajl_t_number:
-		v->u.number = s->u.number;
-		if ((v->u.number.r = strdup(s->u.number.r)) == NULL)
-			goto fail;
-		break;
-	case yajl_t_object:
-		n = s->u.object.len;
-		if (n == 0)
-			break;
-		v->u.object.keys = calloc(n, sizeof(char *));
-		v->u.object.values = calloc(n, sizeof(yajl_val));
-		if (v->u.object.keys == NULL || v->u.object.values == NULL)
-			goto fail;
-		for (i = 0; i < n; i++) {
-			v->u.object.keys[i] = strdup(s->u.object.keys[i]);
-			v->u.object.values[i] =
-			    kube_val_dup(s->u.object.values[i]);
-			v->u.object.len++;
-			if (v->u.object.keys[i] == NULL ||
-			    v->u.object.values[i] == NULL)
-				goto fail;
-		}
-		break;
-	case yajl_t_array:
-		n = s->u.array.len;
-		if (n == 0)
-			break;
-		if ((v->u.array.values = calloc(n, sizeof(yajl_val))) == NULL)
-			goto fail;
-		for (i = 0; i < n; i++) {
-			v->u.array.values[i] =
-			    kube_val_dup(s->u.array.values[i]);
-			v->u.array.len++;
-			if (v->u.array.values[i] == NULL)
-				goto fail;
-		}
-		break;
-	default:
-		break;
-	}
-	return v;
-fail:
-	yajl_tree_free(v);
-	return NULL;
 }

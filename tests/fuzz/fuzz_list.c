@@ -7,7 +7,7 @@
  * all explored.  Items handed on must be objects with metadata.name and
  * metadata.resourceVersion.
  *
- * fuzz-needs: lib/kube_decode.c lib/json.c lib/log.c | yajl
+ * fuzz-needs: lib/kube_decode.c lib/kube_obj.c lib/json.c lib/log.c | yajl
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -5,7 +5,7 @@
  * first byte picks the maximum event size and the chunking, so splits at
  * every position and the size limit are both explored.
  *
- * fuzz-needs: lib/kube_decode.c lib/json.c lib/log.c | yajl
+ * fuzz-needs: lib/kube_decode.c lib/kube_obj.c lib/json.c lib/log.c | yajl
  */
 #include <stddef.h>
 #include <stdint.h>
