@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * gateway: reconcile one Gateway of our class.  The pipeline is
- *   finalizer -> tunnel.ensure -> compile routes -> ConfigMap ->
- *   tunnel.config -> tunnel.token_secret -> RBAC + Deployments ->
- *   DNS_SYNC -> route, Gateway and CGS status,
+ *   finalizer -> class finalizer -> tunnel.ensure -> compile routes ->
+ *   ConfigMap -> tunnel.config -> tunnel.token_secret -> RBAC +
+ *   Deployments -> DNS_SYNC -> route, Gateway and CGS status,
  * and on deletion DNS_CLEANUP -> tunnel.delete -> route status entries ->
- * finalizer.  Each Cloudflare step is an asynchronous request; the job
- * (gwjob.h) remembers where it is.  Kubernetes writes are synchronous.
+ * class finalizers -> finalizer.  Each Cloudflare step is an asynchronous
+ * request; the job (gwjob.h) remembers where it is.  Kubernetes writes are
+ * synchronous.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -221,48 +222,20 @@ gw_send_cf(struct rec *r, struct gw_job *j, enum gw_step step,
 	return 0;
 }
 
-/* Add or remove our finalizer; the list is replaced under the object's
- * resourceVersion so a concurrent edit is not lost. */
+/* Add or remove our finalizer (kio_finalizer: optimistic lock, retried on
+ * a conflict). */
 int
 gw_finalizer(struct rec *r, struct gw_job *j, yajl_val gw, int add)
 {
-	yajl_val	 f = json_path(gw, "metadata", "finalizers", NULL);
-	struct jw	*w;
-	const char	*buf, *rv = json_str(json_get(gw, "metadata"),
-			    "resourceVersion");
-	size_t		 i, len;
-	char		 err[512];
-	int		 rc = -1;
+	char	 err[512];
 
-	if ((w = jw_new()) == NULL)
+	if (kio_finalizer(r, "Gateway", j->ns, j->name, gw, REC_FINALIZER,
+	    add, err, sizeof(err)) == -1) {
+		log_warnx("Gateway %s/%s: finalizer: %s", j->ns, j->name,
+		    err);
 		return -1;
-	jw_obj(w);
-	jw_key(w, "metadata");
-	jw_obj(w);
-	if (rv != NULL)
-		jw_kstr(w, "resourceVersion", rv);
-	jw_key(w, "finalizers");
-	jw_arr(w);
-	for (i = 0; i < json_len(f); i++) {
-		const char *s = json_str(json_at(f, i), NULL);
-
-		if (s != NULL && strcmp(s, REC_FINALIZER) != 0)
-			jw_str(w, s);
 	}
-	if (add)
-		jw_str(w, REC_FINALIZER);
-	jw_arr_end(w);
-	jw_obj_end(w);
-	jw_obj_end(w);
-	if (jw_result(w, &buf, &len) == 0) {
-		rc = kio_merge(r, "Gateway", j->ns, j->name, buf, len, 0, err,
-		    sizeof(err));
-		if (rc == -1)
-			log_warnx("Gateway %s/%s: finalizer: %s", j->ns,
-			    j->name, err);
-	}
-	jw_free(&w);
-	return rc;
+	return 0;
 }
 
 /* Everything checked before the first Cloudflare call. */
@@ -338,6 +311,11 @@ gateway_reconcile(struct rec *r, const char *ns, const char *name)
 	}
 	if (!gw_has_finalizer(gw) && gw_finalizer(r, j, gw, 1) == -1) {
 		gw_fail(r, j, GW_RETRY, NULL, "cannot add finalizer");
+		return;
+	}
+	if (gwclassfin_ensure(r, j, cls) == -1) {
+		gw_fail(r, j, GW_RETRY, NULL,
+		    "cannot set the GatewayClass finalizer");
 		return;
 	}
 	if (gw_prepare(r, j, gw, &cgp) == -1)

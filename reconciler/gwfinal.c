@@ -2,7 +2,8 @@
 /*
  * gwfinal: a Gateway's deletion.  DNS records first (dnsworker), then the
  * tunnel (cfapi deletes its connections, then the tunnel), then our
- * entries in the routes' status, then the finalizer; the owned objects go
+ * entries in the routes' status, then our GatewayClass finalizer entries,
+ * then the finalizer; the owned objects go
  * by ownerReference garbage collection.  A suspended Gateway is released
  * at once and its Cloudflare resources stay (orphaned on purpose).
  */
@@ -19,7 +20,8 @@
 
 /*
  * Deletion: DNS records, then the tunnel (cfapi cleans its connections
- * first), then our route status entries, then the finalizer; the owned
+ * first), then our route status entries, then the GatewayClass
+ * finalizer entries, then the Gateway's finalizer; the owned
  * objects follow by ownerReference garbage collection.  A suspended
  * Gateway is let go at once and its Cloudflare resources stay.
  */
@@ -34,7 +36,8 @@ gw_finalize(struct rec *r, struct gw_job *j, yajl_val gw)
 	if (sus != NULL && strcmp(sus, "disabled") == 0) {
 		log_info("Gateway %s/%s: suspended, released without cleanup",
 		    j->ns, j->name);
-		if (gw_finalizer(r, j, gw, 0) == -1)
+		if (gwclassfin_release(r, j) == -1 ||
+		    gw_finalizer(r, j, gw, 0) == -1)
 			rec_enqueue(r, j->key, -1);
 		return;
 	}
@@ -93,6 +96,11 @@ gw_fin_release(struct rec *r, struct gw_job *j)
 
 	if (gwstatus_routes_forget(r, j) == -1) {
 		gw_fail(r, j, GW_RETRY, NULL, "cannot clean route status");
+		return;
+	}
+	if (gwclassfin_release(r, j) == -1) {
+		gw_fail(r, j, GW_RETRY, NULL,
+		    "cannot remove the GatewayClass finalizer");
 		return;
 	}
 	gw = store_get(r->store, "Gateway", j->ns, j->name);

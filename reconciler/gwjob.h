@@ -104,6 +104,16 @@ int		 gw_apply(struct rec *, struct gw_job *, const char *kind,
 int		 gw_apply_workload(struct rec *, struct gw_job *, yajl_val gw,
 		    yajl_val cgp);
 
+/*
+ * gwclassfin.c: the GatewayClass finalizer
+ * gateway-exists-finalizer.gateway.networking.k8s.io/<gw>.<ns>.  ensure:
+ * off every other class, on cls if it is ours; release: off every class.
+ * -1 if a write failed (logged, the object named).
+ */
+int		 gwclassfin_ensure(struct rec *, struct gw_job *,
+		    const char *cls);
+int		 gwclassfin_release(struct rec *, struct gw_job *);
+
 /* gwfinal.c */
 void		 gw_finalize(struct rec *, struct gw_job *, yajl_val gw);
 void		 gw_fin_next(struct rec *, struct gw_job *, enum gw_step done,

@@ -15,6 +15,8 @@
 #include "owned.h"
 #include "reconciler.h"
 
+#define KIO_CONFLICT_TRIES	4
+
 static void
 kio_err(char *err, size_t errsz, const char *what, const char *kind,
     const char *ns, const char *name, const struct kube_resp *r)
@@ -59,20 +61,24 @@ kio_apply(struct rec *r, const char *kind, const char *ns, const char *name,
 	return rc;
 }
 
-int
-kio_merge(struct rec *r, const char *kind, const char *ns, const char *name,
-    const char *body, size_t len, int status, char *err, size_t errsz)
+/* A merge patch; *code gets the HTTP status of a failure (0: none). */
+static int
+kio_merge_code(struct rec *r, const char *kind, const char *ns,
+    const char *name, const char *body, size_t len, int status, long *code,
+    char *err, size_t errsz)
 {
 	const struct kube_res	*res;
 	struct kube_resp	 resp;
 	int			 rc;
 
+	*code = 0;
 	if ((res = kio_res(kind, err, errsz)) == NULL)
 		return -1;
 	memset(&resp, 0, sizeof(resp));
 	rc = kube_patch(r->kube, res, ns, name, KUBE_PATCH_MERGE, body, len,
 	    OWNED_MANAGER, 0, status ? "status" : NULL, &resp);
 	if (rc == -1) {
+		*code = resp.status;
 		kio_err(err, errsz, status ? "patch status of" : "patch",
 		    kind, ns, name, &resp);
 		if (resp.status == 409)
@@ -80,6 +86,106 @@ kio_merge(struct rec *r, const char *kind, const char *ns, const char *name,
 	}
 	kube_resp_free(&resp);
 	return rc;
+}
+
+int
+kio_merge(struct rec *r, const char *kind, const char *ns, const char *name,
+    const char *body, size_t len, int status, char *err, size_t errsz)
+{
+	long	 code;
+
+	return kio_merge_code(r, kind, ns, name, body, len, status, &code,
+	    err, errsz);
+}
+
+static int
+kio_has_finalizer(yajl_val obj, const char *fin)
+{
+	yajl_val	 f = json_path(obj, "metadata", "finalizers", NULL);
+	size_t		 i;
+
+	for (i = 0; i < json_len(f); i++) {
+		const char *s = json_str(json_at(f, i), NULL);
+
+		if (s != NULL && strcmp(s, fin) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * One write of metadata.finalizers with fin added or removed, the others
+ * kept, under obj's resourceVersion.  0 when nothing needs writing.
+ */
+static int
+kio_finalizer_write(struct rec *r, const char *kind, const char *ns,
+    const char *name, yajl_val obj, const char *fin, int add, long *code,
+    char *err, size_t errsz)
+{
+	yajl_val	 f = json_path(obj, "metadata", "finalizers", NULL);
+	struct jw	*w;
+	const char	*buf, *rv = json_str(json_get(obj, "metadata"),
+			    "resourceVersion");
+	size_t		 i, len;
+	int		 rc = -1;
+
+	*code = 0;
+	if (kio_has_finalizer(obj, fin) == add)
+		return 0;
+	if ((w = jw_new()) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		return -1;
+	}
+	jw_obj(w);
+	jw_key(w, "metadata");
+	jw_obj(w);
+	if (rv != NULL)
+		jw_kstr(w, "resourceVersion", rv);
+	jw_key(w, "finalizers");
+	jw_arr(w);
+	for (i = 0; i < json_len(f); i++) {
+		const char *s = json_str(json_at(f, i), NULL);
+
+		if (s != NULL && strcmp(s, fin) != 0)
+			jw_str(w, s);
+	}
+	if (add)
+		jw_str(w, fin);
+	jw_arr_end(w);
+	jw_obj_end(w);
+	jw_obj_end(w);
+	if (jw_result(w, &buf, &len) == 0)
+		rc = kio_merge_code(r, kind, ns, name, buf, len, 0, code, err,
+		    errsz);
+	else
+		snprintf(err, errsz, "out of memory");
+	jw_free(&w);
+	return rc;
+}
+
+int
+kio_finalizer(struct rec *r, const char *kind, const char *ns,
+    const char *name, yajl_val obj, const char *fin, int add, char *err,
+    size_t errsz)
+{
+	yajl_val	 fresh = NULL;
+	long		 code;
+	int		 i, nf, rc;
+
+	for (i = 0; ; i++) {
+		rc = kio_finalizer_write(r, kind, ns, name, fresh ? fresh : obj,
+		    fin, add, &code, err, errsz);
+		json_free(&fresh);
+		if (rc == 0 || (code == 404 && !add))
+			return 0;
+		if (code != 409 || i + 1 == KIO_CONFLICT_TRIES)
+			return -1;
+		log_debug("%s, reading %s %s%s%s again", err, kind,
+		    ns != NULL ? ns : "", ns != NULL ? "/" : "", name);
+		if ((fresh = kio_get(r, kind, ns, name, &nf, err,
+		    errsz)) == NULL)
+			return nf && !add ? 0 : -1;
+	}
 }
 
 int

@@ -138,6 +138,16 @@ int		 kio_create(struct rec *, const char *kind, const char *ns,
 /* 404 counts as done. */
 int		 kio_delete(struct rec *, const char *kind, const char *ns,
 		    const char *name, char *err, size_t errsz);
+/*
+ * Add (add 1) or remove fin in metadata.finalizers of obj, the other
+ * entries kept, with a merge patch under obj's resourceVersion; on 409
+ * Conflict the object is read again and the write retried a few times.
+ * Nothing is written when fin is already as asked; removing from an
+ * object that is gone succeeds.
+ */
+int		 kio_finalizer(struct rec *, const char *kind, const char *ns,
+		    const char *name, yajl_val obj, const char *fin, int add,
+		    char *err, size_t errsz);
 /* Fresh GET (not from the store); NULL with err on failure, *notfound. */
 yajl_val	 kio_get(struct rec *, const char *kind, const char *ns,
 		    const char *name, int *notfound, char *err, size_t errsz);
