@@ -438,3 +438,84 @@ def test_incompatible_filters_in_route_status(env):
     h = [h for h in json.loads(env.routes_json())["hosts"]
          if h["hostname"] == "filters.example.com"][0]
     assert [e["route"]["rule"] for e in h["http"]] == [1]
+
+
+CLASS_FIN = "gateway-exists-finalizer.gateway.networking.k8s.io/"
+
+
+def class_fins(kube, name):
+    gc = kube.get("GatewayClass", name)
+    if gc is None:
+        return None
+    return sorted(f for f in gc["metadata"].get("finalizers", [])
+                  if f.startswith(CLASS_FIN))
+
+
+def test_class_finalizer_follows_gateways(env):
+    """Each Gateway puts its entry on its class (the reference's
+    gateway-exists finalizer); a changed gatewayClassName moves it; the
+    Gateway's deletion takes it off, and only then can the class go."""
+    objs = env.objects()
+    extra = []
+    for o in objs:
+        if o["kind"] == "Gateway":
+            extra.append({**o, "metadata": {"name": "second",
+                                            "namespace": "default"}})
+        if o["kind"] == "GatewayClass":
+            extra.append({**o, "metadata": {"name": "cloudflare-b"}})
+    env.kube.apply_all(objs + extra)
+    env.start()
+    both = [CLASS_FIN + "my-gateway.default", CLASS_FIN + "second.default"]
+    wait_for(lambda: class_fins(env.kube, "cloudflare") == both, 30,
+             what="two entries on the class")
+    assert class_fins(env.kube, "cloudflare-b") == []
+    # Another class of ours: the entry moves.
+    st, _ = env.kube.patch("Gateway", "second", {"spec": {
+        "gatewayClassName": "cloudflare-b"}}, "default")
+    assert st == 200
+    wait_for(lambda: class_fins(env.kube, "cloudflare-b") ==
+             [CLASS_FIN + "second.default"], 30, what="entry on the new class")
+    assert class_fins(env.kube, "cloudflare") == \
+        [CLASS_FIN + "my-gateway.default"]
+    # Deleting a Gateway takes its entry off; the class can then go.
+    env.kube.delete("Gateway", "second", "default")
+    wait_for(lambda: env.kube.get("Gateway", "second", "default") is None,
+             30, what="second finalized")
+    assert class_fins(env.kube, "cloudflare-b") == []
+    env.kube.delete("GatewayClass", "cloudflare-b")
+    wait_for(lambda: env.kube.get("GatewayClass", "cloudflare-b") is None,
+             10, what="unused class deleted")
+    # A class still used by a Gateway stays (terminating) until it is gone.
+    env.kube.delete("GatewayClass", "cloudflare")
+    time.sleep(1)
+    gc = env.kube.get("GatewayClass", "cloudflare")
+    assert gc is not None and gc["metadata"].get("deletionTimestamp")
+    env.kube.delete("Gateway", "my-gateway", "default")
+    wait_for(lambda: env.kube.get("GatewayClass", "cloudflare") is None,
+             30, what="class deleted after its last Gateway")
+    assert env.kube.get("Gateway", "my-gateway", "default") is None
+
+
+def test_class_finalizer_conflict_retried(env):
+    """A 409 on the class's finalizer patch: read again, write again."""
+    conflict = {"kind": "Status", "apiVersion": "v1", "status": "Failure",
+                "reason": "Conflict", "code": 409,
+                "message": "the object has been modified"}
+    env.kube.faults([{"method": "PATCH",
+                      "path_regex": "/gatewayclasses/cloudflare$",
+                      "status": 409, "body": conflict, "count": 2}])
+    env.kube.apply_all(env.objects())
+    env.start()
+    wait_for(lambda: class_fins(env.kube, "cloudflare") ==
+             [CLASS_FIN + "my-gateway.default"], 30,
+             what="entry on the class")
+    wait_for(env.programmed, 30, what="Programmed")
+    # The controller's own requests (the test polls with GETs too).
+    reqs = [(r["method"], r["status"]) for r in env.kube.requests()
+            if r["path"].endswith("/gatewayclasses/cloudflare")
+            and (r["user_agent"] or "").startswith("cfgw")]
+    patches = [s for m, s in reqs if m == "PATCH"]
+    assert patches[:3] == [409, 409, 200]
+    # Each conflict was followed by a fresh read before the next write.
+    assert reqs[:5] == [("PATCH", 409), ("GET", 200), ("PATCH", 409),
+                        ("GET", 200), ("PATCH", 200)]
