@@ -145,9 +145,9 @@ int		 kio_delete(struct rec *, const char *kind, const char *ns,
  * Nothing is written when fin is already as asked; removing from an
  * object that is gone succeeds.
  */
-int		 kio_finalizer(struct rec *, const char *kind, const char *ns,
-		    const char *name, yajl_val obj, const char *fin, int add,
-		    char *err, size_t errsz);
+int		 kio_finalizer(struct rec *, const char *kind,
+		    const char *ns, const char *name, yajl_val obj,
+		    const char *fin, int add, char *err, size_t errsz);
 /* Fresh GET (not from the store); NULL with err on failure, *notfound. */
 yajl_val	 kio_get(struct rec *, const char *kind, const char *ns,
 		    const char *name, int *notfound, char *err, size_t errsz);
