@@ -41,21 +41,6 @@ static void		 gw_step_token(struct rec *, struct gw_job *,
 static void		 gw_step_dns(struct rec *, struct gw_job *,
 			    yajl_val reply);
 
-static int
-gw_has_finalizer(yajl_val gw)
-{
-	yajl_val	 f = json_path(gw, "metadata", "finalizers", NULL);
-	size_t		 i;
-
-	for (i = 0; i < json_len(f); i++) {
-		const char *s = json_str(json_at(f, i), NULL);
-
-		if (s != NULL && strcmp(s, REC_FINALIZER) == 0)
-			return 1;
-	}
-	return 0;
-}
-
 static struct gw_job *
 gw_job_get(const char *ns, const char *name, int create)
 {
@@ -294,7 +279,7 @@ gateway_reconcile(struct rec *r, const char *ns, const char *name)
 	gc = store_get(r->store, "GatewayClass", NULL, cls);
 	sus = gw_annotation(gw, REC_ANN_RECONCILE);
 	if (json_path(gw, "metadata", "deletionTimestamp", NULL) != NULL) {
-		if (gw_has_finalizer(gw))
+		if (kio_has_finalizer(gw, REC_FINALIZER))
 			gw_finalize(r, j, gw);
 		return;
 	}
@@ -309,7 +294,8 @@ gateway_reconcile(struct rec *r, const char *ns, const char *name)
 		    cls);
 		return;
 	}
-	if (!gw_has_finalizer(gw) && gw_finalizer(r, j, gw, 1) == -1) {
+	if (!kio_has_finalizer(gw, REC_FINALIZER) &&
+	    gw_finalizer(r, j, gw, 1) == -1) {
 		gw_fail(r, j, GW_RETRY, NULL, "cannot add finalizer");
 		return;
 	}

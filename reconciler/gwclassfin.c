@@ -28,21 +28,6 @@ gwcf_name(char *buf, size_t sz, const struct gw_job *j)
 }
 
 static int
-gwcf_has(yajl_val gc, const char *fin)
-{
-	yajl_val	 f = json_path(gc, "metadata", "finalizers", NULL);
-	size_t		 i;
-
-	for (i = 0; i < json_len(f); i++) {
-		const char *s = json_str(json_at(f, i), NULL);
-
-		if (s != NULL && strcmp(s, fin) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-static int
 gwcf_write(struct rec *r, struct gw_job *j, yajl_val gc, const char *cls,
     const char *fin, int add)
 {
@@ -75,7 +60,7 @@ gwcf_remove_others(struct rec *r, struct gw_job *j, const char *fin,
 			continue;
 		if ((gc = store_load(r->store, "GatewayClass", i)) == NULL)
 			continue;
-		if (gwcf_has(gc, fin) &&
+		if (kio_has_finalizer(gc, fin) &&
 		    gwcf_write(r, j, gc, name, fin, 0) == -1)
 			rc = -1;
 		yajl_tree_free(gc);
@@ -97,7 +82,7 @@ gwclassfin_ensure(struct rec *r, struct gw_job *j, const char *cls)
 	if ((gc = store_fetch(r->store, "GatewayClass", NULL, cls)) == NULL)
 		return rc;
 	/* No finalizer can be added to an object being deleted. */
-	if (gatewayclass_ours(gc) && !gwcf_has(gc, fin) &&
+	if (gatewayclass_ours(gc) && !kio_has_finalizer(gc, fin) &&
 	    json_path(gc, "metadata", "deletionTimestamp", NULL) == NULL &&
 	    gwcf_write(r, j, gc, cls, fin, 1) == -1)
 		rc = -1;

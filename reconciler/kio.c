@@ -98,7 +98,8 @@ kio_merge(struct rec *r, const char *kind, const char *ns, const char *name,
 	    err, errsz);
 }
 
-static int
+/* Does obj's metadata.finalizers hold fin? */
+int
 kio_has_finalizer(yajl_val obj, const char *fin)
 {
 	yajl_val	 f = json_path(obj, "metadata", "finalizers", NULL);

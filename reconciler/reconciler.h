@@ -138,6 +138,8 @@ int		 kio_create(struct rec *, const char *kind, const char *ns,
 /* 404 counts as done. */
 int		 kio_delete(struct rec *, const char *kind, const char *ns,
 		    const char *name, char *err, size_t errsz);
+/* Does obj's metadata.finalizers hold fin? */
+int		 kio_has_finalizer(yajl_val, const char *);
 /*
  * Add (add 1) or remove fin in metadata.finalizers of obj, the other
  * entries kept, with a merge patch under obj's resourceVersion; on 409
