@@ -210,3 +210,30 @@ match_backend(const struct trule *r)
 	}
 	return NULL;
 }
+
+/*
+ * The same choice for a retry: among the backends other than prev (the
+ * one that just failed), by weight, when another one has weight; else as
+ * match_backend.
+ */
+const struct tbackend *
+match_backend_other(const struct trule *r, const struct tbackend *prev)
+{
+	uint64_t	 pick, acc = 0;
+	size_t		 i;
+
+	if (prev == NULL || r->nbackends < 2 || prev < r->backends ||
+	    prev >= r->backends + r->nbackends ||
+	    prev->weight >= r->total_weight)
+		return match_backend(r);
+	pick = ((uint64_t)px_rand32() << 32 | px_rand32()) %
+	    (r->total_weight - prev->weight);
+	for (i = 0; i < r->nbackends; i++) {
+		if (&r->backends[i] == prev)
+			continue;
+		acc += r->backends[i].weight;
+		if (pick < acc)
+			return &r->backends[i];
+	}
+	return NULL;
+}

@@ -69,6 +69,8 @@ int		 host_normalize(const char *, char *, size_t, size_t *);
 const struct trule *match_http(const struct thost *, const struct mreq *);
 const struct trule *match_grpc(const struct thost *, const struct mreq *);
 const struct tbackend *match_backend(const struct trule *);
+const struct tbackend *match_backend_other(const struct trule *,
+		    const struct tbackend *);
 
 struct down_ops {
 	void	(*head)(struct xch *, int, struct hdrs *, int64_t);

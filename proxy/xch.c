@@ -458,7 +458,7 @@ xch_retry_fire(evutil_socket_t fd, short ev, void *arg)
 		return;
 	x->session[0] = '\0';
 	x->be = x->rule->has_session ? session_pick(x) :
-	    match_backend(x->rule);
+	    match_backend_other(x->rule, x->be);
 	if (x->be == NULL || x->be->invalid != NULL ||
 	    xch_be_filters(x) == -1) {
 		xch_local(x, 500);
@@ -479,7 +479,9 @@ method_idempotent(const char *m)
 /*
  * HTTPRoute retry: a bodyless request whose answer has one of the rule's
  * codes (idempotent methods only) or that could not reach the backend
- * (any method) goes again, to a fresh weighted pick, after backoff_ms --
+ * (any method) goes again, to a fresh weighted pick among the other
+ * backends (the failed one only when no other has weight), after
+ * backoff_ms --
  * within the request timeout, which keeps running.  1: retrying -- the
  * upstream drops the exchange without telling the downstream; 0: report
  * the outcome as usual.

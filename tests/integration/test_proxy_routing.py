@@ -299,6 +299,15 @@ def test_request_timeout(env):
     assert st == 504
 
 
+def test_retry_goes_to_another_backend(env):
+    """One retry, two backends, one refusing connections: the retry never
+    picks the backend that just failed, so every request is answered by
+    the other (a fresh weighted pick would fail 1 request in 4)."""
+    for _ in range(30):
+        st, _, body = echo(env.http, "/oneretry")
+        assert st == 200 and body["name"] == "a"
+
+
 def test_retry(env):
     for _ in range(15):
         st, _, body = echo(env.http, "/retry",
