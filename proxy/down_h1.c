@@ -13,7 +13,6 @@
 
 #include <event2/event_struct.h>
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,8 +62,6 @@ struct dconn {
  * address, again from getpeername(2)).
  */
 #define D_PARK_MS	1000
-
-#define D_SCRATCH	16384	/* per-thread read buffer for heads */
 
 /*
  * The connection timers have a few fixed durations: libevent's common
@@ -216,6 +213,7 @@ d_recv(evutil_socket_t fd, short ev, void *arg)
 	struct evbuffer		*in;
 	struct evbuffer_iovec	 v;
 	ssize_t			 n;
+	short			 what;
 
 	(void)ev;
 	in = bufferevent_get_input(d->bev);
@@ -237,10 +235,8 @@ d_recv(evutil_socket_t fd, short ev, void *arg)
 	evbuffer_freeze(in, 0);
 	if (n > 0)
 		d_read(d->bev, d);
-	else if (n == 0)
-		d_event(d->bev, BEV_EVENT_EOF | BEV_EVENT_READING, d);
-	else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-		d_event(d->bev, BEV_EVENT_ERROR | BEV_EVENT_READING, d);
+	else if ((what = px_recv_event(n)) != 0)
+		d_event(d->bev, what, d);
 }
 
 /*
@@ -251,18 +247,13 @@ d_recv(evutil_socket_t fd, short ev, void *arg)
 static void
 d_recv_head(struct dconn *d, evutil_socket_t fd)
 {
-	static __thread char	 scratch[D_SCRATCH];
-	const char		*p = scratch;
-	ssize_t			 n;
+	const char	*p;
+	ssize_t		 n;
+	short		 what;
 
-	if ((n = recv(fd, scratch, sizeof(scratch), 0)) == 0) {
-		d_event(d->bev, BEV_EVENT_EOF | BEV_EVENT_READING, d);
-		return;
-	}
-	if (n == -1) {
-		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-			d_event(d->bev, BEV_EVENT_ERROR | BEV_EVENT_READING,
-			    d);
+	if ((n = px_recv_scratch(fd, &p)) < 1) {
+		if ((what = px_recv_event(n)) != 0)
+			d_event(d->bev, what, d);
 		return;
 	}
 	/* Tolerate stray CRLFs between requests (RFC 9112 2.2). */

@@ -295,6 +295,8 @@ uint32_t	 px_rand_below(uint32_t);
 void		 px_nodelay(int);
 size_t		 px_bev_write(struct bufferevent *);
 int		 px_bev_in_add(struct bufferevent *, const char *, size_t);
+ssize_t	 px_recv_scratch(int, const char **);
+short		 px_recv_event(ssize_t);
 
 /* util.c: building message heads without printf. */
 struct hbuf {

@@ -18,7 +18,6 @@
 #include <event2/dns.h>
 #include <event2/event_struct.h>
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +28,6 @@
 #include "proxy.h"
 
 #define POOL_MAX_IDLE	256
-#define U_SCRATCH	16384	/* per-thread read buffer for heads */
 
 enum ustate { U_CONNECTING, U_HEAD, U_BODY, U_PIPE, U_IDLE };
 enum rmode { R_NONE, R_CLEN, R_CHUNKED, R_CLOSE };
@@ -269,6 +267,7 @@ u_recv(evutil_socket_t fd, short ev, void *arg)
 	struct evbuffer		*in = bufferevent_get_input(u->bev);
 	struct evbuffer_iovec	 v;
 	ssize_t			 n;
+	short			 what;
 
 	(void)ev;
 	if (u->state == U_HEAD && u->x != NULL && !u->paused &&
@@ -289,10 +288,8 @@ u_recv(evutil_socket_t fd, short ev, void *arg)
 	evbuffer_freeze(in, 0);
 	if (n > 0)
 		u_read(u->bev, u);
-	else if (n == 0)
-		u_event(u->bev, BEV_EVENT_EOF | BEV_EVENT_READING, u);
-	else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-		u_event(u->bev, BEV_EVENT_ERROR | BEV_EVENT_READING, u);
+	else if ((what = px_recv_event(n)) != 0)
+		u_event(u->bev, what, u);
 }
 
 /*
@@ -303,20 +300,16 @@ u_recv(evutil_socket_t fd, short ev, void *arg)
 static void
 u_recv_head(struct uconn *u, evutil_socket_t fd)
 {
-	static __thread char	 scratch[U_SCRATCH];
-	ssize_t			 n;
+	const char	*p;
+	ssize_t		 n;
+	short		 what;
 
-	if ((n = recv(fd, scratch, sizeof(scratch), 0)) == 0)
-		u_event(u->bev, BEV_EVENT_EOF | BEV_EVENT_READING, u);
-	else if (n == -1) {
-		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-			u_event(u->bev, BEV_EVENT_ERROR | BEV_EVENT_READING,
-			    u);
-	} else {
+	if ((n = px_recv_scratch(fd, &p)) > 0) {
 		u->got_bytes = 1;
-		if (u_head_in(u, scratch, n, 0) == 1)
+		if (u_head_in(u, p, n, 0) == 1)
 			u_read(u->bev, u);
-	}
+	} else if ((what = px_recv_event(n)) != 0)
+		u_event(u->bev, what, u);
 }
 
 static void

@@ -7,6 +7,7 @@
 #include <netinet/tcp.h>
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "proxy.h"
 
 #define HDRS_MAX	1000
+#define PX_SCRATCH	16384	/* per-thread read buffer for heads */
 #define HDRS_MAX_BYTES	(1 << 24)	/* a name or a value */
 
 int
@@ -304,4 +306,33 @@ px_bev_in_add(struct bufferevent *bev, const char *p, size_t n)
 	rc = evbuffer_add(in, p, n);
 	evbuffer_freeze(in, 0);
 	return rc;
+}
+
+/*
+ * Read a plain socket into the thread's scratch buffer (*p), where a head
+ * that arrives whole is parsed without entering a bufferevent.  One buffer
+ * serves both HTTP/1 sides: each read is parsed, copied or buffered before
+ * its callback returns.  Returns what recv(2) returned.
+ */
+ssize_t
+px_recv_scratch(int fd, const char **p)
+{
+	static __thread char	 scratch[PX_SCRATCH];
+
+	*p = scratch;
+	return recv(fd, scratch, sizeof(scratch), 0);
+}
+
+/*
+ * What a recv(2) on a plain socket that returned n < 1 means to its
+ * bufferevent: the event to report, or 0 when there is nothing yet.
+ */
+short
+px_recv_event(ssize_t n)
+{
+	if (n == 0)
+		return BEV_EVENT_EOF | BEV_EVENT_READING;
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+		return 0;
+	return BEV_EVENT_ERROR | BEV_EVENT_READING;
 }
