@@ -8,26 +8,16 @@ import time
 
 import pytest
 
-from test_proxy_lib import Backend, Proxy, load_table, parse_responses, raw
+from test_proxy_lib import (Backend, Proxy, load_table, matrix_proxy,
+                            parse_responses, raw)
 
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    a = Backend("a")
-    px = None
-    try:
-        table = load_table("matrix.json", PORT_A=a.port, PORT_B=a.port,
-                           PORT_DOWN=1)
-        px = Proxy(tmp_path_factory.mktemp("px"), table, https=False,
-                   extra=["--header-timeout", "1000",
-                          "--idle-timeout", "1500",
-                          "--max-connections", "40"])
-        assert px.wait_log("route table loaded"), px.log()
+    with matrix_proxy(tmp_path_factory.mktemp("px"),
+                      ["--header-timeout", "1000", "--idle-timeout", "1500",
+                       "--max-connections", "40"]) as px:
         yield px
-    finally:
-        if px:
-            px.stop()
-        a.stop()
 
 
 H = b"Host: app.example.com\r\n"

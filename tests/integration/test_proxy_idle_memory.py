@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from test_proxy_lib import VARIANT, Backend, Proxy, load_table
+from test_proxy_lib import VARIANT, matrix_proxy
 
 N = 3000
 REQ = b"GET /foo HTTP/1.1\r\nHost: app.example.com\r\n\r\n"
@@ -23,19 +23,11 @@ def env(tmp_path_factory):
     if hard < N + 200:
         pytest.skip("RLIMIT_NOFILE hard limit %d too low" % hard)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, N + 200), hard))
-    a = Backend("a")
-    px = None
     try:
-        table = load_table("matrix.json", PORT_A=a.port, PORT_B=a.port,
-                           PORT_DOWN=1)
-        px = Proxy(tmp_path_factory.mktemp("px"), table, https=False,
-                   extra=["--threads", "2", "--idle-timeout", "30000"])
-        assert px.wait_log("route table loaded"), px.log()
-        yield px
+        with matrix_proxy(tmp_path_factory.mktemp("px"),
+                          ["--threads", "2", "--idle-timeout", "30000"]) as px:
+            yield px
     finally:
-        if px:
-            px.stop()
-        a.stop()
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 

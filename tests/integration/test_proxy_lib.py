@@ -2,6 +2,7 @@
 """Helpers for the cfgw-proxy tests (no tests here): start the proxy and
 echo backends on 127.0.0.1 ephemeral ports, write route tables, talk raw
 HTTP/1.1."""
+import contextlib
 import json
 import os
 import re
@@ -147,6 +148,24 @@ def load_table(name, **ports):
     for k, v in ports.items():
         text = text.replace('"@%s@"' % k, str(v))
     return text
+
+
+@contextlib.contextmanager
+def matrix_proxy(tmp, extra):
+    """cfgw-proxy on plain HTTP with matrix.json, both its backends one echo
+    backend "a" (the "down" one port 1); extra: more command-line flags."""
+    a = Backend("a")
+    px = None
+    try:
+        table = load_table("matrix.json", PORT_A=a.port, PORT_B=a.port,
+                           PORT_DOWN=1)
+        px = Proxy(tmp, table, https=False, extra=extra)
+        assert px.wait_log("route table loaded"), px.log()
+        yield px
+    finally:
+        if px:
+            px.stop()
+        a.stop()
 
 
 def raw(port, data, timeout=5.0, shut=False):

@@ -7,24 +7,14 @@ import time
 
 import pytest
 
-from test_proxy_lib import Backend, Proxy, load_table, parse_responses
+from test_proxy_lib import matrix_proxy, parse_responses
 
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    a = Backend("a")
-    px = None
-    try:
-        table = load_table("matrix.json", PORT_A=a.port, PORT_B=a.port,
-                           PORT_DOWN=1)
-        px = Proxy(tmp_path_factory.mktemp("px"), table, https=False,
-                   extra=["--threads", "3", "--idle-timeout", "2500"])
-        assert px.wait_log("route table loaded"), px.log()
+    with matrix_proxy(tmp_path_factory.mktemp("px"),
+                      ["--threads", "3", "--idle-timeout", "2500"]) as px:
         yield px
-    finally:
-        if px:
-            px.stop()
-        a.stop()
 
 
 REQ = b"GET /foo HTTP/1.1\r\nHost: app.example.com\r\n\r\n"
