@@ -56,9 +56,9 @@ def closed_port():
     return p
 
 
-class Staller:
-    """Accepts connections and never answers (a stalled backend); counts
-    the connections it saw."""
+class Listener:
+    """A backend on 127.0.0.1 that keeps every connection it accepts
+    (conns) and hands each to serve(c) in its own thread."""
 
     def __init__(self):
         self.s = socket.socket()
@@ -77,8 +77,18 @@ class Staller:
             except OSError:
                 return
             self.conns.append(c)
+            threading.Thread(target=self.serve, args=(c,),
+                             daemon=True).start()
+
+    def serve(self, c):
+        pass
 
     def stop(self):
         self.s.close()
         for c in self.conns:
             c.close()
+
+
+class Staller(Listener):
+    """Accepts connections and never answers (a stalled backend); counts
+    the connections it saw."""

@@ -7,40 +7,21 @@ whole attempt, response body included (GEP-2257: "until the full response
 has been received from the backend")."""
 import json
 import shutil
-import socket
 import subprocess
-import threading
 import time
 
 import pytest
 
-from proxy_table import Staller, backend, closed_port, entry, table
+from proxy_table import (Listener, Staller, backend, closed_port, entry,
+                         table)
 from test_proxy_lib import Backend, Proxy, http_get, parse_responses, raw
 
 
-class SlowBody:
+class SlowBody(Listener):
     """Answers every request with a head and half of a 20-byte body at
     once, and the other half after the delay (ms) in the query "d=N"."""
 
-    def __init__(self):
-        self.s = socket.socket()
-        self.s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.s.bind(("127.0.0.1", 0))
-        self.s.listen(64)
-        self.port = self.s.getsockname()[1]
-        threading.Thread(target=self._run, daemon=True).start()
-
-    def _run(self):
-        while True:
-            try:
-                c, _ = self.s.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(c,),
-                             daemon=True).start()
-
-    @staticmethod
-    def _serve(c):
+    def serve(self, c):
         try:
             head = b""
             while b"\r\n\r\n" not in head:
@@ -58,9 +39,6 @@ class SlowBody:
             pass
         finally:
             c.close()
-
-    def stop(self):
-        self.s.close()
 
 
 def hm_add(name):
