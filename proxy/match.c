@@ -190,25 +190,37 @@ match_grpc(const struct thost *h, const struct mreq *q)
 	return NULL;
 }
 
-/* Weighted random choice; weight 0 is never chosen.  NULL: no weight. */
-const struct tbackend *
-match_backend(const struct trule *r)
+/*
+ * Weighted random choice among r's backends but skip, whose weights sum
+ * to total (> 0); weight 0 is never chosen.
+ */
+static const struct tbackend *
+pick_backend(const struct trule *r, const struct tbackend *skip,
+    uint64_t total)
 {
 	uint64_t	 pick, acc = 0;
 	size_t		 i;
 
-	if (r->total_weight == 0)
-		return NULL;
-	if (r->nbackends == 1)
-		return &r->backends[0];
-	pick = ((uint64_t)px_rand32() << 32 | px_rand32()) %
-	    r->total_weight;
+	pick = ((uint64_t)px_rand32() << 32 | px_rand32()) % total;
 	for (i = 0; i < r->nbackends; i++) {
+		if (&r->backends[i] == skip)
+			continue;
 		acc += r->backends[i].weight;
 		if (pick < acc)
 			return &r->backends[i];
 	}
 	return NULL;
+}
+
+/* Weighted random choice; weight 0 is never chosen.  NULL: no weight. */
+const struct tbackend *
+match_backend(const struct trule *r)
+{
+	if (r->total_weight == 0)
+		return NULL;
+	if (r->nbackends == 1)
+		return &r->backends[0];
+	return pick_backend(r, NULL, r->total_weight);
 }
 
 /*
@@ -219,21 +231,9 @@ match_backend(const struct trule *r)
 const struct tbackend *
 match_backend_other(const struct trule *r, const struct tbackend *prev)
 {
-	uint64_t	 pick, acc = 0;
-	size_t		 i;
-
 	if (prev == NULL || r->nbackends < 2 || prev < r->backends ||
 	    prev >= r->backends + r->nbackends ||
 	    prev->weight >= r->total_weight)
 		return match_backend(r);
-	pick = ((uint64_t)px_rand32() << 32 | px_rand32()) %
-	    (r->total_weight - prev->weight);
-	for (i = 0; i < r->nbackends; i++) {
-		if (&r->backends[i] == prev)
-			continue;
-		acc += r->backends[i].weight;
-		if (pick < acc)
-			return &r->backends[i];
-	}
-	return NULL;
+	return pick_backend(r, prev, r->total_weight - prev->weight);
 }
