@@ -541,25 +541,17 @@ d_read(struct bufferevent *bev, void *arg)
 	}
 }
 
+/*
+ * Request fields not relayed: the hop-by-hop ones, and those the proxy
+ * writes itself (Host as the authority, X-Forwarded-Proto) or does not
+ * take up (HTTP2-Settings).
+ */
 static int
 is_hop(const char *n, size_t l)
 {
-	static const struct {
-		const char	*s;
-		size_t		 l;
-	} hop[] = {
-	    { "connection", 10 }, { "keep-alive", 10 },
-	    { "proxy-connection", 16 }, { "te", 2 }, { "trailer", 7 },
-	    { "transfer-encoding", 17 }, { "upgrade", 7 },
-	    { "host", 4 }, { "content-length", 14 },
-	    { "http2-settings", 14 }, { "x-forwarded-proto", 17 }
-	};
-	size_t	 i;
-
-	for (i = 0; i < sizeof(hop) / sizeof(hop[0]); i++)
-		if (hop[i].l == l && strncasecmp(hop[i].s, n, l) == 0)
-			return 1;
-	return 0;
+	return h1_is_hop(n, l) || (l == 4 && strncasecmp(n, "host", 4) == 0) ||
+	    (l == 14 && strncasecmp(n, "http2-settings", 14) == 0) ||
+	    (l == 17 && strncasecmp(n, "x-forwarded-proto", 17) == 0);
 }
 
 /*

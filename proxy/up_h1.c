@@ -594,26 +594,6 @@ u_read(struct bufferevent *bev, void *arg)
 	}
 }
 
-static int
-is_hop(const char *n, size_t l)
-{
-	static const struct {
-		const char	*s;
-		size_t		 l;
-	} hop[] = {
-	    { "connection", 10 }, { "keep-alive", 10 },
-	    { "proxy-connection", 16 }, { "te", 2 }, { "trailer", 7 },
-	    { "transfer-encoding", 17 }, { "upgrade", 7 },
-	    { "content-length", 14 }
-	};
-	size_t	 i;
-
-	for (i = 0; i < sizeof(hop) / sizeof(hop[0]); i++)
-		if (hop[i].l == l && strncasecmp(hop[i].s, n, l) == 0)
-			return 1;
-	return 0;
-}
-
 /* How the response body is delimited; returns the length to announce. */
 static int64_t
 u_framing(struct uconn *u, const struct h1_msg *m)
@@ -680,7 +660,7 @@ u_head_in(struct uconn *u, const char *p, size_t n, int buffered)
 		return 0;
 	}
 	for (i = 0; i < m.nf; i++)
-		if (!is_hop(m.f[i].name, m.f[i].nlen) || (m.status == 101 &&
+		if (!h1_is_hop(m.f[i].name, m.f[i].nlen) || (m.status == 101 &&
 		    m.f[i].nlen == 7 && strncasecmp(m.f[i].name, "upgrade",
 		    7) == 0))
 			(void)hdrs_add(&h, m.f[i].name, m.f[i].nlen,
