@@ -122,7 +122,7 @@ struct xch {
 	struct event		*rtmo;		/* retry backoff */
 	int			 is_mirror;
 	char			*cors_origin;	/* allowed Origin, to echo */
-	int			 cors_pf;	/* answered as a CORS preflight */
+	int			 cors_pf;	/* a CORS preflight, answered */
 	struct xsave		*save;		/* request before the backend's
 						   filters, for retries */
 	char			 session[96];	/* new session token to set */

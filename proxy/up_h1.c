@@ -667,7 +667,8 @@ u_head_in(struct uconn *u, const char *p, size_t n, int buffered)
 			    m.f[i].value, m.f[i].vlen);
 	if (buffered)
 		evbuffer_drain(in, rc);
-	else if ((size_t)rc < n && px_bev_in_add(u->bev, p + rc, n - rc) == -1) {
+	else if ((size_t)rc < n &&
+	    px_bev_in_add(u->bev, p + rc, n - rc) == -1) {
 		hdrs_clear(&h);
 		u_fail(u, 502);
 		return -1;
