@@ -512,15 +512,11 @@ sx_end(struct xch *x, struct hdrs *trailers)
 {
 	struct h2stream	*st = x->darg;
 	struct h2conn	*c = st->c;
-	size_t		 i;
 
 	st->resp.eof = 1;
 	if (trailers != NULL && trailers->n > 0) {
 		st->resp.has_trailers = 1;
-		for (i = 0; i < trailers->n; i++)
-			hdrs_add(&st->resp.trailers, trailers->v[i].name,
-			    strlen(trailers->v[i].name), trailers->v[i].value,
-			    strlen(trailers->v[i].value));
+		(void)hdrs_copy(&st->resp.trailers, trailers);
 	}
 	h2_body_kick(c->io.s, st->id, &st->resp);
 	st->x = NULL;

@@ -324,7 +324,6 @@ static struct xch *
 mir_copy(struct xch *p, const struct mirror *mr)
 {
 	struct xch	*m;
-	size_t		 i;
 
 	if ((m = xch_new()) == NULL)
 		return NULL;
@@ -334,10 +333,7 @@ mir_copy(struct xch *p, const struct mirror *mr)
 	m->authority = strdup(p->authority);
 	m->scheme = p->scheme;
 	memcpy(m->client_ip, p->client_ip, sizeof(m->client_ip));
-	for (i = 0; i < p->rqh.n; i++)
-		(void)hdrs_add(&m->rqh, p->rqh.v[i].name,
-		    strlen(p->rqh.v[i].name), p->rqh.v[i].value,
-		    strlen(p->rqh.v[i].value));
+	(void)hdrs_copy(&m->rqh, &p->rqh);
 	m->req_clen = p->req_clen;
 	m->head_only = p->head_only;
 	m->tbl = table_ref(p->tbl);

@@ -51,6 +51,7 @@ int		 hdrs_add(struct hdrs *, const char *, size_t, const char *,
 const char	*hdrs_get(const struct hdrs *, const char *);
 void		 hdrs_del(struct hdrs *, const char *);
 void		 hdrs_clear(struct hdrs *);
+int		 hdrs_copy(struct hdrs *, const struct hdrs *);
 
 struct xch;
 

@@ -76,6 +76,19 @@ hdrs_del(struct hdrs *h, const char *name)
 	h->n = j;
 }
 
+/* Append a copy of every field of from to to.  -1: out of memory. */
+int
+hdrs_copy(struct hdrs *to, const struct hdrs *from)
+{
+	size_t	 i;
+
+	for (i = 0; i < from->n; i++)
+		if (hdrs_add(to, from->v[i].name, strlen(from->v[i].name),
+		    from->v[i].value, strlen(from->v[i].value)) == -1)
+			return -1;
+	return 0;
+}
+
 void
 hdrs_clear(struct hdrs *h)
 {

@@ -401,18 +401,6 @@ xch_upstream(struct xch *x)
 		xch_local(x, 502);
 }
 
-static int
-hdrs_copy(struct hdrs *to, const struct hdrs *from)
-{
-	size_t	 i;
-
-	for (i = 0; i < from->n; i++)
-		if (hdrs_add(to, from->v[i].name, strlen(from->v[i].name),
-		    from->v[i].value, strlen(from->v[i].value)) == -1)
-			return -1;
-	return 0;
-}
-
 /*
  * The chosen backendRef's RequestHeaderModifier.  When a retry may pick
  * another backend with other modifiers, the request before them is kept
@@ -634,12 +622,8 @@ xch_route_and_start(struct xch *x, int grpc)
 		return;
 	x->be = x->rule->has_session ? session_pick(x) :
 	    match_backend(x->rule);
-	if (x->be == NULL || x->be->invalid != NULL) {
-		mirror_drop(x);
-		xch_local(x, 500);
-		return;
-	}
-	if (xch_be_filters(x) == -1) {
+	if (x->be == NULL || x->be->invalid != NULL ||
+	    xch_be_filters(x) == -1) {
 		mirror_drop(x);
 		xch_local(x, 500);
 		return;
