@@ -16,7 +16,6 @@
 #include <event2/listener.h>
 #include <openssl/ssl.h>
 
-#include <errno.h>
 #include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,7 +148,7 @@ listener_conn_ready(int fd)
 		down_h1_unpark(fd);
 		return;
 	}
-	if ((n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) ||
+	if ((n < 1 && px_recv_event(n) != 0) ||
 	    px_peer_ip(fd, ip, sizeof(ip)) == -1) {
 		evutil_closesocket(fd);
 		px_conn_release();
