@@ -503,10 +503,7 @@ def main():
                     print("  round %d %-7s %9.0f req/s  p99 %7.2f ms  "
                           "%5.1f CPU us/req  %4.2f TCP segments/req" %
                           (i + 1, name, rps, p99, us, segs))
-            med = {k: (statistics.median(x[0] for x in v),
-                       statistics.median(x[1] for x in v),
-                       statistics.median(x[2] for x in v),
-                       statistics.median(x[3] for x in v))
+            med = {k: tuple(statistics.median(c) for c in zip(*v))
                    for k, v in r.items()}
             res["http_rps"] = fmt_row("HTTP/1.1 requests/s (median)",
                                       "r/s", med["cfgw"][0],
@@ -524,18 +521,17 @@ def main():
             if "haproxy" in med:
                 print("  second peer, HAProxy %s (%d threads, max-reuse "
                       "100):" % (haproxy_version(), a.workers))
-                res["http_rps_haproxy"] = fmt_row(
-                    "HTTP/1.1 requests/s vs haproxy", "r/s",
-                    med["cfgw"][0], med["haproxy"][0], "higher is better", "haproxy")
-                res["http_p99_ms_haproxy"] = fmt_row(
-                    "HTTP/1.1 p99 latency vs haproxy", "ms",
-                    med["cfgw"][1], med["haproxy"][1], "lower is better", "haproxy")
-                res["http_cpu_us_haproxy"] = fmt_row(
-                    "HTTP/1.1 CPU per request vs haproxy", "us",
-                    med["cfgw"][2], med["haproxy"][2], "lower is better", "haproxy")
+                for key, what, unit, k, better in (
+                        ("rps", "requests/s", "r/s", 0, "higher is better"),
+                        ("p99_ms", "p99 latency", "ms", 1, "lower is better"),
+                        ("cpu_us", "CPU per request", "us", 2,
+                         "lower is better")):
+                    res["http_%s_haproxy" % key] = fmt_row(
+                        "HTTP/1.1 %s vs haproxy" % what, unit,
+                        med["cfgw"][k], med["haproxy"][k], better, "haproxy")
                 res["http_rps_haproxy_nginx"] = fmt_row(
-                    "haproxy vs nginx requests/s", "r/s",
-                    med["haproxy"][0], med["nginx"][0], "higher is better", "nginx", "haproxy")
+                    "haproxy vs nginx requests/s", "r/s", med["haproxy"][0],
+                    med["nginx"][0], "higher is better", "nginx", "haproxy")
 
         if "grpc" in only:
             payload = w + "/req.bin"
