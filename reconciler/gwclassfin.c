@@ -58,12 +58,10 @@ gwcf_remove_others(struct rec *r, struct gw_job *j, const char *fin,
 		if (store_key_at(r->store, "GatewayClass", i, &ns, &name) ==
 		    -1 || (keep != NULL && strcmp(name, keep) == 0))
 			continue;
-		if ((gc = store_load(r->store, "GatewayClass", i)) == NULL)
-			continue;
+		gc = store_at(r->store, "GatewayClass", i);
 		if (kio_has_finalizer(gc, fin) &&
 		    gwcf_write(r, j, gc, name, fin, 0) == -1)
 			rc = -1;
-		yajl_tree_free(gc);
 	}
 	return rc;
 }
@@ -79,14 +77,13 @@ gwclassfin_ensure(struct rec *r, struct gw_job *j, const char *cls)
 		return -1;
 	if (gwcf_remove_others(r, j, fin, cls) == -1)
 		rc = -1;
-	if ((gc = store_fetch(r->store, "GatewayClass", NULL, cls)) == NULL)
+	if ((gc = store_get(r->store, "GatewayClass", NULL, cls)) == NULL)
 		return rc;
 	/* No finalizer can be added to an object being deleted. */
 	if (gatewayclass_ours(gc) && !kio_has_finalizer(gc, fin) &&
 	    json_path(gc, "metadata", "deletionTimestamp", NULL) == NULL &&
 	    gwcf_write(r, j, gc, cls, fin, 1) == -1)
 		rc = -1;
-	yajl_tree_free(gc);
 	return rc;
 }
 
