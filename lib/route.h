@@ -159,6 +159,13 @@ void			 route_result_free(struct route_result **);
 char			*route_result_status_json(const struct route_result *,
 			    const char *controller_name, size_t *len);
 
+/*
+ * 1 if one of obj's spec.parentRefs names the Gateway gw_ns/gw_name: the
+ * routes route_compile compiles (for a caller choosing its input).
+ */
+int			 route_names_gateway(yajl_val obj, const char *gw_ns,
+			    const char *gw_name);
+
 /* Static condition status names: "True", "False", "Unknown". */
 const char		*route_cond_status_name(enum route_cond_status);
 

@@ -141,18 +141,19 @@ listener_status(struct rt_ctx *c, const struct rt_listener *l,
 	    "on the same port" : "No conflicts");
 }
 
-/* Does parentRef p name this Gateway? */
+/* Does parentRef p (of a route in route_ns) name Gateway gw_ns/gw_name? */
 static int
-parent_is_ours(struct rt_ctx *c, yajl_val p, const char *route_ns)
+parent_names(yajl_val p, const char *route_ns, const char *gw_ns,
+    const char *gw_name)
 {
 	return strcmp(rt_str_or(p, "group", RT_GROUP), RT_GROUP) == 0 &&
 	    strcmp(rt_str_or(p, "kind", "Gateway"), "Gateway") == 0 &&
-	    strcmp(rt_str_or(p, "namespace", route_ns), c->gw_ns) == 0 &&
-	    strcmp(rt_str_or(p, "name", ""), c->gw_name) == 0;
+	    strcmp(rt_str_or(p, "namespace", route_ns), gw_ns) == 0 &&
+	    strcmp(rt_str_or(p, "name", ""), gw_name) == 0;
 }
 
-static int
-route_is_ours(struct rt_ctx *c, yajl_val obj)
+int
+route_names_gateway(yajl_val obj, const char *gw_ns, const char *gw_name)
 {
 	yajl_val	 prs = json_path(obj, "spec", "parentRefs", NULL);
 	const char	*ns;
@@ -160,9 +161,16 @@ route_is_ours(struct rt_ctx *c, yajl_val obj)
 
 	ns = rt_str_or(json_get(obj, "metadata"), "namespace", "default");
 	for (i = 0; i < json_len(prs); i++)
-		if (parent_is_ours(c, json_at(prs, i), ns))
+		if (parent_names(json_at(prs, i), ns, gw_ns, gw_name))
 			return 1;
 	return 0;
+}
+
+/* Does parentRef p name this Gateway? */
+static int
+parent_is_ours(struct rt_ctx *c, yajl_val p, const char *route_ns)
+{
+	return parent_names(p, route_ns, c->gw_ns, c->gw_name);
 }
 
 static int
@@ -186,7 +194,8 @@ routes_collect_kind(struct rt_ctx *c, yajl_val *objs, size_t n, int grpc)
 	size_t		 i;
 
 	for (i = 0; i < n; i++) {
-		if (objs[i] == NULL || !route_is_ours(c, objs[i]))
+		if (objs[i] == NULL ||
+		    !route_names_gateway(objs[i], c->gw_ns, c->gw_name))
 			continue;
 		rt = &c->routes[c->n_routes++];
 		memset(rt, 0, sizeof(*rt));

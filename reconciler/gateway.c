@@ -414,10 +414,11 @@ gateway_resume(struct rec *r, const char *ns, const char *name, int step,
 
 /*
  * The compiler's input.  Routes, Services and ReferenceGrants are kept as
- * text in the store; only the routes whose spec.parentRefs name this
- * Gateway are parsed (the compiler ignores the others), and only the
- * Services and ReferenceGrants of the namespaces those routes live in or
- * reference.  The trees are owned here and freed after the compile.
+ * text in the store; each route is parsed in turn and kept only when
+ * route_names_gateway (the compiler's own test) says it is attached, and
+ * only the Services and ReferenceGrants of the namespaces those routes
+ * live in or reference are parsed.  The trees are owned here and freed
+ * after the compile.
  */
 struct gw_in {
 	yajl_val	*v;
@@ -527,31 +528,6 @@ gw_nsset_walk(struct gw_nsset *set, yajl_val v)
 	return 0;
 }
 
-/* 1 if one of the route's spec.parentRefs names the Gateway ns/name. */
-static int
-gw_route_names(yajl_val rt, const char *ns, const char *name)
-{
-	yajl_val	 refs = json_path(rt, "spec", "parentRefs", NULL), p;
-	const char	*rns, *pns, *kind, *pname;
-	size_t		 i;
-
-	if ((rns = json_str(json_get(rt, "metadata"), "namespace")) == NULL)
-		rns = "default";	/* as route_compile */
-	for (i = 0; i < json_len(refs); i++) {
-		p = json_at(refs, i);
-		kind = json_str(p, "kind");
-		pname = json_str(p, "name");
-		pns = json_str(p, "namespace");
-		if (pns == NULL)
-			pns = rns;
-		if ((kind == NULL || strcmp(kind, "Gateway") == 0) &&
-		    pname != NULL && strcmp(pname, name) == 0 &&
-		    strcmp(pns, ns) == 0)
-			return 1;
-	}
-	return 0;
-}
-
 /* The routes of a kind attached to the Gateway, and their namespaces. */
 static int
 gw_in_routes(struct rec *r, const char *kind, const char *ns,
@@ -564,7 +540,7 @@ gw_in_routes(struct rec *r, const char *kind, const char *ns,
 	for (i = 0; i < store_count(r->store, kind); i++) {
 		if ((rt = store_load(r->store, kind, i)) == NULL)
 			continue;
-		if (!gw_route_names(rt, ns, name)) {
+		if (!route_names_gateway(rt, ns, name)) {
 			yajl_tree_free(rt);
 			continue;
 		}
