@@ -27,57 +27,53 @@
 #include "json.h"
 #include "route_priv.h"
 
-static const char *http_filters[] = {
-	"RequestHeaderModifier", "ResponseHeaderModifier", "RequestRedirect",
-	"URLRewrite", "RequestMirror", "CORS", NULL
-};
-static const char *grpc_filters[] = {
-	"RequestHeaderModifier", "ResponseHeaderModifier", "RequestMirror",
-	NULL
-};
-static const char *backend_filters[] = {
-	"RequestHeaderModifier", "ResponseHeaderModifier", NULL
-};
-
-/* The configuration field of each known type (Gateway API names). */
+/*
+ * The filter types the proxy implements, their configuration field
+ * (Gateway API names) and where they may appear.
+ */
 enum { FT_REQMOD, FT_RESPMOD, FT_REDIRECT, FT_REWRITE, FT_MIRROR, FT_CORS };
+
+#define FW_GRPC		0x1	/* on a GRPCRoute rule too */
+#define FW_BACKEND	0x2	/* on a backendRef too */
 
 static const struct {
 	const char	*type;
 	const char	*field;
+	int		 where;
 } ffields[] = {
-	{ "RequestHeaderModifier", "requestHeaderModifier" },
-	{ "ResponseHeaderModifier", "responseHeaderModifier" },
-	{ "RequestRedirect", "requestRedirect" },
-	{ "URLRewrite", "urlRewrite" },
-	{ "RequestMirror", "requestMirror" },
-	{ "CORS", "cors" },
+	{ "RequestHeaderModifier", "requestHeaderModifier",
+	    FW_GRPC | FW_BACKEND },
+	{ "ResponseHeaderModifier", "responseHeaderModifier",
+	    FW_GRPC | FW_BACKEND },
+	{ "RequestRedirect", "requestRedirect", 0 },
+	{ "URLRewrite", "urlRewrite", 0 },
+	{ "RequestMirror", "requestMirror", FW_GRPC },
+	{ "CORS", "cors", 0 },
 };
 
 #define NFTYPES		(sizeof(ffields) / sizeof(ffields[0]))
 
-int
-rt_filter_known(const struct rt_route *rt, const char *type, int backend)
-{
-	const char	**l;
-
-	l = backend ? backend_filters : rt->grpc ? grpc_filters :
-	    http_filters;
-	for (; type != NULL && *l != NULL; l++)
-		if (strcmp(*l, type) == 0)
-			return 1;
-	return 0;
-}
-
+/* The index of a type the proxy implements there, or -1. */
 static int
-ftype_index(const char *type)
+ftype_index(const struct rt_route *rt, const char *type, int backend)
 {
 	size_t	 i;
 
+	if (type == NULL)
+		return -1;
 	for (i = 0; i < NFTYPES; i++)
 		if (strcmp(ffields[i].type, type) == 0)
-			return (int)i;
-	return -1;
+			break;
+	if (i == NFTYPES || (backend && !(ffields[i].where & FW_BACKEND)) ||
+	    (rt->grpc && !(ffields[i].where & FW_GRPC)))
+		return -1;
+	return (int)i;
+}
+
+int
+rt_filter_known(const struct rt_route *rt, const char *type, int backend)
+{
+	return ftype_index(rt, type, backend) != -1;
 }
 
 /* An RFC 9110 token (field names). */
@@ -331,8 +327,7 @@ list_check(struct rt_route *rt, yajl_val rule, yajl_val list, long long be,
 	memset(count, 0, sizeof(count));
 	for (i = 0; i < json_len(list); i++) {
 		type = rt_str_or(json_at(list, i), "type", "");
-		if (!rt_filter_known(rt, type, be >= 0) ||
-		    (ti = ftype_index(type)) == -1) {
+		if ((ti = ftype_index(rt, type, be >= 0)) == -1) {
 			if (fc->unsup == NULL &&
 			    strcmp(type, "ExtensionRef") != 0) {
 				fc->unsup = type;
