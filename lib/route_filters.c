@@ -76,9 +76,8 @@ rt_filter_known(const struct rt_route *rt, const char *type, int backend)
 	return ftype_index(rt, type, backend) != -1;
 }
 
-/* An RFC 9110 token (field names). */
-static int
-token_ok(const char *s)
+int
+route_field_name_ok(const char *s)
 {
 	if (s == NULL || *s == '\0')
 		return 0;
@@ -90,9 +89,8 @@ token_ok(const char *s)
 	return 1;
 }
 
-/* A field value: no control characters but tab. */
-static int
-value_ok(const char *s)
+int
+route_field_value_ok(const char *s)
 {
 	if (s == NULL)
 		return 0;
@@ -156,7 +154,8 @@ hmod_check(yajl_val v, char *msg, size_t msgsz)
 		for (i = 0; i < json_len(a); i++) {
 			e = json_at(a, i);
 			n = json_str(e, "name");
-			if (!token_ok(n) || !value_ok(json_str(e, "value"))) {
+			if (!route_field_name_ok(n) ||
+			    !route_field_value_ok(json_str(e, "value"))) {
 				snprintf(msg, msgsz, "%s[%zu]: invalid header "
 				    "name or value", lists[k], i);
 				return -1;
@@ -171,7 +170,7 @@ hmod_check(yajl_val v, char *msg, size_t msgsz)
 	a = json_get(v, "remove");
 	for (i = 0; i < json_len(a); i++) {
 		n = json_str(json_at(a, i), NULL);
-		if (!token_ok(n) || framing(n)) {
+		if (!route_field_name_ok(n) || framing(n)) {
 			snprintf(msg, msgsz, "remove[%zu]: invalid header "
 			    "name, or one set by the gateway", i);
 			return -1;
@@ -276,7 +275,8 @@ cors_check(yajl_val v, char *msg, size_t msgsz)
 	for (k = 0; lists[k] != NULL; k++) {
 		a = json_get(v, lists[k]);
 		for (i = 0; i < json_len(a); i++)
-			if (!value_ok(json_str(json_at(a, i), NULL))) {
+			if (!route_field_value_ok(json_str(json_at(a, i),
+			    NULL))) {
 				snprintf(msg, msgsz, "invalid %s[%zu]",
 				    lists[k], i);
 				return -1;
