@@ -43,8 +43,8 @@ endif
 # Per-binary library sets: a library appears only where it is used.
 LIBS_cfgwd	:= yajl libsodium
 LIBS_watcher	:= libcurl yajl yaml-0.1 libzmq libsodium libseccomp libzstd
-LIBS_reconciler	:= libcurl yajl yaml-0.1 libzmq libsodium libseccomp libpcre2-8 \
-		   libzstd
+LIBS_reconciler	:= libcurl yajl yaml-0.1 libzmq libsodium libseccomp \
+		   libpcre2-8 libzstd
 LIBS_cfapi	:= libcurl yajl yaml-0.1 libzmq libsodium libseccomp
 LIBS_dnsworker	:= libcurl yajl yaml-0.1 libzmq libsodium libseccomp
 LIBS_rotator	:= libcurl yajl yaml-0.1 libzmq libsodium libseccomp
