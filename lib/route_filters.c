@@ -198,13 +198,15 @@ pathmod_check(yajl_val rule, yajl_val p, char *msg, size_t msgsz)
 {
 	const char	*type = rt_str_or(p, "type", "");
 	const char	*v;
+	int		 prefix;
 
 	if (p == NULL || YAJL_IS_NULL(p))
 		return 0;
-	if (strcmp(type, "ReplaceFullPath") == 0)
-		v = json_str(p, "replaceFullPath");
-	else if (strcmp(type, "ReplacePrefixMatch") == 0)
+	prefix = strcmp(type, "ReplacePrefixMatch") == 0;
+	if (prefix)
 		v = json_str(p, "replacePrefixMatch");
+	else if (strcmp(type, "ReplaceFullPath") == 0)
+		v = json_str(p, "replaceFullPath");
 	else {
 		snprintf(msg, msgsz, "unsupported path modifier type %s",
 		    type);
@@ -214,7 +216,7 @@ pathmod_check(yajl_val rule, yajl_val p, char *msg, size_t msgsz)
 		snprintf(msg, msgsz, "%s without a valid path", type);
 		return -1;
 	}
-	if (type[7] == 'P' && !all_prefix(rule)) {
+	if (prefix && !all_prefix(rule)) {
 		snprintf(msg, msgsz, "ReplacePrefixMatch needs PathPrefix "
 		    "matches");
 		return -1;
