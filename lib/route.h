@@ -184,13 +184,5 @@ int			 route_hostname_match(const char *pattern,
 int			 route_hostname_intersect(const char *a, const char *b,
 			    char *out, size_t outsz);
 long long		 route_duration_ms(const char *);
-/*
- * What the compiler lets into a header modifier or CORS list, and what a
- * proxy must check again in any table it loads: route_field_name_ok, an
- * RFC 9110 token; route_field_value_ok, no control character but tab.
- * NULL is refused.
- */
-int			 route_field_name_ok(const char *);
-int			 route_field_value_ok(const char *);
 
 #endif

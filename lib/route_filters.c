@@ -24,6 +24,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "httpfield.h"
 #include "json.h"
 #include "route_priv.h"
 
@@ -76,30 +77,6 @@ rt_filter_known(const struct rt_route *rt, const char *type, int backend)
 	return ftype_index(rt, type, backend) != -1;
 }
 
-int
-route_field_name_ok(const char *s)
-{
-	if (s == NULL || *s == '\0')
-		return 0;
-	for (; *s != '\0'; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		    (*s >= '0' && *s <= '9') ||
-		    strchr("!#$%&'*+-.^_`|~", *s) != NULL))
-			return 0;
-	return 1;
-}
-
-int
-route_field_value_ok(const char *s)
-{
-	if (s == NULL)
-		return 0;
-	for (; *s != '\0'; s++)
-		if (((unsigned char)*s < 0x20 && *s != '\t') || *s == 0x7f)
-			return 0;
-	return 1;
-}
-
 /* A host name to write into Host or Location: letters, digits, '-', '.'. */
 static int
 hostname_ok(const char *s)
@@ -125,22 +102,6 @@ path_ok(const char *s)
 	return 1;
 }
 
-/* Fields the proxy frames the message with: not for a modifier. */
-static int
-framing(const char *n)
-{
-	static const char	*names[] = { "connection", "content-length",
-				    "keep-alive", "proxy-connection", "te",
-				    "trailer", "transfer-encoding", "upgrade",
-				    NULL };
-	size_t			 i;
-
-	for (i = 0; names[i] != NULL; i++)
-		if (strcasecmp(names[i], n) == 0)
-			return 1;
-	return 0;
-}
-
 static int
 hmod_check(yajl_val v, char *msg, size_t msgsz)
 {
@@ -154,13 +115,13 @@ hmod_check(yajl_val v, char *msg, size_t msgsz)
 		for (i = 0; i < json_len(a); i++) {
 			e = json_at(a, i);
 			n = json_str(e, "name");
-			if (!route_field_name_ok(n) ||
-			    !route_field_value_ok(json_str(e, "value"))) {
+			if (!http_field_name_ok(n) ||
+			    !http_field_value_ok(json_str(e, "value"))) {
 				snprintf(msg, msgsz, "%s[%zu]: invalid header "
 				    "name or value", lists[k], i);
 				return -1;
 			}
-			if (framing(n)) {
+			if (http_field_framing(n, strlen(n))) {
 				snprintf(msg, msgsz, "%s[%zu]: %.32s is set by "
 				    "the gateway", lists[k], i, n);
 				return -1;
@@ -170,7 +131,8 @@ hmod_check(yajl_val v, char *msg, size_t msgsz)
 	a = json_get(v, "remove");
 	for (i = 0; i < json_len(a); i++) {
 		n = json_str(json_at(a, i), NULL);
-		if (!route_field_name_ok(n) || framing(n)) {
+		if (!http_field_name_ok(n) ||
+		    http_field_framing(n, strlen(n))) {
 			snprintf(msg, msgsz, "remove[%zu]: invalid header "
 			    "name, or one set by the gateway", i);
 			return -1;
@@ -277,7 +239,7 @@ cors_check(yajl_val v, char *msg, size_t msgsz)
 	for (k = 0; lists[k] != NULL; k++) {
 		a = json_get(v, lists[k]);
 		for (i = 0; i < json_len(a); i++)
-			if (!route_field_value_ok(json_str(json_at(a, i),
+			if (!http_field_value_ok(json_str(json_at(a, i),
 			    NULL))) {
 				snprintf(msg, msgsz, "invalid %s[%zu]",
 				    lists[k], i);

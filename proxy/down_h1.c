@@ -20,6 +20,7 @@
 
 #include "http1.h"
 #include "log.h"
+#include "httpfield.h"
 #include "proxy.h"
 
 enum dstate { D_HEAD, D_BODY, D_WAIT, D_PIPE, D_CLOSING, D_LINGER };
@@ -549,7 +550,8 @@ d_read(struct bufferevent *bev, void *arg)
 static int
 is_hop(const char *n, size_t l)
 {
-	return h1_is_hop(n, l) || (l == 4 && strncasecmp(n, "host", 4) == 0) ||
+	return http_field_framing(n, l) ||
+	    (l == 4 && strncasecmp(n, "host", 4) == 0) ||
 	    (l == 14 && strncasecmp(n, "http2-settings", 14) == 0) ||
 	    (l == 17 && strncasecmp(n, "x-forwarded-proto", 17) == 0);
 }

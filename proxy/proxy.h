@@ -298,7 +298,6 @@ size_t		 px_bev_write(struct bufferevent *);
 int		 px_bev_in_add(struct bufferevent *, const char *, size_t);
 ssize_t	 px_recv_scratch(int, const char **);
 short		 px_recv_event(ssize_t);
-int		 h1_is_hop(const char *, size_t);
 
 /* util.c: building message heads without printf. */
 struct hbuf {

@@ -363,7 +363,8 @@ table_match_http(struct tctx *t, yajl_val m, struct trule *r)
 		    type);
 	if (r->path == NULL)
 		return terr(t, "out of memory");
-	if ((meth = json_str(m, "method")) != NULL && !field_name_ok(meth))
+	if ((meth = json_str(m, "method")) != NULL &&
+	    !http_field_name_ok(meth))
 		return terr(t, "%s: bad method", r->route);
 	if (meth != NULL && (r->method = strdup(meth)) == NULL)
 		return terr(t, "out of memory");

@@ -14,32 +14,6 @@
 
 static int	 table_filter(struct tctx *, yajl_val, struct trule *);
 
-/*
- * Values the proxy writes into requests and responses must not be able
- * to smuggle a line break or start a new field, whatever the table says.
- */
-int
-field_name_ok(const char *s)
-{
-	if (*s == '\0')
-		return 0;
-	for (; *s != '\0'; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		    (*s >= '0' && *s <= '9') || strchr("!#$%&'*+-.^_`|~",
-		    *s) != NULL))
-			return 0;
-	return 1;
-}
-
-int
-field_value_ok(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if (((unsigned char)*s < 0x20 && *s != '\t') || *s == 0x7f)
-			return 0;
-	return 1;
-}
-
 /* Host names and paths from filters: visible ASCII only. */
 static int
 token_ok(const char *s)
@@ -109,9 +83,9 @@ table_cors(struct tctx *t, yajl_val c, struct cors *co)
 		free(co->expose);
 		co->expose = NULL;
 	}
-	if ((co->methods && !field_value_ok(co->methods)) ||
-	    (co->headers && !field_value_ok(co->headers)) ||
-	    (co->expose && !field_value_ok(co->expose)))
+	if ((co->methods && !http_field_value_ok(co->methods)) ||
+	    (co->headers && !http_field_value_ok(co->headers)) ||
+	    (co->expose && !http_field_value_ok(co->expose)))
 		return terr(t, "CORS filter with control characters");
 	co->max_age = 5;
 	if (json_int(c, "maxAge", &age) == 0 && age >= 0 && age < 86400 * 365)
@@ -177,12 +151,24 @@ table_strpairs(struct tctx *t, yajl_val a, char ***names, char ***vals,
 
 		*n = i + 1;
 		if (nm == NULL || (vals != NULL && v == NULL) ||
-		    !field_name_ok(nm) || (v != NULL && !field_value_ok(v)))
+		    !http_field_name_ok(nm) ||
+		    (v != NULL && !http_field_value_ok(v)))
 			return terr(t, "bad header modifier entry");
 		if (((*names)[i] = lowerdup(nm)) == NULL ||
 		    (vals != NULL && ((*vals)[i] = strdup(v)) == NULL))
 			return terr(t, "out of memory");
 	}
+	return 0;
+}
+
+static int
+any_framing(char **names, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (http_field_framing(names[i], strlen(names[i])))
+			return 1;
 	return 0;
 }
 
@@ -194,24 +180,9 @@ table_strpairs(struct tctx *t, yajl_val a, char ***names, char ***vals,
 int
 hmod_framing(const struct hmod *h)
 {
-	static const char	*names[] = { "connection", "content-length",
-				    "keep-alive", "proxy-connection", "te",
-				    "trailer", "transfer-encoding", "upgrade",
-				    NULL };
-	size_t			 i, k;
-
-	for (k = 0; names[k] != NULL; k++) {
-		for (i = 0; i < h->nset; i++)
-			if (strcmp(h->set_name[i], names[k]) == 0)
-				return 1;
-		for (i = 0; i < h->nadd; i++)
-			if (strcmp(h->add_name[i], names[k]) == 0)
-				return 1;
-		for (i = 0; i < h->nremove; i++)
-			if (strcmp(h->remove[i], names[k]) == 0)
-				return 1;
-	}
-	return 0;
+	return any_framing(h->set_name, h->nset) ||
+	    any_framing(h->add_name, h->nadd) ||
+	    any_framing(h->remove, h->nremove);
 }
 
 int

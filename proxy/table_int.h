@@ -4,6 +4,7 @@
 
 /* Internal to table.c and table_filter.c. */
 
+#include "httpfield.h"
 #include "json.h"
 #include "table.h"
 
@@ -22,7 +23,5 @@ int	 table_hmod(struct tctx *, yajl_val, struct hmod *);
 void	 hmod_free(struct hmod *);
 int	 hmod_framing(const struct hmod *);
 unsigned table_schemes(yajl_val);
-int	 field_name_ok(const char *);
-int	 field_value_ok(const char *);
 
 #endif

@@ -25,6 +25,7 @@
 
 #include "http1.h"
 #include "log.h"
+#include "httpfield.h"
 #include "proxy.h"
 
 #define POOL_MAX_IDLE	256
@@ -660,9 +661,9 @@ u_head_in(struct uconn *u, const char *p, size_t n, int buffered)
 		return 0;
 	}
 	for (i = 0; i < m.nf; i++)
-		if (!h1_is_hop(m.f[i].name, m.f[i].nlen) || (m.status == 101 &&
-		    m.f[i].nlen == 7 && strncasecmp(m.f[i].name, "upgrade",
-		    7) == 0))
+		if (!http_field_framing(m.f[i].name, m.f[i].nlen) ||
+		    (m.status == 101 && m.f[i].nlen == 7 &&
+		    strncasecmp(m.f[i].name, "upgrade", 7) == 0))
 			(void)hdrs_add(&h, m.f[i].name, m.f[i].nlen,
 			    m.f[i].value, m.f[i].vlen);
 	if (buffered)

@@ -350,26 +350,3 @@ px_recv_event(ssize_t n)
 	return BEV_EVENT_ERROR | BEV_EVENT_READING;
 }
 
-/*
- * HTTP/1 connection-specific and framing fields (RFC 9110 7.6.1, and
- * Content-Length): each side of the proxy writes its own, never relays.
- */
-int
-h1_is_hop(const char *n, size_t l)
-{
-	static const struct {
-		const char	*s;
-		size_t		 l;
-	} hop[] = {
-	    { "connection", 10 }, { "keep-alive", 10 },
-	    { "proxy-connection", 16 }, { "te", 2 }, { "trailer", 7 },
-	    { "transfer-encoding", 17 }, { "upgrade", 7 },
-	    { "content-length", 14 }
-	};
-	size_t	 i;
-
-	for (i = 0; i < sizeof(hop) / sizeof(hop[0]); i++)
-		if (hop[i].l == l && strncasecmp(hop[i].s, n, l) == 0)
-			return 1;
-	return 0;
-}

@@ -6,7 +6,7 @@
  * shapes run through the regex matcher, so compiled patterns are used,
  * not just built.  The load must either fail with a message or succeed.
  *
- * fuzz-needs: proxy/table.c proxy/table_filter.c proxy/regex.c lib/json.c | yajl libpcre2-8
+ * fuzz-needs: proxy/table.c proxy/table_filter.c proxy/regex.c lib/httpfield.c lib/json.c | yajl libpcre2-8
  */
 #include <stddef.h>
 #include <stdint.h>
