@@ -164,7 +164,8 @@ void		 mirror_release(struct xch *);
 
 /* session.c: session persistence with authenticated tokens. */
 int		 session_init(const char *);
-const struct tbackend *session_pick(struct xch *);
+const struct tbackend *session_pick(struct xch *,
+		    const struct tbackend *);
 void		 session_response(struct xch *, struct hdrs *);
 
 /* metrics.c: per route and backend series. */

@@ -215,9 +215,14 @@ session_value(const struct xch *x, size_t *len)
 	return NULL;
 }
 
-/* The session's backend, or a weighted pick that starts a new session. */
+/*
+ * The session's backend, or a weighted pick that starts a new session.
+ * For a retry, failed is the backend the last attempt could not use: the
+ * session does not hold to it, and the new pick avoids it (as without
+ * session persistence, match_backend_other).
+ */
 const struct tbackend *
-session_pick(struct xch *x)
+session_pick(struct xch *x, const struct tbackend *failed)
 {
 	const struct trule	*r = x->rule;
 	const struct tbackend	*be;
@@ -225,9 +230,10 @@ session_pick(struct xch *x)
 	size_t			 len = 0;
 
 	if ((v = session_value(x, &len)) != NULL && len < 256 &&
-	    (be = tok_check(r, v, len)) != NULL)
+	    (be = tok_check(r, v, len)) != NULL && be != failed)
 		return be;
-	if ((be = match_backend(r)) != NULL && be->invalid == NULL)
+	if ((be = match_backend_other(r, failed)) != NULL &&
+	    be->invalid == NULL)
 		tok_make(r, be, x->session, sizeof(x->session));
 	return be;
 }

@@ -445,7 +445,7 @@ xch_retry_fire(evutil_socket_t fd, short ev, void *arg)
 	if (x->down_gone || x->up_gone)
 		return;
 	x->session[0] = '\0';
-	x->be = x->rule->has_session ? session_pick(x) :
+	x->be = x->rule->has_session ? session_pick(x, x->be) :
 	    match_backend_other(x->rule, x->be);
 	if (x->be == NULL || x->be->invalid != NULL ||
 	    xch_be_filters(x) == -1) {
@@ -620,7 +620,7 @@ xch_route_and_start(struct xch *x, int grpc)
 	}
 	if (xch_req_filters(x, &q) == 1)
 		return;
-	x->be = x->rule->has_session ? session_pick(x) :
+	x->be = x->rule->has_session ? session_pick(x, NULL) :
 	    match_backend(x->rule);
 	if (x->be == NULL || x->be->invalid != NULL ||
 	    xch_be_filters(x) == -1) {

@@ -37,6 +37,9 @@ def build(ports, weights=(1, 1, 1)):
               session_persistence=sp("Header", "X-Sess")),
         entry("cookie", "/s", backends=bes,
               session_persistence=sp(name="sess")),
+        entry("retry", "/r", backends=bes,
+              session_persistence=sp(name="rs"),
+              retry={"codes": [503], "attempts": 1, "backoff_ms": 1}),
     ])
 
 
@@ -272,3 +275,21 @@ def test_weight_zero_abandoned(env, backends):
         assert name != first
         new, _ = cookie_of(h2, "sess")
     assert sticks(env, new, name)
+
+
+def test_retry_leaves_the_failed_session_backend(env):
+    """A session held to a backend that answers 503: the retry goes to
+    another backend and starts a new session there (the old pick kept
+    the session's backend and failed again)."""
+    h, first = req(env.http, "/r")
+    tok, _ = cookie_of(h, "rs")
+    for i in range(20):
+        h2, name = req(env.http, "/r/%d" % i,
+                       [("Cookie", "rs=%s" % tok),
+                        ("x-echo-fail-name", first)])
+        assert name != first
+        tok2, _ = cookie_of(h2, "rs")
+        assert tok2 != tok
+        # the new value holds to the backend that answered
+        _, again = req(env.http, "/r", [("Cookie", "rs=%s" % tok2)])
+        assert again == name
