@@ -468,6 +468,10 @@ def live(world, tmp_path):
     world.apply_examples()
     world.start()
     wait_for(lambda: converged(world), 40, what="skeleton to converge")
+    # The Gateway's status is written before the CloudflareGatewayStatus
+    # of the same run: wait for the latter's token hash too.
+    wait_for(lambda: "hash" in cgs_status(world).get("tunnel", {}).get(
+        "token", {}), 20, what="CloudflareGatewayStatus tunnel token")
     world.kc = harness.write_kubeconfig(tmp_path / "kc-cli", world.kube.url)
     return world
 
