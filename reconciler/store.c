@@ -529,18 +529,39 @@ store_del(struct store *s, const char *kind, const char *ns,
 	return store_obj_take(old);
 }
 
-yajl_val
-store_get(const struct store *s, const char *kind, const char *ns,
+/* The object (ns, name) of kind, or NULL. */
+static const struct store_obj *
+store_lookup(const struct store *s, const char *kind, const char *ns,
     const char *name)
 {
 	ssize_t	 i;
 	int	 k;
 
-	if ((k = store_kind_index(kind)) == -1 || name == NULL)
+	if ((k = store_kind_index(kind)) == -1 || name == NULL ||
+	    (i = store_find(&s->k[k], ns, name)) == -1)
 		return NULL;
-	if ((i = store_find(&s->k[k], ns, name)) == -1)
+	return s->k[k].v[i];
+}
+
+/* The i-th object of kind, or NULL. */
+static const struct store_obj *
+store_nth(const struct store *s, const char *kind, size_t i)
+{
+	int	 k;
+
+	if ((k = store_kind_index(kind)) == -1 || i >= s->k[k].n)
 		return NULL;
-	return store_obj_borrow(s, s->k[k].v[i]);
+	return s->k[k].v[i];
+}
+
+yajl_val
+store_get(const struct store *s, const char *kind, const char *ns,
+    const char *name)
+{
+	const struct store_obj	*o;
+
+	return (o = store_lookup(s, kind, ns, name)) != NULL ?
+	    store_obj_borrow(s, o) : NULL;
 }
 
 size_t
@@ -556,49 +577,40 @@ store_count(const struct store *s, const char *kind)
 yajl_val
 store_at(const struct store *s, const char *kind, size_t i)
 {
-	int	 k;
+	const struct store_obj	*o;
 
-	if ((k = store_kind_index(kind)) == -1 || i >= s->k[k].n)
-		return NULL;
-	return store_obj_borrow(s, s->k[k].v[i]);
+	return (o = store_nth(s, kind, i)) != NULL ?
+	    store_obj_borrow(s, o) : NULL;
 }
 
 yajl_val
 store_fetch(const struct store *s, const char *kind, const char *ns,
     const char *name)
 {
-	ssize_t	 i;
-	int	 k;
+	const struct store_obj	*o;
 
-	if ((k = store_kind_index(kind)) == -1 || name == NULL)
-		return NULL;
-	if ((i = store_find(&s->k[k], ns, name)) == -1)
-		return NULL;
-	return store_obj_parse(s->k[k].v[i]);
+	return (o = store_lookup(s, kind, ns, name)) != NULL ?
+	    store_obj_parse(o) : NULL;
 }
 
 yajl_val
 store_load(const struct store *s, const char *kind, size_t i)
 {
 	const struct store_obj	*o;
-	int			 k;
 
-	if ((k = store_kind_index(kind)) == -1 || i >= s->k[k].n)
-		return NULL;
-	o = s->k[k].v[i];
-	return store_obj_parse(o);
+	return (o = store_nth(s, kind, i)) != NULL ? store_obj_parse(o) : NULL;
 }
 
 int
 store_key_at(const struct store *s, const char *kind, size_t i,
     const char **ns, const char **name)
 {
-	int	 k;
+	const struct store_obj	*o;
 
-	if ((k = store_kind_index(kind)) == -1 || i >= s->k[k].n)
+	if ((o = store_nth(s, kind, i)) == NULL)
 		return -1;
-	*ns = s->k[k].v[i]->has_ns ? SO_NS(s->k[k].v[i]) : "";
-	*name = SO_NAME(s->k[k].v[i]);
+	*ns = o->has_ns ? SO_NS(o) : "";
+	*name = SO_NAME(o);
 	return 0;
 }
 
