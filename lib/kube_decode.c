@@ -121,39 +121,48 @@ kd_copy(char *dst, size_t sz, const char *s, size_t len)
 	dst[n] = '\0';
 }
 
-/* Remember type, kind, namespace and name as they stream past. */
+/*
+ * Remember type, kind, namespace and name as they stream past: of a list
+ * item, or of a watch event's type and its "object".
+ */
 static void
 kd_capture(struct kube_decoder *d, const char *s, size_t len)
 {
-	const char	*k0, *k1, *k2;
+	const char	*k0 = d->pk[0], *k1 = d->pk[1];
+	int		 depth = d->depth;
 
-	k0 = d->pk[0];
-	k1 = d->pk[1];
-	k2 = d->pk[2];
-	if (d->list) {
-		/* An item: kind at depth 1, metadata's names at depth 2. */
-		if (d->depth == 1 && strcmp(k0, "kind") == 0)
-			kd_copy(d->kind, sizeof(d->kind), s, len);
-		else if (d->depth == 2 && strcmp(k0, "metadata") == 0 &&
-		    strcmp(k1, "name") == 0)
-			kd_copy(d->name, sizeof(d->name), s, len);
-		else if (d->depth == 2 && strcmp(k0, "metadata") == 0 &&
-		    strcmp(k1, "namespace") == 0)
-			kd_copy(d->ns, sizeof(d->ns), s, len);
-		return;
+	if (!d->list) {
+		if (depth == 1 && strcmp(k0, "type") == 0) {
+			kd_copy(d->type, sizeof(d->type), s, len);
+			return;
+		}
+		if (depth < 2 || strcmp(k0, "object") != 0)
+			return;
+		depth--;
+		k0 = d->pk[1];
+		k1 = d->pk[2];
 	}
-	if (d->depth == 1 && strcmp(k0, "type") == 0)
-		kd_copy(d->type, sizeof(d->type), s, len);
-	else if (d->depth == 2 && strcmp(k0, "object") == 0 &&
-	    strcmp(k1, "kind") == 0)
+	if (depth == 1 && strcmp(k0, "kind") == 0)
 		kd_copy(d->kind, sizeof(d->kind), s, len);
-	else if (d->depth == 3 && strcmp(k0, "object") == 0 &&
-	    strcmp(k1, "metadata") == 0) {
-		if (strcmp(k2, "name") == 0)
+	else if (depth == 2 && strcmp(k0, "metadata") == 0) {
+		if (strcmp(k1, "name") == 0)
 			kd_copy(d->name, sizeof(d->name), s, len);
-		else if (strcmp(k2, "namespace") == 0)
+		else if (strcmp(k1, "namespace") == 0)
 			kd_copy(d->ns, sizeof(d->ns), s, len);
 	}
+}
+
+/* Why an object cannot be handed on (metadata, name, resourceVersion). */
+static const char *
+kd_obj_check(yajl_val obj)
+{
+	if (!YAJL_IS_OBJECT(json_get(obj, "metadata")))
+		return "missing metadata";
+	if (kube_obj_name(obj) == NULL || *kube_obj_name(obj) == '\0')
+		return "missing metadata.name";
+	if (kube_obj_rv(obj) == NULL)
+		return "missing metadata.resourceVersion";
+	return NULL;
 }
 
 static void
@@ -182,16 +191,9 @@ kd_event(struct kube_decoder *d, yajl_val root)
 		t = KUBE_EV_ERROR;
 	else
 		what = "unknown event type";
-	if (what == NULL && t <= KUBE_EV_DELETED) {
-		if (json_get(obj, "metadata") == NULL ||
-		    !YAJL_IS_OBJECT(json_get(obj, "metadata")))
-			what = "missing metadata";
-		else if (kube_obj_name(obj) == NULL ||
-		    *kube_obj_name(obj) == '\0')
-			what = "missing metadata.name";
-		else if (kube_obj_rv(obj) == NULL)
-			what = "missing metadata.resourceVersion";
-	} else if (what == NULL && t == KUBE_EV_BOOKMARK &&
+	if (what == NULL && t <= KUBE_EV_DELETED)
+		what = kd_obj_check(obj);
+	else if (what == NULL && t == KUBE_EV_BOOKMARK &&
 	    kube_obj_rv(obj) == NULL)
 		what = "bookmark without resourceVersion";
 	if (what != NULL) {
@@ -223,13 +225,8 @@ kd_list_item(struct kube_decoder *d, yajl_val v)
 
 	if (!YAJL_IS_OBJECT(v))
 		what = "not a JSON object";
-	else if (json_get(v, "metadata") == NULL ||
-	    !YAJL_IS_OBJECT(json_get(v, "metadata")))
-		what = "missing metadata";
-	else if (kube_obj_name(v) == NULL || *kube_obj_name(v) == '\0')
-		what = "missing metadata.name";
-	else if (kube_obj_rv(v) == NULL)
-		what = "missing metadata.resourceVersion";
+	else
+		what = kd_obj_check(v);
 	if (what == NULL && d->meta &&
 	    strcmp(d->lkind, "PartialObjectMetadataList") != 0 &&
 	    ((kind = json_str(v, "kind")) == NULL ||
