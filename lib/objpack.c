@@ -220,18 +220,6 @@ objpack_pack(const char *text, size_t len, size_t *outlen)
 	return op.buf;
 }
 
-size_t
-objpack_text_size(const void *frame, size_t framelen)
-{
-	unsigned long long	 n;
-
-	n = ZSTD_getFrameContentSize(frame, framelen);
-	if (n == ZSTD_CONTENTSIZE_UNKNOWN || n == ZSTD_CONTENTSIZE_ERROR ||
-	    n > OBJPACK_MAX)
-		return 0;
-	return (size_t)n;
-}
-
 char *
 objpack_unpack(const void *frame, size_t framelen, size_t max, size_t *len)
 {

@@ -32,8 +32,6 @@ const void	*objpack_pack(const char *text, size_t len, size_t *outlen);
  */
 char		*objpack_unpack(const void *frame, size_t framelen,
 		    size_t max, size_t *len);
-/* The text size a frame announces, or 0 when it is not a frame. */
-size_t		 objpack_text_size(const void *frame, size_t framelen);
 /* Free the contexts and the dictionary (objpack still works after). */
 void		 objpack_cleanup(void);
 

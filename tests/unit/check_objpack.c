@@ -45,7 +45,6 @@ round_trip(const char *text, size_t len)
 	size_t		 pl, tl;
 
 	f = pack(text, len, &pl);
-	ck_assert_uint_eq(objpack_text_size(f, pl), len);
 	ck_assert_ptr_nonnull(t = objpack_unpack(f, pl, 0, &tl));
 	ck_assert_uint_eq(tl, len);
 	ck_assert_mem_eq(t, text, len);
@@ -142,7 +141,6 @@ START_TEST(test_reject)
 	ck_assert_int_eq(accepted, 0);
 	free(f);
 	ck_assert_ptr_null(objpack_unpack(route, sizeof(route) - 1, 0, &tl));
-	ck_assert_uint_eq(objpack_text_size(route, sizeof(route) - 1), 0);
 }
 END_TEST
 
