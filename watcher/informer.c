@@ -279,7 +279,7 @@ informer_list(struct kube *k, struct informer *inf)
 		return -1;
 	p.inf = inf;
 	p.fresh = &fresh;
-	do {
+	for (;;) {
 		memset(&lo, 0, sizeof(lo));
 		lo.label_selector = inf->label_selector;
 		lo.field_selector = inf->field_selector;
@@ -314,7 +314,9 @@ informer_list(struct kube *k, struct informer *inf)
 		cont = page.continue_token;	/* NULL on the last page */
 		page.continue_token = NULL;
 		watcher_keepalive();
-	} while (cont != NULL);
+		if (cont == NULL)
+			break;		/* the last page */
+	}
 	free(cont);
 	if (rc == 0) {
 		informer_adopt(inf, &fresh);

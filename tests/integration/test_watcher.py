@@ -391,6 +391,48 @@ def test_resync_resends_everything(sim, start):
     assert all(d["event"] == "MODIFIED" for d in after)
 
 
+
+def test_expired_continue_restarts_list(sim, start):
+    """A continue token that expires between two pages of a list (410
+    Expired: the history was compacted meanwhile) starts the list over;
+    the pages read so far are not taken for the whole list, which would
+    publish everything else as deleted."""
+    n = 600                     # two pages of 500
+    st, _ = sim.ctl.post("/_sim/load",
+                         [gateway(f"g{i:03d}") for i in range(n)])
+    assert st == 200
+    p = start()
+    _, objs = synced_snapshot(p)
+    assert sum(o["kind"] == "Gateway" for o in objs) == n
+    p.wait_sub()
+    before = len(p.deltas())
+    # Slow Gateway requests: the history is compacted while the second
+    # page of the re-list is on its way.
+    sim.faults([{"path_regex": "/gateways$", "method": "GET",
+                 "delay_ms": 1500}])
+    since = len(sim.requests())
+    p.send("resync")
+
+    def lists():
+        return [r for r in sim.requests()[since:]
+                if r["path"].endswith("/gateways") and
+                "watch=1" not in r["query"]]
+    deadline = time.monotonic() + 20
+    while not lists():
+        assert time.monotonic() < deadline, "no re-list of the Gateways"
+        time.sleep(0.05)
+    sim.create(configmap("bump"))
+    st, _ = sim.ctl.post("/_sim/compact", {})
+    assert st == 200
+    p.wait_delta("MODIFIED", "Gateway", f"g{n - 1:03d}", timeout=30)
+    assert "too old to display a consistent list" in p.log()
+    got = [(r["status"], "continue=" in r["query"]) for r in lists()]
+    assert got[:4] == [(200, False), (410, True), (200, False),
+                       (200, True)], got
+    time.sleep(1)
+    gone = [d for d in p.deltas()[before:] if d["event"] == "DELETED"]
+    assert not gone, gone[:3]
+
 def test_unserved_kind_skipped_then_rechecked(sim, start):
     sim.faults([{"path_regex": "^/apis/cloudflare-gateway-controller.io/v1$",
                  "status": 404}])
