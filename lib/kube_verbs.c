@@ -47,6 +47,17 @@ kube_query_add(char *q, size_t sz, const char *key, const char *val)
  * ignored the Accept header we could be holding Secret data.  Wipe it.
  */
 static int
+kube_not_meta(struct kube_resp *out, const char *want)
+{
+	out->status = 406;
+	snprintf(out->reason, sizeof(out->reason), "NotAcceptable");
+	snprintf(out->message, sizeof(out->message),
+	    "server did not return %s", want);
+	log_warnx("kube: %s", out->message);
+	return -1;
+}
+
+static int
 kube_check_meta(struct kube_resp *out, const char *want)
 {
 	const char	*kind = json_str(out->json, "kind");
@@ -56,12 +67,7 @@ kube_check_meta(struct kube_resp *out, const char *want)
 	if (out->body != NULL)
 		explicit_bzero(out->body, out->len);
 	kube_resp_free(out);
-	out->status = 406;
-	snprintf(out->reason, sizeof(out->reason), "NotAcceptable");
-	snprintf(out->message, sizeof(out->message),
-	    "server did not return %s", want);
-	log_warnx("kube: %s", out->message);
-	return -1;
+	return kube_not_meta(out, want);
 }
 
 static int
@@ -157,11 +163,8 @@ kube_list_each(struct kube *k, const struct kube_res *r, const char *ns,
 		rc = -1;
 	}
 	if (rc == -1 && (s = kube_decoder_error(sk.dec)) != NULL &&
-	    strcmp(s, KUBE_ERR_NOT_META) == 0) {
-		out->status = 406;
-		snprintf(out->reason, sizeof(out->reason), "NotAcceptable");
-		log_warnx("kube: %s", out->message);
-	}
+	    strcmp(s, KUBE_ERR_NOT_META) == 0)
+		kube_not_meta(out, "PartialObjectMetadataList");
 	page->items = kube_decoder_events(sk.dec);
 	page->dropped = kube_decoder_dropped(sk.dec);
 	if (rc == 0) {
