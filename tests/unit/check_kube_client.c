@@ -409,6 +409,22 @@ START_TEST(test_list_each)
 	ck_assert_int_ge(total, 1);
 	kube_list_page_free(&page);
 	kube_resp_free(&r);
+	/* A server that ignored Accept: refused, nothing handed on. */
+	faults(k, "{\"rules\":[{\"path_regex\":\"/secrets$\","
+	    "\"method\":\"GET\",\"status\":200,\"count\":1,\"body\":"
+	    "{\"kind\":\"SecretList\",\"items\":[{\"kind\":\"Secret\","
+	    "\"metadata\":{\"name\":\"s\",\"resourceVersion\":\"1\"},"
+	    "\"data\":{\"k\":\"c2VjcmV0\"}}]}}]}");
+	total = 0;
+	ck_assert_int_eq(kube_list_each(k, sec, "default", &lo, count_item,
+	    &total, &page, &r), -1);
+	ck_assert_int_eq(r.status, 406);
+	ck_assert_str_eq(r.reason, "NotAcceptable");
+	ck_assert_str_eq(r.message, KUBE_ERR_NOT_META);
+	ck_assert_int_eq(total, 0);
+	kube_list_page_free(&page);
+	kube_resp_free(&r);
+	faults(k, "{\"rules\":[]}");
 	kube_free(&k);
 }
 END_TEST
