@@ -13,7 +13,8 @@
  *     cannot write, ReplacePrefixMatch on a rule with a match that is not
  *     PathPrefix, header names or values the proxy refuses, a header
  *     modifier naming a framing field (Content-Length, Transfer-Encoding,
- *     Connection, ...), more than RT_MAX_MIRRORS mirrors.
+ *     Connection, ...), more than RT_MAX_MIRRORS mirrors, a mirror's
+ *     percent outside 0-100 or fraction above 1, or both set.
  * Filter types the proxy does not implement (ExtensionRef, ExternalAuth,
  * any unknown type; for GRPCRoute the HTTP-only ones; per backendRef all
  * but the header modifiers) stay in the table marked "unsupported", so
@@ -249,6 +250,39 @@ cors_check(yajl_val v, char *msg, size_t msgsz)
 	return 0;
 }
 
+/*
+ * percent (0-100) or fraction (numerator <= denominator, denominator >= 1,
+ * 100 when absent), not both; the proxy would otherwise guess a rate.
+ */
+static int
+mirror_check(yajl_val v, char *msg, size_t msgsz)
+{
+	yajl_val	 fr = json_get(v, "fraction");
+	long long	 n, num, den = 100;
+
+	if (json_get(v, "percent") != NULL && fr != NULL) {
+		snprintf(msg, msgsz, "RequestMirror with both percent and "
+		    "fraction");
+		return -1;
+	}
+	if (json_get(v, "percent") != NULL && (json_int(v, "percent",
+	    &n) == -1 || n < 0 || n > 100)) {
+		snprintf(msg, msgsz, "RequestMirror percent outside 0-100");
+		return -1;
+	}
+	if (fr == NULL)
+		return 0;
+	if (!YAJL_IS_OBJECT(fr) || json_int(fr, "numerator", &num) == -1 ||
+	    (json_get(fr, "denominator") != NULL && json_int(fr,
+	    "denominator", &den) == -1) || num < 0 || den < 1 ||
+	    den > 0x7fffffff || num > den) {
+		snprintf(msg, msgsz, "RequestMirror fraction is not a "
+		    "numerator 0-denominator over a denominator >= 1");
+		return -1;
+	}
+	return 0;
+}
+
 /* One known filter's configuration. */
 static int
 filter_config_check(yajl_val rule, yajl_val f, int ti, char *msg,
@@ -269,6 +303,8 @@ filter_config_check(yajl_val rule, yajl_val f, int ti, char *msg,
 		return redirect_check(rule, v, msg, msgsz);
 	case FT_REWRITE:
 		return rewrite_check(rule, v, msg, msgsz);
+	case FT_MIRROR:
+		return mirror_check(v, msg, msgsz);
 	case FT_CORS:
 		return cors_check(v, msg, msgsz);
 	}

@@ -173,6 +173,48 @@ START_TEST(test_unsupported_values)
 }
 END_TEST
 
+#define MIRC(c) "{type: RequestMirror, requestMirror: {backendRef: " \
+    "{name: m, port: 80}, " c "}}"
+
+START_TEST(test_mirror_rates)
+{
+	struct rtest	 t;
+	size_t		 i;
+	static const char *bad[] = { "percent: 101", "percent: -1",
+	    "percent: '50'", "percent: 5, fraction: {numerator: 1}",
+	    "fraction: {numerator: 3, denominator: 2}",
+	    "fraction: {numerator: 1, denominator: 0}",
+	    "fraction: {numerator: -1}", "fraction: {denominator: 4}",
+	    "fraction: {numerator: 101}" };
+	char		 y[4096];
+	size_t		 off;
+
+	off = (size_t)snprintf(y, sizeof(y), "%s", GW_ONE_LISTENER
+	    HR("{name: r}", "  hostnames: [a.io]\n  rules:\n"));
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		off += (size_t)snprintf(y + off, sizeof(y) - off,
+		    "  - filters: [" MIRC("%s") "]\n    " BE "\n", bad[i]);
+	/* valid: kept */
+	off += (size_t)snprintf(y + off, sizeof(y) - off,
+	    "  - filters: [" MIRC("percent: 0") ", " MIRC("percent: 100")
+	    ", " MIRC("fraction: {numerator: 1}") ", "
+	    MIRC("fraction: {numerator: 7, denominator: 7}") "]\n"
+	    "    " BE "\n");
+	ck_assert_uint_lt(off, sizeof(y));
+	rtest_compile(&t, y);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_msg(strcmp(dropped_reason(&t, "r", i),
+		    "UnsupportedValue") == 0, "%s: %s", bad[i],
+		    dropped_reason(&t, "r", i));
+		ck_assert_ptr_nonnull(strstr(dropped(&t, "r", i)->message,
+		    "RequestMirror"));
+	}
+	ck_assert_str_eq(dropped_reason(&t, "r", i), "kept");
+	ck_assert_uint_eq(rtest_count(&t, "a.io", "http"), 1);
+	rtest_free(&t);
+}
+END_TEST
+
 START_TEST(test_unsupported_kept_and_reported)
 {
 	struct rtest	 t;
@@ -241,6 +283,7 @@ route_filter_suite(void)
 	tcase_add_test(tc, test_order_kept);
 	tcase_add_test(tc, test_incompatible);
 	tcase_add_test(tc, test_unsupported_values);
+	tcase_add_test(tc, test_mirror_rates);
 	tcase_add_test(tc, test_unsupported_kept_and_reported);
 	tcase_add_test(tc, test_grpc_filters);
 	suite_add_tcase(s, tc);
