@@ -425,9 +425,9 @@ plan_print_status(const struct plan *p, const struct route_result *r)
 			    s->parents[k].n_conds, "    ");
 		}
 		for (k = 0; k < s->n_dropped; k++)
-			printf("  dropped rule %zu: %s: %s\n",
-			    s->dropped[k].rule, s->dropped[k].reason,
-			    s->dropped[k].message);
+			printf("  %s rule %zu: %s: %s\n", s->dropped[k].kept ?
+			    "failing" : "dropped", s->dropped[k].rule,
+			    s->dropped[k].reason, s->dropped[k].message);
 	}
 }
 

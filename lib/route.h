@@ -91,6 +91,7 @@ struct route_dropped {
 	long long	 match;		/* -1: the whole rule */
 	const char	*reason;	/* UnsupportedValue, ... */
 	char		*message;
+	int		 kept;		/* not dropped: answered with 500 */
 };
 
 struct route_status {
@@ -152,7 +153,7 @@ void			 route_result_free(struct route_result **);
  *   "conditions":[{type,status,reason,message}]}],
  *  "routes":[{"kind","namespace","name","parents":[{"parentRef":{...},
  *   "controllerName","conditions":[...]}],"dropped":[{rule,match,reason,
- *   message}]}]}
+ *   message[,kept: true when the rule stays and answers 500]}]}]}
  * Condition objects carry no lastTransitionTime/observedGeneration; the
  * caller adds them.
  */

@@ -479,18 +479,22 @@ static void
 rule_unsupported(struct rt_ctx *c, struct rt_route *rt, size_t ri,
     const struct rt_fcheck *fc)
 {
+	struct route_status	*st = rt->st;
+	size_t			 n = st->n_dropped;
+
 	if (fc->unsup == NULL || c->oom)
 		return;
 	if (fc->unsup_be < 0)
 		rt_dropped_add(c, rt, ri, -1, "UnsupportedValue",
-		    "Dropped Rule %zu: unsupported filter %.64s: the "
-		    "requests it matches are answered with 500", ri,
-		    fc->unsup);
+		    "Rule %zu: unsupported filter %.64s: the requests it "
+		    "matches are answered with 500", ri, fc->unsup);
 	else
 		rt_dropped_add(c, rt, ri, -1, "UnsupportedValue",
-		    "Dropped Rule %zu: backendRefs[%lld]: unsupported filter "
-		    "%.64s: the requests sent to it are answered with 500",
-		    ri, fc->unsup_be, fc->unsup);
+		    "Rule %zu: backendRefs[%lld]: unsupported filter %.64s: "
+		    "the requests sent to it are answered with 500", ri,
+		    fc->unsup_be, fc->unsup);
+	if (st->n_dropped > n)
+		st->dropped[n].kept = 1;
 }
 
 /* Compile one rule; on any invalid part the whole rule is dropped. */

@@ -75,6 +75,7 @@ rt_dropped_add(struct rt_ctx *c, struct rt_route *rt, size_t rule,
 	d->match = match;
 	d->reason = reason;
 	d->message = msg;
+	d->kept = 0;
 }
 
 static void
@@ -209,6 +210,8 @@ route_status_emit(struct jw *w, const struct route_status *st,
 			jw_kstr(w, "match", NULL);
 		jw_kstr(w, "reason", st->dropped[i].reason);
 		jw_kstr(w, "message", st->dropped[i].message);
+		if (st->dropped[i].kept)
+			jw_kbool(w, "kept", 1);
 		jw_obj_end(w);
 	}
 	jw_arr_end(w);

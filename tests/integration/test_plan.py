@@ -197,6 +197,10 @@ def test_human_outputs():
                   "status").stdout
     assert "HTTPRoute shop/shop" in out
     assert "PartiallyInvalid=True UnsupportedValue: Dropped Rule 3" in out
+    # a rule kept in the table with a filter the proxy lacks is not dropped
+    assert ("failing rule 0: UnsupportedValue: Rule 0: unsupported filter "
+            "ExternalAuth") in out
+    assert "dropped rule 3: UnsupportedValue: Dropped Rule 3" in out
     assert "listener raw: attachedRoutes=0" in out
     out = cfgwctl("plan", "-f", PLAN / "features.yaml").stdout
     for section in ("# Route table", "# Tunnel ingress", "# DNS records",

@@ -238,9 +238,12 @@ START_TEST(test_unsupported_kept_and_reported)
 	b = json_at(json_get(e, "backends"), 0);
 	ck_assert(YAJL_IS_TRUE(json_get(json_at(json_get(b, "filters"), 0),
 	    "unsupported")));
-	ck_assert_ptr_nonnull(strstr(dropped(&t, "r", 0)->message,
-	    "unsupported filter ExternalAuth: the requests it matches are "
-	    "answered with 500"));
+	ck_assert_str_eq(dropped(&t, "r", 0)->message, "Rule 0: unsupported "
+	    "filter ExternalAuth: the requests it matches are answered with "
+	    "500");
+	ck_assert_int_eq(dropped(&t, "r", 0)->kept, 1);
+	ck_assert_int_eq(dropped(&t, "r", 1)->kept, 1);
+	ck_assert_int_eq(dropped(&t, "r", 2)->kept, 0);
 	ck_assert_ptr_nonnull(strstr(dropped(&t, "r", 1)->message,
 	    "backendRefs[0]: unsupported filter URLRewrite"));
 	ck_assert_str_eq(dropped_reason(&t, "r", 2), "IncompatibleFilters");
