@@ -222,6 +222,23 @@ def parse_responses(data):
     return res
 
 
+def read_answer(s):
+    """Read one whole Content-Length framed answer from the socket s;
+    (status, headers, body) as parse_responses gives them."""
+    data = b""
+    while True:
+        head, sep, rest = data.partition(b"\r\n\r\n")
+        if sep:
+            n = [int(ln.split(b":")[1]) for ln in head.split(b"\r\n")
+                 if ln.lower().startswith(b"content-length:")]
+            assert n, "an answer without Content-Length"
+            if len(rest) >= n[0]:
+                return parse_responses(data)[0]
+        chunk = s.recv(65536)
+        assert chunk, "closed before the whole answer"
+        data += chunk
+
+
 def http_get(port, path, host="app.example.com", headers=(), method="GET",
              body=None):
     """One request on a fresh connection: (status, headers, body)."""

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from test_proxy_lib import matrix_proxy, parse_responses
+from test_proxy_lib import matrix_proxy, read_answer
 
 
 @pytest.fixture(scope="module")
@@ -20,24 +20,9 @@ def env(tmp_path_factory):
 REQ = b"GET /foo HTTP/1.1\r\nHost: app.example.com\r\n\r\n"
 
 
-def answer(s):
-    """Read one whole answer (Content-Length framed) from s."""
-    data = b""
-    while True:
-        head, sep, rest = data.partition(b"\r\n\r\n")
-        if sep:
-            n = [int(ln.split(b":")[1]) for ln in head.split(b"\r\n")
-                 if ln.lower().startswith(b"content-length:")]
-            if n and len(rest) >= n[0]:
-                return parse_responses(data)[0]
-        chunk = s.recv(65536)
-        assert chunk, "closed before the answer"
-        data += chunk
-
-
 def one(s):
     s.sendall(REQ)
-    return answer(s)
+    return read_answer(s)
 
 
 def test_threads_started(env):
@@ -69,7 +54,7 @@ def test_parked_connection_serves_again(env):
         s.sendall(REQ[:20])             # a request split over the wake-up
         time.sleep(0.1)
         s.sendall(REQ[20:])
-        assert answer(s)[0] == 200
+        assert read_answer(s)[0] == 200
     finally:
         s.close()
 
