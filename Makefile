@@ -128,9 +128,16 @@ PYTEST_DIRS := tests/sim tests/integration
 else
 PYTEST_DIRS := tests/integration
 endif
+# The integration tests mostly wait on processes they start: with
+# pytest-xdist they run PYTEST_JOBS at a time, each test file on one
+# worker (its fixtures and order kept).  PYTEST_JOBS=1: one at a time.
+PYTEST_JOBS ?= 3
+PYTEST_PAR := $(if $(filter-out 1,$(PYTEST_JOBS)),$(if $(shell \
+	$(PYTHON) -c 'import xdist' 2>/dev/null && echo y),-n $(PYTEST_JOBS) \
+	--dist loadfile))
 integration: $(BINS) $(BUILD)/tests/testworker
 	CFGW_VARIANT=$(VARIANT) CFGW_OUT=$(OUT) $(PYTHON) -m pytest -q -rs \
-		-p no:cacheprovider $(PYTEST_DIRS)
+		-p no:cacheprovider $(PYTEST_PAR) $(PYTEST_DIRS)
 
 # ---- fuzzing (clang + libFuzzer) -----------------------------------------
 fuzz:

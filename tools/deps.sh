@@ -7,7 +7,8 @@ set -u
 PKGS="build-essential pkg-config libcurl4-openssl-dev libyajl-dev libyaml-dev
 libzmq3-dev libsodium-dev check libsubunit-dev libseccomp-dev libssl-dev
 libnghttp2-dev libevent-dev libpcre2-dev libzstd-dev python3 python3-yaml
-python3-pytest python3-grpcio python3-h2 python3-zmq curl openssl procps
+python3-pytest python3-pytest-xdist python3-grpcio python3-h2 python3-zmq
+curl openssl procps
 nginx-light wrk nghttp2-client unzip"
 
 missing=""
