@@ -48,6 +48,7 @@ LIBS_reconciler	:= libcurl yajl yaml-0.1 libzmq libsodium libseccomp \
 LIBS_cfapi	:= libcurl yajl yaml-0.1 libzmq libsodium libseccomp
 LIBS_dnsworker	:= libcurl yajl yaml-0.1 libzmq libsodium libseccomp
 LIBS_rotator	:= libcurl yajl yaml-0.1 libzmq libsodium libseccomp
+LIBS_elector	:= libcurl yajl yaml-0.1 libsodium libseccomp
 LIBS_cfgwctl	:= libcurl yajl yaml-0.1 libsodium libpcre2-8
 LIBS_cfgw-proxy	:= libcurl yajl yaml-0.1 openssl libnghttp2 libevent \
 		   libevent_openssl libpcre2-8 libsodium
@@ -70,7 +71,7 @@ else
 OUT	:= $(BUILD)
 endif
 BINS	:= $(OUT)/bin/cfgwd $(OUT)/bin/cfgwctl $(OUT)/bin/cfgw-proxy \
-	   $(WORKERS:%=$(OUT)/libexec/cfgw/%)
+	   $(WORKERS:%=$(OUT)/libexec/cfgw/%) $(OUT)/libexec/cfgw/elector
 
 UNIT_SRCS := $(wildcard tests/unit/check_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -100,7 +101,8 @@ endef
 $(eval $(call bin_rule,$(OUT)/bin/cfgwd,supervisor,cfgwd))
 $(eval $(call bin_rule,$(OUT)/bin/cfgwctl,cli,cfgwctl))
 $(eval $(call bin_rule,$(OUT)/bin/cfgw-proxy,proxy,cfgw-proxy))
-$(foreach w,$(WORKERS),$(eval $(call bin_rule,$(OUT)/libexec/cfgw/$(w),$(w),$(w))))
+$(foreach w,$(WORKERS) elector,$(eval $(call \
+	bin_rule,$(OUT)/libexec/cfgw/$(w),$(w),$(w))))
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBA)
 	@mkdir -p $(dir $@)

@@ -5,9 +5,10 @@
  * socketpair on fd 3, hands each its CONFIG, watches their heartbeats,
  * reaps and restarts them (throttled), relays SIGHUP (RESYNC) and SIGUSR1
  * (ROTATE_NOW to the rotator), serves /healthz, /readyz and /metrics, and
- * on SIGTERM stops them all and exits.  It must never read the Cloudflare
- * token, parse Kubernetes objects, relay data traffic, link libzmq, or
- * exit because of something a worker sent.
+ * on SIGTERM stops them all and exits.  With --leader-elect the workers
+ * run only while the elector (lead.c) holds the Lease.  It must never read
+ * the Cloudflare token, parse Kubernetes objects, relay data traffic, link
+ * libzmq, or exit because of something a worker sent.
  */
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -26,7 +27,7 @@
 #include "cfgwd.h"
 #include "log.h"
 
-#define CFGWD_POLL_MAX	(1 + PROC_MAX + 2 + CFGWD_HTTP_CLIENTS)
+#define CFGWD_POLL_MAX	(1 + PROC_MAX + 1 + 2 + CFGWD_HTTP_CLIENTS)
 #define CFGWD_TICK_MS	100
 
 struct cfgwd_state	 cfgwd;
@@ -35,7 +36,6 @@ static int	cfgwd_init(void);
 static int	cfgwd_signals(void);
 static void	cfgwd_dispatch_signal(int);
 static void	cfgwd_loop(int);
-static void	cfgwd_stop(void);
 static void	cfgwd_shutdown(void);
 static void	cfgwd_std_fds(void);
 static unsigned	cfgwd_env_ms(const char *, unsigned);
@@ -79,14 +79,13 @@ main(int argc, char *argv[])
 	log_info("cfgwd %s starting: cluster %s, workers from %s, runtime "
 	    "dir %s", CFGW_VERSION, cfgwd.cfg.cluster_name, cfgwd.libexec_dir,
 	    cfgwd.cfg.runtime_dir);
-	if (cfgwd.leader_elect)
-		log_warnx("--leader-elect: leader election is not implemented "
-		    "yet; running as the only replica");
+	if (lead_start() == -1)
+		return 1;
 	cfgwd_loop(sfd);
 	cfgwd_shutdown();
 	close(sfd);
 	log_info("stopped");
-	return 0;
+	return cfgwd.exit_code;
 }
 
 /* Keep 0, 1 and 2 open so that no socket ever lands on them. */
@@ -206,12 +205,18 @@ cfgwd_loop(int sfd)
 	struct pollfd	 pfd[CFGWD_POLL_MAX];
 	struct sv_worker *owner[CFGWD_POLL_MAX];
 	long long	 now;
-	int		 n, nw, i;
+	int		 n, nw, i, released = 0;
 
 	for (;;) {
 		now = cfgwd_now_ms();
 		if (cfgwd.stopping) {
-			if (spawn_running() == 0)
+			if (spawn_running() == 0 && !released) {
+				/* The workers are gone: let the Lease go. */
+				lead_release();
+				released = 1;
+				cfgwd.stop_deadline = now + CFGWD_STOP_MS;
+			}
+			if (released && cfgwd.elector_pid == 0)
 				return;
 			if (now >= cfgwd.stop_deadline)
 				return;		/* cfgwd_shutdown kills */
@@ -230,6 +235,8 @@ cfgwd_loop(int sfd)
 				owner[n++] = &cfgwd.w[i];
 			}
 		nw = n;
+		if (lead_pollfd(&pfd[n]))
+			owner[n++] = NULL;
 		n += http_pollfds(pfd + n, CFGWD_POLL_MAX - n);
 		if (poll(pfd, (nfds_t)n, CFGWD_TICK_MS) == -1) {
 			if (errno != EINTR)
@@ -241,11 +248,16 @@ cfgwd_loop(int sfd)
 		for (i = 1; i < nw; i++)
 			if (pfd[i].revents && owner[i]->fd == pfd[i].fd)
 				control_dispatch(owner[i]);
+		if (nw < n && pfd[nw].fd == cfgwd.elector_out) {
+			if (pfd[nw].revents)
+				lead_event();
+			nw++;
+		}
 		http_events(pfd + nw, n - nw);
 	}
 }
 
-static void
+void
 cfgwd_stop(void)
 {
 	int	 i;
@@ -276,5 +288,6 @@ cfgwd_shutdown(void)
 			;
 		cfgwd.w[i].pid = 0;
 	}
+	lead_kill();
 	http_close_all();
 }

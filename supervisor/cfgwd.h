@@ -39,6 +39,7 @@
 #define CFGWD_DEFAULT_BURST	30
 #define CFGWD_DEFAULT_CF_BUDGET	1000	/* below Cloudflare's 1200 per 5 min */
 #define CFGWD_LIBEXEC_FALLBACK	"/usr/libexec/cfgw"
+#define CFGWD_DEFAULT_LEASE	"cloudflare-gateway-controller"
 
 enum sv_state {
 	SV_DOWN = 0,		/* not running; maybe waiting to restart */
@@ -72,6 +73,14 @@ struct cfgwd_state {
 	char		 metrics_addr[128];
 	char		 health_addr[128];
 	int		 leader_elect;
+	char		 lease_ns[128];
+	char		 lease_id[128];
+	long		 lease_ms, renew_ms, retry_ms;
+	pid_t		 elector_pid;	/* 0: not running */
+	int		 elector_in;	/* its stdin (ours to close), or -1 */
+	int		 elector_out;	/* its "leading" line, or -1 */
+	int		 leading;	/* workers may run */
+	int		 exit_code;
 	int		 check_only;
 	unsigned	 throttle_ms;
 	int		 stopping;
@@ -89,10 +98,22 @@ int		 config_parse(int argc, char **argv);
 int		 config_prepare(int create);
 void		 config_usage(int fd);
 
+/* cfgwd.c */
+void		 cfgwd_stop(void);
+
+/* lead.c */
+int		 lead_start(void);
+int		 lead_pollfd(struct pollfd *);
+void		 lead_event(void);
+int		 lead_reaped(pid_t, int status);
+void		 lead_release(void);
+void		 lead_kill(void);
+
 /* spawn.c */
 int		 spawn_start(struct sv_worker *);
 void		 spawn_reap(void);
 void		 spawn_kill(struct sv_worker *, const char *why);
+void		 spawn_child_reset(int first, int deathsig, pid_t parent);
 void		 spawn_tick(long long now);
 int		 spawn_running(void);
 

@@ -23,6 +23,8 @@ enum {
 	OPT_DOMAIN, OPT_LOG_DIR, OPT_LOG_FORMAT, OPT_METRICS, OPT_HEALTH,
 	OPT_RUNTIME, OPT_TUNNEL_IMAGE, OPT_PROXY_IMAGE, OPT_NAMESPACE,
 	OPT_LIBEXEC, OPT_QPS, OPT_BURST, OPT_BUDGET, OPT_LEADER,
+	OPT_LEASE_NS, OPT_LEASE_ID, OPT_LEASE_DUR, OPT_LEASE_RENEW,
+	OPT_LEASE_RETRY,
 };
 
 static const struct option config_opts[] = {
@@ -44,6 +46,14 @@ static const struct option config_opts[] = {
 	{ "kube-burst",		required_argument, NULL, OPT_BURST },
 	{ "cf-budget",		required_argument, NULL, OPT_BUDGET },
 	{ "leader-elect",	no_argument,	   NULL, OPT_LEADER },
+	{ "leader-election-namespace", required_argument, NULL, OPT_LEASE_NS },
+	{ "leader-election-id",	required_argument, NULL, OPT_LEASE_ID },
+	{ "leader-election-lease-duration", required_argument, NULL,
+	    OPT_LEASE_DUR },
+	{ "leader-election-renew-deadline", required_argument, NULL,
+	    OPT_LEASE_RENEW },
+	{ "leader-election-retry-period", required_argument, NULL,
+	    OPT_LEASE_RETRY },
 	{ "verbose",		no_argument,	   NULL, 'v' },
 	{ "check",		no_argument,	   NULL, 'n' },
 	{ "help",		no_argument,	   NULL, 'h' },
@@ -55,6 +65,7 @@ static int	config_set(char *, size_t, const char *, const char *);
 static int	config_absolute(char *, size_t, const char *);
 static int	config_number(const char *, const char *, double, double,
 		    double *);
+static int	config_ms(const char *, const char *, long *);
 static int	config_defaults(void);
 static int	config_libexec(void);
 static int	config_dir(const char *, const char *, int, int);
@@ -82,7 +93,12 @@ config_usage(int fd)
 "  --libexec-dir DIR            where the workers are\n"
 "  --kube-qps N --kube-burst N  Kubernetes client rate limit\n"
 "  --cf-budget N                Cloudflare requests per 5 minutes\n"
-"  --leader-elect               accepted; not implemented yet\n"
+"  --leader-elect               run the workers only while holding a Lease\n"
+"  --leader-election-namespace NS  the Lease's; default the controller's\n"
+"  --leader-election-id NAME    default " CFGWD_DEFAULT_LEASE "\n"
+"  --leader-election-lease-duration D  default 35s (\"35s\", \"500ms\")\n"
+"  --leader-election-renew-deadline D  default 30s\n"
+"  --leader-election-retry-period D    default 5s\n"
 "  -n, --check                  check the configuration and exit\n"
 "  -v, --verbose                debug logging\n"
 "  -h, --help                   this text\n");
@@ -130,6 +146,33 @@ config_number(const char *s, const char *what, double lo, double hi,
 	return 0;
 }
 
+/* A duration: "35s", "500ms" or plain seconds, 0.1 s to 1 h. */
+static int
+config_ms(const char *s, const char *what, long *out)
+{
+	char	 num[32];
+	size_t	 n = strlen(s);
+	double	 d, scale = 1000;
+
+	if (n > 2 && strcmp(s + n - 2, "ms") == 0) {
+		n -= 2;
+		scale = 1;
+	} else if (n > 1 && s[n - 1] == 's')
+		n--;
+	if (n == 0 || n >= sizeof(num)) {
+		fprintf(stderr, "cfgwd: %s: want a duration like 35s, got "
+		    "\"%s\"\n", what, s);
+		return -1;
+	}
+	memcpy(num, s, n);
+	num[n] = '\0';
+	if (config_number(num, what, 0.1 * 1000 / scale, 3600 * 1000 / scale,
+	    &d) == -1)
+		return -1;
+	*out = (long)(d * scale);
+	return 0;
+}
+
 /* The options that just store a string. */
 static const struct {
 	int		 opt;
@@ -153,6 +196,8 @@ static const struct {
 	C(OPT_PROXY_IMAGE, cfg.proxy_image, "--proxy-image"),
 	C(OPT_NAMESPACE, cfg.controller_namespace, "--controller-namespace"),
 	C(OPT_LIBEXEC, libexec_dir, "--libexec-dir"),
+	C(OPT_LEASE_NS, lease_ns, "--leader-election-namespace"),
+	C(OPT_LEASE_ID, lease_id, "--leader-election-id"),
 #undef C
 };
 
@@ -184,6 +229,15 @@ config_option(int ch)
 	case OPT_LEADER:
 		cfgwd.leader_elect = 1;
 		return 0;
+	case OPT_LEASE_DUR:
+		return config_ms(optarg, "--leader-election-lease-duration",
+		    &cfgwd.lease_ms);
+	case OPT_LEASE_RENEW:
+		return config_ms(optarg, "--leader-election-renew-deadline",
+		    &cfgwd.renew_ms);
+	case OPT_LEASE_RETRY:
+		return config_ms(optarg, "--leader-election-retry-period",
+		    &cfgwd.retry_ms);
 	case 'v':
 		c->verbose = 1;
 		return 0;
@@ -263,6 +317,24 @@ config_defaults(void)
 	DEF(proxy_image, CFGWD_DEFAULT_PROXY_IMAGE);
 	DEF(controller_namespace, CFGWD_DEFAULT_NAMESPACE);
 #undef DEF
+	if (cfgwd.lease_ns[0] == '\0')
+		snprintf(cfgwd.lease_ns, sizeof(cfgwd.lease_ns), "%s",
+		    c->controller_namespace);
+	if (cfgwd.lease_id[0] == '\0')
+		snprintf(cfgwd.lease_id, sizeof(cfgwd.lease_id), "%s",
+		    CFGWD_DEFAULT_LEASE);
+	if (cfgwd.lease_ms == 0)
+		cfgwd.lease_ms = 35000;
+	if (cfgwd.renew_ms == 0)
+		cfgwd.renew_ms = 30000;
+	if (cfgwd.retry_ms == 0)
+		cfgwd.retry_ms = 5000;
+	if (cfgwd.retry_ms >= cfgwd.renew_ms ||
+	    cfgwd.renew_ms >= cfgwd.lease_ms) {
+		fprintf(stderr, "cfgwd: leader election: want retry period < "
+		    "renew deadline < lease duration\n");
+		return -1;
+	}
 	if (c->kube_qps == 0)
 		c->kube_qps = CFGWD_DEFAULT_QPS;
 	if (c->kube_burst == 0)

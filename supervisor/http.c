@@ -313,6 +313,12 @@ http_readyz(char *buf, size_t sz, int *ready)
 	size_t	 n;
 	int	 i;
 
+	/* A standby is ready as such: a rollout must not wait for it. */
+	if (!cfgwd.leading && !cfgwd.stopping && cfgwd.elector_pid > 0) {
+		*ready = 1;
+		return (size_t)snprintf(buf, sz, "ok: standby, waiting for "
+		    "Lease %s/%s\n", cfgwd.lease_ns, cfgwd.lease_id);
+	}
 	*ready = !cfgwd.stopping;
 	for (i = 1; i < PROC_MAX; i++)
 		if (cfgwd.w[i].state != SV_READY)
@@ -355,6 +361,10 @@ http_metrics(void)
 	HTTP_ADD("# HELP cfgw_build_info cfgw version.\n"
 	    "# TYPE cfgw_build_info gauge\n"
 	    "cfgw_build_info{version=\"%s\"} 1\n", CFGW_VERSION);
+	if (cfgwd.leader_elect)
+		HTTP_ADD("# HELP cfgw_leader 1 while this replica holds the "
+		    "leader election Lease.\n# TYPE cfgw_leader gauge\n"
+		    "cfgw_leader %d\n", cfgwd.leading);
 	HTTP_ADD("# HELP cfgw_worker_up 1 when the worker is READY.\n"
 	    "# TYPE cfgw_worker_up gauge\n");
 	for (i = 1; i < PROC_MAX; i++)

@@ -66,22 +66,14 @@ spawn_child(struct sv_worker *sw, int fd, pid_t parent)
 {
 	char		 path[600];
 	char		*argv[3];
-	sigset_t	 all;
-	int		 sig, n = 0;
+	int		 n = 0;
 
 	if (fd == CTL_FD) {
 		if (fcntl(fd, F_SETFD, 0) == -1)
 			_exit(127);
 	} else if (dup2(fd, CTL_FD) == -1)
 		_exit(127);
-	close_range(CTL_FD + 1, ~0U, 0);
-	for (sig = 1; sig < NSIG; sig++)
-		signal(sig, SIG_DFL);
-	sigemptyset(&all);
-	sigprocmask(SIG_SETMASK, &all, NULL);
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == -1 ||
-	    getppid() != parent)
-		_exit(127);
+	spawn_child_reset(CTL_FD + 1, SIGKILL, parent);
 	snprintf(path, sizeof(path), "%s/%s", cfgwd.libexec_dir, sw->name);
 	argv[n++] = (char *)(uintptr_t)sw->name;
 	if (cfgwd.cfg.verbose)
@@ -90,6 +82,27 @@ spawn_child(struct sv_worker *sw, int fd, pid_t parent)
 	execv(path, argv);
 	dprintf(STDERR_FILENO, "cfgwd: exec %s: %s\n", path, strerror(errno));
 	_exit(127);
+}
+
+/*
+ * In a child about to exec: close every descriptor from first up, reset
+ * the signals, and die by deathsig with the parent (or now, if it is
+ * already gone).
+ */
+void
+spawn_child_reset(int first, int deathsig, pid_t parent)
+{
+	sigset_t	 all;
+	int		 sig;
+
+	close_range((unsigned)first, ~0U, 0);
+	for (sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	if (prctl(PR_SET_PDEATHSIG, deathsig, 0, 0, 0) == -1 ||
+	    getppid() != parent)
+		_exit(127);
 }
 
 void
@@ -109,6 +122,8 @@ spawn_reap(void)
 	int	 status, i;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (lead_reaped(pid, status))
+			continue;
 		for (i = 1; i < PROC_MAX; i++)
 			if (cfgwd.w[i].pid == pid) {
 				spawn_died(&cfgwd.w[i], status);
@@ -167,8 +182,8 @@ spawn_tick(long long now)
 	struct sv_worker *sw;
 	int		  i;
 
-	if (cfgwd.stopping)
-		return;
+	if (cfgwd.stopping || !cfgwd.leading)
+		return;			/* a standby runs no worker */
 	for (i = 1; i < PROC_MAX; i++) {
 		sw = &cfgwd.w[i];
 		if (sw->pid == 0 && now >= sw->restart_ms) {

@@ -62,6 +62,12 @@ def test_render():
             assert set(rule["verbs"]) <= {"get", "list", "watch"}
     assert ("ClusterRoleBinding", "cfgw") in docs
     assert ("Role", "cfgw-leader-election") in docs
+    # The elector's Lease: no more than it uses.
+    assert docs[("Role", "cfgw-leader-election")]["rules"] == [{
+        "apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
+        "verbs": ["get", "create", "update"]}]
+    assert {"name": "POD_NAME", "valueFrom": {"fieldRef": {
+        "fieldPath": "metadata.name"}}} in c["env"]
 
 
 def test_existing_service_account_skips_rbac():

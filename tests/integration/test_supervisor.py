@@ -337,15 +337,6 @@ def test_check_mode(tmp_path):
     assert r.returncode == 0 and "--cluster-name" in r.stdout
 
 
-def test_leader_elect_is_accepted_with_a_warning(tmp_path):
-    s = Sup(tmp_path, extra=("--leader-elect",))
-    try:
-        s.wait_ready()
-        assert "leader election is not implemented yet" in s.log("cfgwd")
-    finally:
-        s.stop()
-
-
 def test_runtime_dir_is_private(sup):
     sup.wait_ready()
     st = os.stat(sup.rundir)
