@@ -13,6 +13,8 @@
 
 #include "gwjob.h"
 #include "json.h"
+#include "jsonpatch.h"
+#include "kube.h"
 #include "log.h"
 #include "owned.h"
 #include "reconciler.h"
@@ -199,6 +201,58 @@ gw_session_secret(struct rec *r, struct gw_job *j, struct owned_gw *og)
 	return 0;
 }
 
+/*
+ * CGP tunnel.patches (RFC 6902) on a built Deployment, then the replica's
+ * placement again: its zone, affinity and nodeSelector win over a patch,
+ * as in the reference.  *body is replaced; -1 with err for a patch that
+ * does not apply.
+ */
+static int
+gw_patch_deployment(char **body, size_t *len, yajl_val patches,
+    const struct owned_deploy *d, char *err, size_t errsz)
+{
+	yajl_val	 doc = NULL, pl = NULL;
+	struct jw	*w;
+	char		*s, path[300];
+	size_t		 i, n;
+	int		 rc = -1;
+
+	if (json_len(patches) == 0 || *body == NULL)
+		return 0;
+	if ((doc = json_parse(*body, *len, err, errsz)) == NULL ||
+	    jsonpatch_apply(&doc, patches, err, errsz) == -1)
+		goto out;
+	if ((s = owned_placement_json(d, &n)) == NULL)
+		goto oom;
+	pl = json_parse(s, n, err, errsz);
+	free(s);
+	for (i = 0; i < json_len(pl); i++) {
+		snprintf(path, sizeof(path), "/spec/template/spec/%s",
+		    json_key_at(pl, i));
+		if (jsonpatch_add(&doc, path, kube_val_dup(json_at(pl, i)),
+		    err, errsz) == -1)
+			goto out;
+	}
+	if ((w = jw_new()) == NULL)
+		goto oom;
+	jw_val(w, doc);
+	s = jw_take(w, &n);
+	jw_free(&w);
+	if (s == NULL)
+		goto oom;
+	free(*body);
+	*body = s;
+	*len = n;
+	rc = 0;
+	goto out;
+oom:
+	snprintf(err, errsz, "out of memory");
+out:
+	json_free(&doc);
+	json_free(&pl);
+	return rc;
+}
+
 /* ServiceAccount, Role, RoleBinding, the session key, then one Deployment
  * per replica. */
 int
@@ -207,7 +261,7 @@ gw_apply_workload(struct rec *r, struct gw_job *j, yajl_val gw,
 {
 	struct owned_gw		 og;
 	struct owned_deploy	 d;
-	char			 name[OWNED_NAME_MAX + 1], *b;
+	char			 name[OWNED_NAME_MAX + 1], *b, err[512];
 	size_t			 len, i, n;
 	int			 hold = 0;
 
@@ -237,6 +291,13 @@ gw_apply_workload(struct rec *r, struct gw_job *j, yajl_val gw,
 			continue;
 		}
 		b = owned_deployment(&og, &d, &len);
+		if (gw_patch_deployment(&b, &len, json_path(cgp, "spec",
+		    "tunnel", "patches", NULL), &d, err, sizeof(err)) == -1) {
+			free(b);
+			gw_fail(r, j, GW_TERMINAL, "InvalidParameters",
+			    "tunnel.patches%s", err);
+			return -1;
+		}
 		if (gw_apply(r, j, "Deployment", name, b, len) == -1)
 			return -1;
 	}

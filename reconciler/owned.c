@@ -517,6 +517,20 @@ owned_write_placement(struct jw *w, const struct owned_deploy *d)
 	}
 }
 
+/* The replica's placement fields of the pod spec, as one JSON object. */
+char *
+owned_placement_json(const struct owned_deploy *d, size_t *len)
+{
+	struct jw	*w;
+
+	if ((w = jw_new()) == NULL)
+		return NULL;
+	jw_obj(w);
+	owned_write_placement(w, d);
+	jw_obj_end(w);
+	return owned_finish(w, len);
+}
+
 static void
 owned_write_session_volume(struct jw *w, const struct owned_gw *g)
 {

@@ -58,6 +58,9 @@ struct owned_deploy {
 	yajl_val	 affinity;		/* replica affinity or NULL */
 };
 
+/* {"affinity":…,"nodeSelector":…} as the replica sets them (or {}). */
+char	*owned_placement_json(const struct owned_deploy *, size_t *len);
+
 /* "gateway-<gw>" or "gateway-<gw>-<suffix>"; -1 if it does not fit. */
 int	 owned_name(char *buf, size_t sz, const char *gw, const char *suffix);
 

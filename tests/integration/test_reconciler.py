@@ -213,6 +213,61 @@ def test_replicas_from_parameters(env):
     assert env.kube.get("Deployment", "gateway-my-gateway-a", "default")
 
 
+def test_tunnel_patches(env):
+    """CGP tunnel.patches (RFC 6902) reach each tunnel Deployment, the
+    replica's placement wins over them, and a patch that does not apply
+    is a terminal InvalidParameters naming the operation."""
+    objs = env.objects()
+    cgp = {"apiVersion": "cloudflare-gateway-controller.io/v1",
+           "kind": "CloudflareGatewayParameters",
+           "metadata": {"name": "params", "namespace": "default"},
+           "spec": {"tunnel": {
+               "replicas": [{"name": "a", "nodeSelector": {"pool": "edge"}}],
+               "patches": [
+                   {"op": "add", "path": "/spec/template/metadata/labels/"
+                    "extra", "value": "yes"},
+                   {"op": "add", "path": "/spec/template/spec/containers/0/"
+                    "env/-", "value": {"name": "TUNNEL_LOGLEVEL",
+                                       "value": "debug"}},
+                   {"op": "add", "path": "/spec/template/spec/"
+                    "priorityClassName", "value": "edge-critical"},
+                   {"op": "add", "path": "/spec/template/spec/nodeSelector",
+                    "value": {"pool": "patched"}}]}}}
+    for o in objs:
+        if o["kind"] == "Gateway":
+            o["spec"]["infrastructure"] = {"parametersRef": {
+                "group": "cloudflare-gateway-controller.io",
+                "kind": "CloudflareGatewayParameters", "name": "params"}}
+    env.kube.apply_all([cgp] + objs)
+    env.start()
+    wait_for(env.programmed, 30, what="Programmed")
+    d = wait_for(lambda: env.kube.get("Deployment", "gateway-my-gateway-a",
+                                      "default"), 15, what="Deployment")
+    pod = d["spec"]["template"]
+    assert pod["metadata"]["labels"]["extra"] == "yes"
+    assert pod["spec"]["priorityClassName"] == "edge-critical"
+    assert {"name": "TUNNEL_LOGLEVEL", "value": "debug"} in \
+        pod["spec"]["containers"][0]["env"]
+    # Our own fields are still there, and the replica's nodeSelector won.
+    assert pod["spec"]["nodeSelector"] == {"pool": "edge"}
+    assert HASH_ANN in pod["metadata"]["annotations"]
+
+    env.kube.patch("CloudflareGatewayParameters", "params", {"spec": {
+        "tunnel": {"patches": [{"op": "replace", "path": "/spec/nothere",
+                                "value": 1}]}}}, "default")
+
+    def rejected():
+        c = env.cond("Accepted")
+        return c and c["status"] == "False" and c
+    c = wait_for(rejected, 20, what="Accepted=False for a bad patch")
+    assert c["reason"] == "InvalidParameters"
+    assert c["message"] == ("tunnel.patches[0] (replace /spec/nothere): "
+                            "path not found"), c["message"]
+    # The Deployment as it was: a bad patch writes nothing.
+    d = env.kube.get("Deployment", "gateway-my-gateway-a", "default")
+    assert d["spec"]["template"]["metadata"]["labels"]["extra"] == "yes"
+
+
 def test_bad_inputs_become_conditions(env):
     objs = env.objects()
     for o in objs:
