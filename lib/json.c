@@ -11,6 +11,45 @@ struct jw {
 	int		 failed;
 };
 
+/*
+ * Trees are freed, copied and compared recursively: nothing deeper than
+ * this is parsed (the watch decoder stops at 64 already).
+ */
+#define JSON_MAX_DEPTH	256
+
+/* 1 if the text nests arrays and objects deeper than JSON_MAX_DEPTH. */
+static int
+json_too_deep(const char *s, size_t len)
+{
+	size_t	 i;
+	int	 depth = 0, str = 0;
+
+	for (i = 0; i < len; i++) {
+		if (str) {
+			if (s[i] == '\\')
+				i++;
+			else if (s[i] == '"')
+				str = 0;
+			continue;
+		}
+		switch (s[i]) {
+		case '"':
+			str = 1;
+			break;
+		case '[':
+		case '{':
+			if (++depth > JSON_MAX_DEPTH)
+				return 1;
+			break;
+		case ']':
+		case '}':
+			depth--;
+			break;
+		}
+	}
+	return 0;
+}
+
 yajl_val
 json_parse(const char *buf, size_t len, char *err, size_t errsz)
 {
@@ -23,10 +62,11 @@ json_parse(const char *buf, size_t len, char *err, size_t errsz)
 		return NULL;
 	memcpy(copy, buf, len);
 	copy[len] = '\0';
-	if (memchr(buf, '\0', len) != NULL) {
+	if (memchr(buf, '\0', len) != NULL || json_too_deep(buf, len)) {
 		if (err != NULL && errsz > 0)
-			strncpy(err, "NUL byte in JSON", errsz - 1),
-			    err[errsz - 1] = '\0';
+			strncpy(err, memchr(buf, '\0', len) != NULL ?
+			    "NUL byte in JSON" : "JSON nested too deeply",
+			    errsz - 1), err[errsz - 1] = '\0';
 		free(copy);
 		return NULL;
 	}

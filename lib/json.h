@@ -11,7 +11,8 @@
 /*
  * Small helpers over yajl: a tree parser that never trusts its input and a
  * writer that always produces valid UTF-8 JSON.  Lookups return NULL (or -1)
- * on a missing key or a wrong type; they never abort.
+ * on a missing key or a wrong type; they never abort.  json_parse refuses
+ * NUL bytes and nesting deeper than 256 arrays/objects.
  */
 
 yajl_val	 json_parse(const char *buf, size_t len, char *err,

@@ -15,6 +15,13 @@
 #include "kube.h"
 
 #define JP_TOK_MAX	256
+/*
+ * Copies can double a document per operation (copy "" into it): no
+ * document grows past this many values (a Deployment has ~200), and a
+ * patch has at most JP_MAX_OPS operations, so one costs little.
+ */
+#define JP_MAX_VALUES	10000
+#define JP_MAX_OPS	256
 
 /* The next reference token at *p (which must be at a '/'), unescaped. */
 static int
@@ -258,6 +265,21 @@ jp_equal(yajl_val a, yajl_val b)
 	}
 }
 
+/* How many values v holds, counting stops past max. */
+static size_t
+jp_count(yajl_val v, size_t max)
+{
+	size_t	 i, n = 1;
+
+	if (YAJL_IS_OBJECT(v))
+		for (i = 0; i < v->u.object.len && n <= max; i++)
+			n += jp_count(v->u.object.values[i], max - n);
+	else if (YAJL_IS_ARRAY(v))
+		for (i = 0; i < v->u.array.len && n <= max; i++)
+			n += jp_count(v->u.array.values[i], max - n);
+	return n;
+}
+
 /* One operation; NULL or why it failed. */
 static const char *
 jp_op(yajl_val *doc, const char *op, const char *path, const char *from,
@@ -300,6 +322,9 @@ jp_op(yajl_val *doc, const char *op, const char *path, const char *from,
 	if (strcmp(op, "copy") == 0) {
 		if ((slot = jp_slot(doc, from)) == NULL)
 			return "from not found";
+		if (jp_count(*doc, JP_MAX_VALUES) + jp_count(*slot,
+		    JP_MAX_VALUES) > JP_MAX_VALUES)
+			return "the document would grow too large";
 		if ((v = kube_val_dup(*slot)) == NULL)
 			return "out of memory";
 		return jp_add(doc, path, v, &why) == 0 ? NULL : why;
@@ -325,6 +350,10 @@ jsonpatch_apply(yajl_val *doc, yajl_val ops, char *err, size_t errsz)
 		return 0;
 	if (!YAJL_IS_ARRAY(ops)) {
 		snprintf(err, errsz, "not a list of operations");
+		return -1;
+	}
+	if (json_len(ops) > JP_MAX_OPS) {
+		snprintf(err, errsz, "more than %d operations", JP_MAX_OPS);
 		return -1;
 	}
 	for (i = 0; i < json_len(ops); i++) {

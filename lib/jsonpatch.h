@@ -13,7 +13,8 @@
  * place (*doc changes when a path is "").  Paths are RFC 6901 pointers
  * ("~1" is '/', "~0" is '~', "-" the end of an array for add/move/copy).
  * 0, or -1 with err naming the operation (by index) and what failed; *doc
- * may then be partly patched: patch a copy.
+ * may then be partly patched: patch a copy.  At most 256 operations, and
+ * no copy may grow the document past 10,000 values.
  */
 int	 jsonpatch_apply(yajl_val *doc, yajl_val ops, char *err,
 	    size_t errsz);

@@ -430,16 +430,6 @@ bad:
 	return 0;
 }
 
-yajl_val
-kube_val_new(yajl_type t)
-{
-	yajl_val	 v;
-
-	if ((v = calloc(1, sizeof(*v))) != NULL)
-		v->type = t;
-	return v;
-}
-
 /*
  * A scalar is about to be added: 1 to build it, 0 to ignore it (skipped
  * item), -1 to fail (a scalar where the list object belongs).

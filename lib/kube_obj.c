@@ -69,6 +69,16 @@ kube_obj_trim(yajl_val o)
 }
 
 yajl_val
+kube_val_new(yajl_type t)
+{
+	yajl_val	 v;
+
+	if ((v = calloc(1, sizeof(*v))) != NULL)
+		v->type = t;
+	return v;
+}
+
+yajl_val
 kube_val_dup(yajl_val s)
 {
 	yajl_val	 v;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -145,6 +146,73 @@ START_TEST(test_add_takes_the_value)
 }
 END_TEST
 
+/* Copying the document into itself doubles it: bounded, not an OOM. */
+START_TEST(test_copy_growth_bounded)
+{
+	yajl_val	 doc, ops;
+	char		 err[200], buf[4096];
+	size_t		 i, n = 0;
+
+	/* Each copy lands on a new key: the document doubles each time. */
+	buf[n++] = '[';
+	for (i = 0; i < 60; i++)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s{\"op\":"
+		    "\"copy\",\"from\":\"\",\"path\":\"/x%zu\"}",
+		    i > 0 ? "," : "", i);
+	buf[n++] = ']';
+	doc = json_parse("{\"a\":[1,2,3]}", 13, err, sizeof(err));
+	ops = json_parse(buf, n, err, sizeof(err));
+	ck_assert_ptr_nonnull(ops);
+	ck_assert_int_eq(jsonpatch_apply(&doc, ops, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "would grow too large"));
+	json_free(&doc);
+	json_free(&ops);
+	/* And no more than 256 operations. */
+	n = 0;
+	buf[n++] = '[';
+	for (i = 0; i < 257; i++)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s{}",
+		    i > 0 ? "," : "");
+	buf[n++] = ']';
+	doc = json_parse("{}", 2, err, sizeof(err));
+	ops = json_parse(buf, n, err, sizeof(err));
+	ck_assert_int_eq(jsonpatch_apply(&doc, ops, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "more than 256 operations");
+	json_free(&doc);
+	json_free(&ops);
+}
+END_TEST
+
+/* json_parse refuses deep nesting (trees are walked recursively). */
+START_TEST(test_parse_depth)
+{
+	char		 buf[2 * 300], err[100];
+	yajl_val	 v;
+	size_t		 d;
+
+	for (d = 255; d <= 257; d++) {
+		memset(buf, '[', d);
+		memset(buf + d, ']', d);
+		v = json_parse(buf, 2 * d, err, sizeof(err));
+		if (d <= 256)
+			ck_assert_msg(v != NULL, "depth %zu: %s", d, err);
+		else {
+			ck_assert_ptr_null(v);
+			ck_assert_str_eq(err, "JSON nested too deeply");
+		}
+		json_free(&v);
+	}
+	/* Brackets in strings (and escaped quotes) do not count. */
+	memset(buf, 0, sizeof(buf));
+	strcpy(buf, "[\"\\\"");
+	memset(buf + strlen(buf), '[', 400);
+	strcat(buf, "\"]");
+	v = json_parse(buf, strlen(buf), err, sizeof(err));
+	ck_assert_msg(v != NULL, "%s", err);
+	json_free(&v);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -156,6 +224,8 @@ main(void)
 	tcase_add_loop_test(tc, test_cases, 0,
 	    (int)(sizeof(cases) / sizeof(cases[0])));
 	tcase_add_test(tc, test_add_takes_the_value);
+	tcase_add_test(tc, test_copy_growth_bounded);
+	tcase_add_test(tc, test_parse_depth);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
