@@ -56,12 +56,24 @@ gw_apply(struct rec *r, struct gw_job *j, const char *kind,
 	return 0;
 }
 
-/* Is dep one of this Gateway's tunnel Deployments that cgp no longer
- * wants? */
+/* CGP tunnel.autoscaling.enabled: VPAs wanted. */
 static int
-gw_deployment_stale(struct gw_job *j, yajl_val dep, yajl_val cgp)
+gw_autoscaling(yajl_val cgp)
 {
-	yajl_val	 md = json_get(dep, "metadata"), refs;
+	int	 on = 0;
+
+	return json_bool(json_path(cgp, "spec", "tunnel", "autoscaling",
+	    NULL), "enabled", &on) == 0 && on;
+}
+
+/*
+ * Is obj one of this Gateway's per-replica objects (tunnel Deployment or
+ * VPA) that cgp no longer wants?  all: every one of ours is.
+ */
+static int
+gw_replica_obj_stale(struct gw_job *j, yajl_val obj, yajl_val cgp, int all)
+{
+	yajl_val	 md = json_get(obj, "metadata"), refs;
 	const char	*ns = json_str(md, "namespace"), *rep;
 	char		 name[OWNED_NAME_MAX + 1];
 	size_t		 i;
@@ -82,6 +94,8 @@ gw_deployment_stale(struct gw_job *j, yajl_val dep, yajl_val cgp)
 	rep = json_str(json_get(md, "labels"), "app.kubernetes.io/managed-by");
 	if (!mine || rep == NULL || strcmp(rep, OWNED_MANAGER) != 0)
 		return 0;
+	if (all)
+		return 1;
 	for (i = 0; i < rollout_replica_count(cgp); i++)
 		if ((rep = rollout_replica_name(cgp, i)) != NULL &&
 		    owned_name(name, sizeof(name), j->name, rep) == 0 &&
@@ -90,28 +104,35 @@ gw_deployment_stale(struct gw_job *j, yajl_val dep, yajl_val cgp)
 	return 1;
 }
 
-/* Replicas removed from the CGP: their Deployments go. */
+/*
+ * Replicas removed from the CGP: their Deployments and VPAs go; all our
+ * VPAs when autoscaling is off.
+ */
 static void
 gw_delete_stale(struct rec *r, struct gw_job *j, yajl_val cgp)
 {
-	yajl_val	 dep;
+	static const char *const kinds[] = { "Deployment",
+	    "VerticalPodAutoscaler" };
+	yajl_val	 obj;
 	const char	*name;
 	char		 err[512];
-	size_t		 i;
+	size_t		 i, k;
 
-	for (i = 0; i < store_count(r->store, "Deployment"); i++) {
-		dep = store_at(r->store, "Deployment", i);
-		if (!gw_deployment_stale(j, dep, cgp))
-			continue;
-		name = json_str(json_get(dep, "metadata"), "name");
-		if (kio_delete(r, "Deployment", j->ns, name, err,
-		    sizeof(err)) == -1)
-			log_warnx("%s", err);
-		else
-			log_info("Gateway %s/%s: deleted Deployment %s "
-			    "(replica no longer wanted)", j->ns, j->name,
-			    name);
-	}
+	for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+		for (i = 0; i < store_count(r->store, kinds[k]); i++) {
+			obj = store_at(r->store, kinds[k], i);
+			if (!gw_replica_obj_stale(j, obj, cgp, k == 1 &&
+			    !gw_autoscaling(cgp)))
+				continue;
+			name = json_str(json_get(obj, "metadata"), "name");
+			if (kio_delete(r, kinds[k], j->ns, name, err,
+			    sizeof(err)) == -1)
+				log_warnx("%s", err);
+			else
+				log_info("Gateway %s/%s: deleted %s %s (no "
+				    "longer wanted)", j->ns, j->name,
+				    kinds[k], name);
+		}
 }
 
 static void
@@ -253,8 +274,50 @@ out:
 	return rc;
 }
 
+/*
+ * Replica i's VPA.  Without the VPA API (404) the VPAs are skipped, with
+ * a Warning Event once per Gateway, and the run goes on: autoscaling is
+ * not worth the tunnel's DNS.
+ */
+static int
+gw_apply_vpa(struct rec *r, struct gw_job *j, yajl_val gw,
+    const struct owned_gw *og, yajl_val cgp, size_t i)
+{
+	const char	*rep = rollout_replica_name(cgp, i);
+	char		 name[OWNED_NAME_MAX + 1], *b, err[512];
+	size_t		 len;
+	long		 code;
+
+	if (rep == NULL || owned_name(name, sizeof(name), j->name, rep) == -1)
+		return 0;
+	if ((b = owned_vpa(og, rep, json_path(cgp, "spec", "tunnel",
+	    "autoscaling", NULL), &len)) == NULL)
+		return gw_apply(r, j, "VerticalPodAutoscaler", name, b, len);
+	if (kio_apply_code(r, "VerticalPodAutoscaler", j->ns, name, b, len,
+	    &code, err, sizeof(err)) == 0) {
+		free(b);
+		j->vpa_warned = 0;
+		return 0;
+	}
+	free(b);
+	if (code == 404) {
+		if (!j->vpa_warned) {
+			log_warnx("Gateway %s/%s: %s", j->ns, j->name, err);
+			events_emit(r, gw, "gateway.networking.k8s.io/v1",
+			    "Gateway", "Warning", "VPAUnavailable", "tunnel."
+			    "autoscaling is enabled but the cluster does not "
+			    "serve autoscaling.k8s.io/v1 VerticalPodAutoscalers;"
+			    " no VPA is created");
+		}
+		j->vpa_warned = 1;
+		return 0;
+	}
+	gw_fail(r, j, GW_RETRY, NULL, "%s", err);
+	return -1;
+}
+
 /* ServiceAccount, Role, RoleBinding, the session key, then one Deployment
- * per replica. */
+ * per replica, then (tunnel.autoscaling) one VPA per replica. */
 int
 gw_apply_workload(struct rec *r, struct gw_job *j, yajl_val gw,
     yajl_val cgp)
@@ -301,6 +364,9 @@ gw_apply_workload(struct rec *r, struct gw_job *j, yajl_val gw,
 		if (gw_apply(r, j, "Deployment", name, b, len) == -1)
 			return -1;
 	}
+	for (i = 0; i < n && gw_autoscaling(cgp); i++)
+		if (gw_apply_vpa(r, j, gw, &og, cgp, i) == -1)
+			return -1;
 	gw_delete_stale(r, j, cgp);
 	return 0;
 }

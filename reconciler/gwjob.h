@@ -65,6 +65,7 @@ struct gw_job {
 	int			 complete;	/* last run reached the end */
 	int			 dns_failed;	/* ... with a DNS error */
 	int			 held;		/* Deployments held back */
+	int			 vpa_warned;	/* no VPA API: said once */
 	char			 last_rotated_at[40];
 	char			 handled_rotate[64];	/* sent to the rotator */
 	char			 rotated_for[64];	/* rotated since */

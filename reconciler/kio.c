@@ -44,18 +44,32 @@ int
 kio_apply(struct rec *r, const char *kind, const char *ns, const char *name,
     const char *body, size_t len, char *err, size_t errsz)
 {
+	long	 code;
+
+	return kio_apply_code(r, kind, ns, name, body, len, &code, err,
+	    errsz);
+}
+
+/* kio_apply; *code gets the HTTP status of a failure (0: none). */
+int
+kio_apply_code(struct rec *r, const char *kind, const char *ns,
+    const char *name, const char *body, size_t len, long *code, char *err,
+    size_t errsz)
+{
 	const struct kube_res	*res;
 	struct kube_resp	 resp;
 	int			 rc;
 
+	*code = 0;
 	if ((res = kio_res(kind, err, errsz)) == NULL)
 		return -1;
 	memset(&resp, 0, sizeof(resp));
 	rc = kube_patch(r->kube, res, ns, name, KUBE_PATCH_APPLY, body, len,
 	    OWNED_MANAGER, 1, NULL, &resp);
-	if (rc == -1)
+	if (rc == -1) {
+		*code = resp.status;
 		kio_err(err, errsz, "apply", kind, ns, name, &resp);
-	else
+	} else
 		log_debug("applied %s %s/%s", kind, ns, name);
 	kube_resp_free(&resp);
 	return rc;

@@ -641,6 +641,68 @@ owned_deployment(const struct owned_gw *g, const struct owned_deploy *d,
 	return owned_finish(w, len);
 }
 
+/*
+ * The VerticalPodAutoscaler of one replica's Deployment (CGP
+ * tunnel.autoscaling, the reference's shape): updateMode
+ * InPlaceOrRecreate; both our containers Auto within minAllowed and
+ * maxAllowed (controlledResources, controlledValues when given), any
+ * other container Off.
+ */
+char *
+owned_vpa(const struct owned_gw *g, const char *replica, yajl_val as,
+    size_t *len)
+{
+	static const char *const ctrs[] = { "cloudflared", "proxy" };
+	static const char *const opt[] = { "minAllowed", "maxAllowed",
+	    "controlledResources", "controlledValues" };
+	struct jw	*w;
+	char		 name[OWNED_NAME_MAX + 1];
+	size_t		 i, k;
+
+	if (replica == NULL ||
+	    owned_name(name, sizeof(name), g->name, replica) == -1 ||
+	    (w = owned_begin("autoscaling.k8s.io/v1",
+	    "VerticalPodAutoscaler")) == NULL)
+		return NULL;
+	owned_write_meta(w, g, name, replica, 0);
+	jw_key(w, "spec");
+	jw_obj(w);
+	jw_key(w, "targetRef");
+	jw_obj(w);
+	jw_kstr(w, "apiVersion", "apps/v1");
+	jw_kstr(w, "kind", "Deployment");
+	jw_kstr(w, "name", name);
+	jw_obj_end(w);
+	jw_key(w, "updatePolicy");
+	jw_obj(w);
+	jw_kstr(w, "updateMode", "InPlaceOrRecreate");
+	jw_obj_end(w);
+	jw_key(w, "resourcePolicy");
+	jw_obj(w);
+	jw_key(w, "containerPolicies");
+	jw_arr(w);
+	jw_obj(w);
+	jw_kstr(w, "containerName", "*");
+	jw_kstr(w, "mode", "Off");
+	jw_obj_end(w);
+	for (i = 0; i < sizeof(ctrs) / sizeof(ctrs[0]); i++) {
+		jw_obj(w);
+		jw_kstr(w, "containerName", ctrs[i]);
+		jw_kstr(w, "mode", "Auto");
+		for (k = 0; k < sizeof(opt) / sizeof(opt[0]); k++)
+			if (json_get(as, opt[k]) != NULL) {
+				jw_key(w, opt[k]);
+				jw_val(w, json_get(as, opt[k]));
+			}
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+	jw_obj_end(w);
+	jw_obj_end(w);
+	jw_obj_end(w);
+	return owned_finish(w, len);
+}
+
 char *
 owned_cgs(const struct owned_gw *g, size_t *len)
 {

@@ -58,6 +58,11 @@ struct owned_deploy {
 	yajl_val	 affinity;		/* replica affinity or NULL */
 };
 
+/* VerticalPodAutoscaler "gateway-<gw>-<replica>" from CGP
+ * tunnel.autoscaling (as). */
+char	*owned_vpa(const struct owned_gw *, const char *replica, yajl_val as,
+	    size_t *len);
+
 /* {"affinity":…,"nodeSelector":…} as the replica sets them (or {}). */
 char	*owned_placement_json(const struct owned_deploy *, size_t *len);
 

@@ -130,6 +130,9 @@ void		 events_emit(struct rec *, yajl_val obj, const char *api,
 int		 kio_apply(struct rec *, const char *kind, const char *ns,
 		    const char *name, const char *body, size_t len, char *err,
 		    size_t errsz);
+int		 kio_apply_code(struct rec *, const char *kind,
+		    const char *ns, const char *name, const char *body,
+		    size_t len, long *code, char *err, size_t errsz);
 int		 kio_merge(struct rec *, const char *kind, const char *ns,
 		    const char *name, const char *body, size_t len,
 		    int status, char *err, size_t errsz);

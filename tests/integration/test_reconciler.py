@@ -13,6 +13,7 @@ import pytest
 
 import harness
 from harness import condition, wait_for
+from test_kube_faults import VPA_CRD
 from test_skeleton import ACCOUNT, ZONE, load_examples
 
 CONTROLLER = "cloudflare-gateway-controller.io/controller"
@@ -68,6 +69,22 @@ def env(tmp_path, kubesim, cfsim):
     yield e
     if e.gw is not None:
         e.gw.stop()
+
+
+def apply_with_params(env, tunnel):
+    """The examples, their Gateway pointing at CGP "params" whose spec is
+    {"tunnel": tunnel}, applied."""
+    objs = env.objects()
+    cgp = {"apiVersion": "cloudflare-gateway-controller.io/v1",
+           "kind": "CloudflareGatewayParameters",
+           "metadata": {"name": "params", "namespace": "default"},
+           "spec": {"tunnel": tunnel}}
+    for o in objs:
+        if o["kind"] == "Gateway":
+            o["spec"]["infrastructure"] = {"parametersRef": {
+                "group": "cloudflare-gateway-controller.io",
+                "kind": "CloudflareGatewayParameters", "name": "params"}}
+    env.kube.apply_all([cgp] + objs)
 
 
 def status_writes(kube):
@@ -217,28 +234,17 @@ def test_tunnel_patches(env):
     """CGP tunnel.patches (RFC 6902) reach each tunnel Deployment, the
     replica's placement wins over them, and a patch that does not apply
     is a terminal InvalidParameters naming the operation."""
-    objs = env.objects()
-    cgp = {"apiVersion": "cloudflare-gateway-controller.io/v1",
-           "kind": "CloudflareGatewayParameters",
-           "metadata": {"name": "params", "namespace": "default"},
-           "spec": {"tunnel": {
-               "replicas": [{"name": "a", "nodeSelector": {"pool": "edge"}}],
-               "patches": [
-                   {"op": "add", "path": "/spec/template/metadata/labels/"
-                    "extra", "value": "yes"},
-                   {"op": "add", "path": "/spec/template/spec/containers/0/"
-                    "env/-", "value": {"name": "TUNNEL_LOGLEVEL",
-                                       "value": "debug"}},
-                   {"op": "add", "path": "/spec/template/spec/"
-                    "priorityClassName", "value": "edge-critical"},
-                   {"op": "add", "path": "/spec/template/spec/nodeSelector",
-                    "value": {"pool": "patched"}}]}}}
-    for o in objs:
-        if o["kind"] == "Gateway":
-            o["spec"]["infrastructure"] = {"parametersRef": {
-                "group": "cloudflare-gateway-controller.io",
-                "kind": "CloudflareGatewayParameters", "name": "params"}}
-    env.kube.apply_all([cgp] + objs)
+    apply_with_params(env, {
+        "replicas": [{"name": "a", "nodeSelector": {"pool": "edge"}}],
+        "patches": [
+            {"op": "add", "path": "/spec/template/metadata/labels/extra",
+             "value": "yes"},
+            {"op": "add", "path": "/spec/template/spec/containers/0/env/-",
+             "value": {"name": "TUNNEL_LOGLEVEL", "value": "debug"}},
+            {"op": "add", "path": "/spec/template/spec/priorityClassName",
+             "value": "edge-critical"},
+            {"op": "add", "path": "/spec/template/spec/nodeSelector",
+             "value": {"pool": "patched"}}]})
     env.start()
     wait_for(env.programmed, 30, what="Programmed")
     d = wait_for(lambda: env.kube.get("Deployment", "gateway-my-gateway-a",
@@ -266,6 +272,92 @@ def test_tunnel_patches(env):
     # The Deployment as it was: a bad patch writes nothing.
     d = env.kube.get("Deployment", "gateway-my-gateway-a", "default")
     assert d["spec"]["template"]["metadata"]["labels"]["extra"] == "yes"
+
+
+def test_vpas_from_autoscaling(env):
+    """tunnel.autoscaling: one VPA per replica, in the reference's shape;
+    a removed replica's VPA goes, and all of ours when it is turned off
+    (a VPA that is not ours stays)."""
+    st, body = env.kube.http.post(
+        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", VPA_CRD)
+    assert st == 201, body
+    vpas = "/apis/autoscaling.k8s.io/v1/namespaces/default/" \
+        "verticalpodautoscalers"
+    wait_for(lambda: env.kube.http.get(vpas)[0] == 200, 20,
+             what="the VPA API")
+    st, _ = env.kube.http.post(vpas, {
+        "apiVersion": "autoscaling.k8s.io/v1",
+        "kind": "VerticalPodAutoscaler",
+        "metadata": {"name": "theirs", "namespace": "default"},
+        "spec": {"targetRef": {"apiVersion": "apps/v1",
+                               "kind": "Deployment", "name": "x"}}})
+    assert st == 201
+    apply_with_params(env, {
+        "replicas": [{"name": "a"}, {"name": "b"}],
+        "autoscaling": {"enabled": True, "minAllowed": {"cpu": "10m"},
+                        "maxAllowed": {"memory": "1Gi"},
+                        "controlledValues": "RequestsOnly"}})
+    env.start()
+    wait_for(env.programmed, 30, what="Programmed")
+
+    def names():
+        st, body = env.kube.http.get(vpas)
+        return sorted(v["metadata"]["name"] for v in body["items"])
+    wait_for(lambda: names() == ["gateway-my-gateway-a",
+                                 "gateway-my-gateway-b", "theirs"], 15,
+             what="a VPA per replica")
+    v = env.kube.http.get(vpas + "/gateway-my-gateway-a")[1]
+    assert v["spec"]["targetRef"] == {"apiVersion": "apps/v1",
+                                      "kind": "Deployment",
+                                      "name": "gateway-my-gateway-a"}
+    assert v["spec"]["updatePolicy"] == {"updateMode": "InPlaceOrRecreate"}
+    pol = {p["containerName"]: p for p in
+           v["spec"]["resourcePolicy"]["containerPolicies"]}
+    assert pol["*"]["mode"] == "Off"
+    for c in ("cloudflared", "proxy"):
+        assert pol[c] == {"containerName": c, "mode": "Auto",
+                          "minAllowed": {"cpu": "10m"},
+                          "maxAllowed": {"memory": "1Gi"},
+                          "controlledValues": "RequestsOnly"}
+    assert v["metadata"]["ownerReferences"][0]["kind"] == "Gateway"
+    assert v["metadata"]["labels"]["app.kubernetes.io/managed-by"] == \
+        "cloudflare-gateway-controller"
+
+    env.kube.patch("CloudflareGatewayParameters", "params", {"spec": {
+        "tunnel": {"replicas": [{"name": "a"}]}}}, "default")
+    wait_for(lambda: names() == ["gateway-my-gateway-a", "theirs"], 15,
+             what="replica b's VPA deleted")
+    env.kube.patch("CloudflareGatewayParameters", "params", {"spec": {
+        "tunnel": {"autoscaling": {"enabled": False}}}}, "default")
+    wait_for(lambda: names() == ["theirs"], 15,
+             what="our VPAs deleted when autoscaling is off")
+    assert env.kube.get("Deployment", "gateway-my-gateway-a", "default")
+
+
+def test_autoscaling_without_the_vpa_api(env):
+    """No VPA API: one Warning Event on the Gateway, and the rest of the
+    run (Deployment, DNS, status) goes on."""
+    apply_with_params(env, {"autoscaling": {"enabled": True}})
+    env.start()
+    wait_for(env.ready, 30, what="Ready without VPAs")
+    assert env.kube.get("Deployment", "gateway-my-gateway-primary",
+                        "default")
+
+    def warned():
+        return [e for e in env.kube.list("Event", "default")
+                if e.get("reason") == "VPAUnavailable"]
+    ev = wait_for(warned, 10, what="the VPAUnavailable Event")
+    assert ev[0]["type"] == "Warning"
+    assert ev[0]["involvedObject"]["name"] == "my-gateway"
+    # Once, not on every run: another whole run says nothing more.
+    env.kube.patch("Gateway", "my-gateway", {"metadata": {"annotations": {
+        "cloudflare-gateway-controller.io/reconcileRequestedAt": "x"}}},
+        "default")
+    wait_for(lambda: ((env.kube.get("CloudflareGatewayStatus", "my-gateway",
+                                    "default") or {}).get("status") or {}
+                      ).get("lastHandledReconcileAt") == "x", 20,
+             what="the requested run handled")
+    assert len(warned()) == 1
 
 
 def test_bad_inputs_become_conditions(env):
