@@ -71,9 +71,9 @@ def env(tmp_path, kubesim, cfsim):
         e.gw.stop()
 
 
-def apply_with_params(env, tunnel):
+def apply_with_params(env, tunnel, infra=None):
     """The examples, their Gateway pointing at CGP "params" whose spec is
-    {"tunnel": tunnel}, applied."""
+    {"tunnel": tunnel} (and with more infrastructure fields), applied."""
     objs = env.objects()
     cgp = {"apiVersion": "cloudflare-gateway-controller.io/v1",
            "kind": "CloudflareGatewayParameters",
@@ -83,7 +83,8 @@ def apply_with_params(env, tunnel):
         if o["kind"] == "Gateway":
             o["spec"]["infrastructure"] = {"parametersRef": {
                 "group": "cloudflare-gateway-controller.io",
-                "kind": "CloudflareGatewayParameters", "name": "params"}}
+                "kind": "CloudflareGatewayParameters", "name": "params"},
+                **(infra or {})}
     env.kube.apply_all([cgp] + objs)
 
 
@@ -176,20 +177,10 @@ def test_suspend_and_resume(env):
 
 
 def test_replicas_from_parameters(env):
-    objs = env.objects()
-    cgp = {"apiVersion": "cloudflare-gateway-controller.io/v1",
-           "kind": "CloudflareGatewayParameters",
-           "metadata": {"name": "params", "namespace": "default"},
-           "spec": {"tunnel": {"minReadySeconds": 5,
-                               "replicas": [{"name": "a", "zone": "z1"},
-                                            {"name": "b"}]}}}
-    for o in objs:
-        if o["kind"] == "Gateway":
-            o["spec"]["infrastructure"] = {"parametersRef": {
-                "group": "cloudflare-gateway-controller.io",
-                "kind": "CloudflareGatewayParameters", "name": "params"},
-                "labels": {"team": "edge"}}
-    env.kube.apply_all([cgp] + objs)
+    apply_with_params(env, {"minReadySeconds": 5,
+                            "replicas": [{"name": "a", "zone": "z1"},
+                                         {"name": "b"}]},
+                      {"labels": {"team": "edge"}})
     env.start()
     wait_for(env.programmed, 30, what="Programmed")
 
@@ -492,18 +483,8 @@ def test_rotation_on_request(env):
 
 
 def test_rotation_rolls_replicas_one_at_a_time(env):
-    objs = env.objects()
-    cgp = {"apiVersion": "cloudflare-gateway-controller.io/v1",
-           "kind": "CloudflareGatewayParameters",
-           "metadata": {"name": "params", "namespace": "default"},
-           "spec": {"tunnel": {"minReadySeconds": 0,
-                               "replicas": [{"name": "a"}, {"name": "b"}]}}}
-    for o in objs:
-        if o["kind"] == "Gateway":
-            o["spec"]["infrastructure"] = {"parametersRef": {
-                "group": "cloudflare-gateway-controller.io",
-                "kind": "CloudflareGatewayParameters", "name": "params"}}
-    env.kube.apply_all([cgp] + objs)
+    apply_with_params(env, {"minReadySeconds": 0,
+                            "replicas": [{"name": "a"}, {"name": "b"}]})
     env.start()
     wait_for(env.ready, 30, what="Ready with two replicas")
 
