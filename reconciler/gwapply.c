@@ -33,27 +33,41 @@ gw_owned_init(struct owned_gw *og, struct gw_job *j, yajl_val gw)
 	    "annotations", NULL);
 }
 
-/* Apply one owned object; -1 after gw_fail. */
-int
-gw_apply(struct rec *r, struct gw_job *j, const char *kind,
-    const char *name, char *body, size_t len)
+/*
+ * Apply one owned object (body is freed); -1 after gw_fail.  With
+ * unserved set, a 404 (the kind's API is not served) sets *unserved and
+ * returns -1 without gw_fail, for kinds a cluster may lack.
+ */
+static int
+gw_apply_opt(struct rec *r, struct gw_job *j, const char *kind,
+    const char *name, char *body, size_t len, int *unserved)
 {
 	char	 err[512];
+	long	 code;
 
 	if (body == NULL) {
-		free(body);
 		gw_fail(r, j, GW_TERMINAL, NULL, "cannot build %s %s (name "
 		    "too long?)", kind, name);
 		return -1;
 	}
-	if (kio_apply(r, kind, j->ns, name, body, len, err,
+	if (kio_apply_code(r, kind, j->ns, name, body, len, &code, err,
 	    sizeof(err)) == -1) {
 		free(body);
-		gw_fail(r, j, GW_RETRY, NULL, "%s", err);
+		if (unserved != NULL && code == 404)
+			*unserved = 1;
+		else
+			gw_fail(r, j, GW_RETRY, NULL, "%s", err);
 		return -1;
 	}
 	free(body);
 	return 0;
+}
+
+int
+gw_apply(struct rec *r, struct gw_job *j, const char *kind,
+    const char *name, char *body, size_t len)
+{
+	return gw_apply_opt(r, j, kind, name, body, len, NULL);
 }
 
 /* CGP tunnel.autoscaling.enabled: VPAs wanted. */
@@ -111,28 +125,34 @@ gw_replica_obj_stale(struct gw_job *j, yajl_val obj, yajl_val cgp, int all)
 static void
 gw_delete_stale(struct rec *r, struct gw_job *j, yajl_val cgp)
 {
-	static const char *const kinds[] = { "Deployment",
-	    "VerticalPodAutoscaler" };
+	const struct {
+		const char	*kind;
+		int		 all;	/* none of them wanted */
+	} kinds[] = {
+		{ "Deployment", 0 },
+		{ "VerticalPodAutoscaler", !gw_autoscaling(cgp) },
+	};
 	yajl_val	 obj;
-	const char	*name;
+	const char	*kind, *name;
 	char		 err[512];
 	size_t		 i, k;
 
-	for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
-		for (i = 0; i < store_count(r->store, kinds[k]); i++) {
-			obj = store_at(r->store, kinds[k], i);
-			if (!gw_replica_obj_stale(j, obj, cgp, k == 1 &&
-			    !gw_autoscaling(cgp)))
+	for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		kind = kinds[k].kind;
+		for (i = 0; i < store_count(r->store, kind); i++) {
+			obj = store_at(r->store, kind, i);
+			if (!gw_replica_obj_stale(j, obj, cgp, kinds[k].all))
 				continue;
 			name = json_str(json_get(obj, "metadata"), "name");
-			if (kio_delete(r, kinds[k], j->ns, name, err,
+			if (kio_delete(r, kind, j->ns, name, err,
 			    sizeof(err)) == -1)
 				log_warnx("%s", err);
 			else
 				log_info("Gateway %s/%s: deleted %s %s (no "
-				    "longer wanted)", j->ns, j->name,
-				    kinds[k], name);
+				    "longer wanted)", j->ns, j->name, kind,
+				    name);
 		}
+	}
 }
 
 static void
@@ -284,36 +304,31 @@ gw_apply_vpa(struct rec *r, struct gw_job *j, yajl_val gw,
     const struct owned_gw *og, yajl_val cgp, size_t i)
 {
 	const char	*rep = rollout_replica_name(cgp, i);
-	char		 name[OWNED_NAME_MAX + 1], *b, err[512];
+	char		 name[OWNED_NAME_MAX + 1], *b;
 	size_t		 len;
-	long		 code;
+	int		 unserved = 0;
 
 	if (rep == NULL || owned_name(name, sizeof(name), j->name, rep) == -1)
 		return 0;
-	if ((b = owned_vpa(og, rep, json_path(cgp, "spec", "tunnel",
-	    "autoscaling", NULL), &len)) == NULL)
-		return gw_apply(r, j, "VerticalPodAutoscaler", name, b, len);
-	if (kio_apply_code(r, "VerticalPodAutoscaler", j->ns, name, b, len,
-	    &code, err, sizeof(err)) == 0) {
-		free(b);
+	b = owned_vpa(og, rep, json_path(cgp, "spec", "tunnel", "autoscaling",
+	    NULL), &len);
+	if (gw_apply_opt(r, j, "VerticalPodAutoscaler", name, b, len,
+	    &unserved) == 0) {
 		j->vpa_warned = 0;
 		return 0;
 	}
-	free(b);
-	if (code == 404) {
-		if (!j->vpa_warned) {
-			log_warnx("Gateway %s/%s: %s", j->ns, j->name, err);
-			events_emit(r, gw, "gateway.networking.k8s.io/v1",
-			    "Gateway", "Warning", "VPAUnavailable", "tunnel."
-			    "autoscaling is enabled but the cluster does not "
-			    "serve autoscaling.k8s.io/v1 VerticalPodAutoscalers;"
-			    " no VPA is created");
-		}
-		j->vpa_warned = 1;
-		return 0;
+	if (!unserved)
+		return -1;
+	if (!j->vpa_warned) {
+		log_warnx("Gateway %s/%s: tunnel.autoscaling: no VPA API "
+		    "(autoscaling.k8s.io/v1); no VPA created", j->ns, j->name);
+		events_emit(r, gw, "gateway.networking.k8s.io/v1", "Gateway",
+		    "Warning", "VPAUnavailable", "tunnel.autoscaling is "
+		    "enabled but the cluster does not serve autoscaling.k8s.io"
+		    "/v1 VerticalPodAutoscalers; no VPA is created");
 	}
-	gw_fail(r, j, GW_RETRY, NULL, "%s", err);
-	return -1;
+	j->vpa_warned = 1;
+	return 0;
 }
 
 /* ServiceAccount, Role, RoleBinding, the session key, then one Deployment
@@ -364,9 +379,10 @@ gw_apply_workload(struct rec *r, struct gw_job *j, yajl_val gw,
 		if (gw_apply(r, j, "Deployment", name, b, len) == -1)
 			return -1;
 	}
-	for (i = 0; i < n && gw_autoscaling(cgp); i++)
-		if (gw_apply_vpa(r, j, gw, &og, cgp, i) == -1)
-			return -1;
+	if (gw_autoscaling(cgp))
+		for (i = 0; i < n; i++)
+			if (gw_apply_vpa(r, j, gw, &og, cgp, i) == -1)
+				return -1;
 	gw_delete_stale(r, j, cgp);
 	return 0;
 }
