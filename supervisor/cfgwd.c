@@ -205,7 +205,7 @@ cfgwd_loop(int sfd)
 	struct pollfd	 pfd[CFGWD_POLL_MAX];
 	struct sv_worker *owner[CFGWD_POLL_MAX];
 	long long	 now;
-	int		 n, nw, i, released = 0;
+	int		 n, nw, ne, nh, i, released = 0;
 
 	for (;;) {
 		now = cfgwd_now_ms();
@@ -235,8 +235,8 @@ cfgwd_loop(int sfd)
 				owner[n++] = &cfgwd.w[i];
 			}
 		nw = n;
-		if (lead_pollfd(&pfd[n]))
-			owner[n++] = NULL;
+		ne = lead_pollfd(&pfd[n]) ? n++ : -1;	/* the elector's */
+		nh = n;
 		n += http_pollfds(pfd + n, CFGWD_POLL_MAX - n);
 		if (poll(pfd, (nfds_t)n, CFGWD_TICK_MS) == -1) {
 			if (errno != EINTR)
@@ -248,12 +248,9 @@ cfgwd_loop(int sfd)
 		for (i = 1; i < nw; i++)
 			if (pfd[i].revents && owner[i]->fd == pfd[i].fd)
 				control_dispatch(owner[i]);
-		if (nw < n && pfd[nw].fd == cfgwd.elector_out) {
-			if (pfd[nw].revents)
-				lead_event();
-			nw++;
-		}
-		http_events(pfd + nw, n - nw);
+		if (ne != -1 && pfd[ne].revents)
+			lead_event();
+		http_events(pfd + nh, n - nh);
 	}
 }
 
