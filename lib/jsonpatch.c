@@ -294,8 +294,8 @@ jp_op(yajl_val *doc, const char *op, const char *path, const char *from,
 		if (value == NULL)
 			return "no value";
 		if (strcmp(op, "test") == 0)
-			return jp_equal(jp_slot(doc, path) ? *jp_slot(doc, path) :
-			    NULL, value) ? NULL : "test failed";
+			return (slot = jp_slot(doc, path)) != NULL &&
+			    jp_equal(*slot, value) ? NULL : "test failed";
 		if ((v = kube_val_dup(value)) == NULL)
 			return "out of memory";
 		if (strcmp(op, "add") == 0)
