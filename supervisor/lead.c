@@ -49,9 +49,10 @@ lead_identity(char *buf, size_t sz)
 int
 lead_start(void)
 {
-	int	 in[2], out[2];
+	int	 in[2] = { -1, -1 }, out[2] = { -1, -1 };
 	pid_t	 pid, self = getpid();
 	char	 id[128];
+	int	 i;
 
 	cfgwd.elector_in = cfgwd.elector_out = -1;
 	if (!cfgwd.leader_elect) {
@@ -59,19 +60,15 @@ lead_start(void)
 		return 0;
 	}
 	lead_identity(id, sizeof(id));
-	if (pipe2(in, O_CLOEXEC) == -1)
-		return log_warn("elector: pipe"), -1;
-	if (pipe2(out, O_CLOEXEC) == -1) {
-		close(in[0]);
-		close(in[1]);
-		return log_warn("elector: pipe"), -1;
-	}
-	if ((pid = fork()) == -1) {
-		log_warn("elector: fork");
-		close(in[0]);
-		close(in[1]);
-		close(out[0]);
-		close(out[1]);
+	if (pipe2(in, O_CLOEXEC) == -1 || pipe2(out, O_CLOEXEC) == -1 ||
+	    (pid = fork()) == -1) {
+		log_warn("elector: pipe or fork");
+		for (i = 0; i < 2; i++) {
+			if (in[i] != -1)
+				close(in[i]);
+			if (out[i] != -1)
+				close(out[i]);
+		}
 		return -1;
 	}
 	if (pid == 0)
