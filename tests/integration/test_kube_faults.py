@@ -505,6 +505,18 @@ VPA_CRD = {
                                    True}}}]}}
 
 
+def serve_vpa_api(kube, ns="default"):
+    """Install the VPA CRD in the simulator; the namespace's VPA path once
+    it is served."""
+    st, body = kube.http.post(
+        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", VPA_CRD)
+    assert st == 201, body
+    path = f"/apis/autoscaling.k8s.io/v1/namespaces/{ns}/" \
+        "verticalpodautoscalers"
+    wait_for(lambda: kube.http.get(path)[0] == 200, 20, what="the VPA API")
+    return path
+
+
 def vpa(name, ns, labels):
     return {"apiVersion": "autoscaling.k8s.io/v1",
             "kind": "VerticalPodAutoscaler",
@@ -522,13 +534,7 @@ def test_vpa_appears_later(world):
     time.sleep(5)
     log = w.gw.log("watcher")
     assert log.count("VerticalPodAutoscaler: not served") == 1, log[-3000:]
-    st, body = w.kube.http.post(
-        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", VPA_CRD)
-    assert st == 201, body
-    path = "/apis/autoscaling.k8s.io/v1/namespaces/default/" \
-        "verticalpodautoscalers"
-    wait_for(lambda: w.kube.http.get(path)[0] == 200, 20,
-             what="the VPA API")
+    path = serve_vpa_api(w.kube)
     for name, labels in (("ours", dict(MANAGED)), ("theirs", {})):
         st, body = w.kube.http.post(path, vpa(name, "default", labels))
         assert st == 201, body

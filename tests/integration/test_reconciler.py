@@ -13,7 +13,7 @@ import pytest
 
 import harness
 from harness import condition, wait_for
-from test_kube_faults import VPA_CRD
+from test_kube_faults import serve_vpa_api
 from test_skeleton import ACCOUNT, ZONE, load_examples
 
 CONTROLLER = "cloudflare-gateway-controller.io/controller"
@@ -269,13 +269,7 @@ def test_vpas_from_autoscaling(env):
     """tunnel.autoscaling: one VPA per replica, in the reference's shape;
     a removed replica's VPA goes, and all of ours when it is turned off
     (a VPA that is not ours stays)."""
-    st, body = env.kube.http.post(
-        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", VPA_CRD)
-    assert st == 201, body
-    vpas = "/apis/autoscaling.k8s.io/v1/namespaces/default/" \
-        "verticalpodautoscalers"
-    wait_for(lambda: env.kube.http.get(vpas)[0] == 200, 20,
-             what="the VPA API")
+    vpas = serve_vpa_api(env.kube)
     st, _ = env.kube.http.post(vpas, {
         "apiVersion": "autoscaling.k8s.io/v1",
         "kind": "VerticalPodAutoscaler",
