@@ -5,6 +5,7 @@
 
 #include "cfparse.h"
 #include "json.h"
+#include "check_run.h"
 
 static int
 parse(const char *s, struct cfresp *r)
@@ -139,11 +140,5 @@ cfparse_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(cfparse_suite());
-	int	 nf;
-
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(cfparse_suite());
 }

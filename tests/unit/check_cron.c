@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "cron.h"
+#include "check_run.h"
 
 static time_t
 ts(const char *s)
@@ -253,11 +254,5 @@ cron_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(cron_suite());
-	int	 nf;
-
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(cron_suite());
 }

@@ -16,6 +16,7 @@
 #include "ctl.h"
 #include "json.h"
 #include "worker.h"
+#include "check_run.h"
 
 static struct ctl_msg	 m;
 
@@ -350,11 +351,5 @@ ctl_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(ctl_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(ctl_suite());
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "dnsplan.h"
+#include "check_run.h"
 
 #define OWNER	"prod/default/web"
 #define TARGET	"6f1e-aa.cfargotunnel.com"
@@ -293,11 +294,5 @@ dnsplan_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(dnsplan_suite());
-	int	 nf;
-
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(dnsplan_suite());
 }

@@ -7,6 +7,7 @@
 
 #include "frame.h"
 #include "proto.h"
+#include "check_run.h"
 
 static const uint8_t golden[FRAME_HDR_LEN] = {
 	0x43, 0x46, 0x47, 0x57,		/* "CFGW" */
@@ -210,11 +211,5 @@ frame_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(frame_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(frame_suite());
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "httpfield.h"
+#include "check_run.h"
 
 START_TEST(test_name)
 {
@@ -59,16 +60,10 @@ main(void)
 {
 	Suite	*s = suite_create("httpfield");
 	TCase	*tc = tcase_create("core");
-	SRunner	*sr;
-	int	 failed;
 
 	tcase_add_test(tc, test_name);
 	tcase_add_test(tc, test_value);
 	tcase_add_test(tc, test_framing);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(s);
 }

@@ -10,6 +10,7 @@
 #include <zmq.h>
 
 #include "ipc.h"
+#include "check_run.h"
 
 static char		 rundir[64];
 static struct worker	 srv, rec, wat;
@@ -266,11 +267,5 @@ ipc_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(ipc_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(ipc_suite());
 }

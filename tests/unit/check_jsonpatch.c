@@ -6,6 +6,7 @@
 
 #include "json.h"
 #include "jsonpatch.h"
+#include "check_run.h"
 
 /* RFC 6902 Appendix A and the edges around it. */
 static const struct {
@@ -218,8 +219,6 @@ main(void)
 {
 	Suite	*s = suite_create("jsonpatch");
 	TCase	*tc = tcase_create("core");
-	SRunner	*sr;
-	int	 failed;
 
 	tcase_add_loop_test(tc, test_cases, 0,
 	    (int)(sizeof(cases) / sizeof(cases[0])));
@@ -227,9 +226,5 @@ main(void)
 	tcase_add_test(tc, test_copy_growth_bounded);
 	tcase_add_test(tc, test_parse_depth);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(s);
 }

@@ -10,6 +10,7 @@
 #include "http.h"
 #include "json.h"
 #include "kube.h"
+#include "check_run.h"
 
 #define EV(t, kind, ns, name, rv) \
 	"{\"type\":\"" t "\",\"object\":{\"kind\":\"" kind "\"," \
@@ -622,11 +623,5 @@ kube_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(kube_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(kube_suite());
 }

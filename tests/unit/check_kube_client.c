@@ -22,6 +22,7 @@
 #include "kubeconfig.h"
 #include "log.h"
 #include "ratelimit.h"
+#include "check_run.h"
 
 #define SIM	"tests/sim/kubesim.py"
 #define PY	"/usr/bin/python3"
@@ -708,8 +709,6 @@ main(void)
 {
 	Suite	*s = suite_create("kube_client");
 	TCase	*tc = tcase_create("plain");
-	SRunner	*sr;
-	int	 failed;
 
 	log_init("check_kube_client", NULL, LOG_FORMAT_TEXT, 0);
 	tcase_set_timeout(tc, 60);
@@ -728,9 +727,5 @@ main(void)
 	tcase_add_test(tc, test_tls_and_credentials);
 	tcase_add_test(tc, test_token_file_reread);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(s);
 }

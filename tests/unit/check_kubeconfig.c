@@ -11,6 +11,7 @@
 #include <check.h>
 
 #include "kubeconfig.h"
+#include "check_run.h"
 
 static char	 dir[256];
 
@@ -272,8 +273,6 @@ main(void)
 {
 	Suite	*s = suite_create("kubeconfig");
 	TCase	*tc = tcase_create("load");
-	SRunner	*sr;
-	int	 failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_current_context);
@@ -283,9 +282,5 @@ main(void)
 	tcase_add_test(tc, test_in_cluster);
 	tcase_add_test(tc, test_b64);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(s);
 }

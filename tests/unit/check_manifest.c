@@ -10,6 +10,7 @@
 
 #include "json.h"
 #include "manifest.h"
+#include "check_run.h"
 
 static void
 load(struct manifest_set *s, const char *yaml)
@@ -204,11 +205,5 @@ manifest_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(manifest_suite());
-	int	 nf;
-
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(manifest_suite());
 }

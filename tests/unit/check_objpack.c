@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "objpack.h"
+#include "check_run.h"
 
 /* An HTTPRoute as the watcher keeps it (trimmed compact JSON). */
 static const char route[] =
@@ -149,17 +150,13 @@ main(void)
 {
 	Suite	*s = suite_create("objpack");
 	TCase	*tc = tcase_create("core");
-	SRunner	*sr;
-	int	 failed;
+	int	 rc;
 
 	tcase_add_test(tc, test_round_trip);
 	tcase_add_test(tc, test_size_bound);
 	tcase_add_test(tc, test_reject);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	rc = check_run(s);
 	objpack_cleanup();
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return rc;
 }

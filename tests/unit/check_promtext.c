@@ -6,6 +6,7 @@
 #include <check.h>
 
 #include "promtext.h"
+#include "check_run.h"
 
 static int
 ok(const char *s)
@@ -68,15 +69,9 @@ main(void)
 {
 	Suite	*s = suite_create("promtext");
 	TCase	*tc = tcase_create("check");
-	SRunner	*sr;
-	int	 failed;
 
 	tcase_add_test(tc, test_accepts);
 	tcase_add_test(tc, test_refuses);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(s);
 }

@@ -6,6 +6,7 @@
 #include <check.h>
 
 #include "ratelimit.h"
+#include "check_run.h"
 
 START_TEST(test_burst_then_rate)
 {
@@ -66,16 +67,10 @@ main(void)
 {
 	Suite	*s = suite_create("ratelimit");
 	TCase	*tc = tcase_create("bucket");
-	SRunner	*sr;
-	int	 failed;
 
 	tcase_add_test(tc, test_burst_then_rate);
 	tcase_add_test(tc, test_reserve_debt);
 	tcase_add_test(tc, test_unlimited_and_wait);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(s);
 }

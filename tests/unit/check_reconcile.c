@@ -16,6 +16,7 @@
 #include "reconciler/rollout.c"
 #include "reconciler/status.c"
 #include "reconciler/store.c"
+#include "check_run.h"
 
 static yajl_val
 parse(const char *s)
@@ -722,11 +723,5 @@ reconcile_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(reconcile_suite());
-	int	 nf;
-
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(reconcile_suite());
 }

@@ -5,6 +5,7 @@
  * dropped rules, timeouts, listener status.
  */
 #include "check_route.h"
+#include "check_run.h"
 
 #define HR(meta, spec) \
 	"---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n" \
@@ -642,11 +643,5 @@ route_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(route_suite());
-	int	 nf;
-
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(route_suite());
 }

@@ -4,6 +4,7 @@
  * tie-break level, HTTPRoute and GRPCRoute, and determinism.
  */
 #include "check_route.h"
+#include "check_run.h"
 
 #define HR(meta, spec) \
 	"---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n" \
@@ -326,11 +327,5 @@ route_prec_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(route_prec_suite());
-	int	 nf;
-
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(route_prec_suite());
 }

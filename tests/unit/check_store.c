@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "reconciler/store.c"
+#include "check_run.h"
 
 #define NKEYS	300
 
@@ -266,17 +267,11 @@ main(void)
 {
 	Suite	*su = suite_create("store");
 	TCase	*tc = tcase_create("store");
-	SRunner	*sr;
-	int	 nf;
 
 	tcase_add_test(tc, test_store_index_model);
 	tcase_add_test(tc, test_store_digest);
 	tcase_add_test(tc, test_store_digest_order);
 	tcase_add_test(tc, test_store_text);
 	suite_add_tcase(su, tc);
-	sr = srunner_create(su);
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf == 0 ? 0 : 1;
+	return check_run(su);
 }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "timefmt.h"
+#include "check_run.h"
 
 START_TEST(test_parse)
 {
@@ -57,16 +58,10 @@ main(void)
 {
 	Suite	*s = suite_create("timefmt");
 	TCase	*tc = tcase_create("core");
-	SRunner	*sr;
-	int	 failed;
 
 	tcase_add_test(tc, test_parse);
 	tcase_add_test(tc, test_bad);
 	tcase_add_test(tc, test_cmp);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(s);
 }
